@@ -1,0 +1,81 @@
+"""Settings of the example host project (Nzila Export Hub), read from the environment.
+
+Every variable is documented in the README. Defaults give the embedded setup: SQLite and backups
+in example_project/var/backups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-example-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "nzila_ops",
+    "deals",
+    "vehicles",
+    "payments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "nzila_export_hub.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "nzila_export_hub.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+NZILA_OPS = {
+    "STORAGES": {
+        "default": env(
+            "NZILA_OPS_BACKUP_STORAGE", default=f"file://{BASE_DIR / 'var' / 'backups'}"
+        ),
+    },
+    "AGE_RECIPIENTS": env.list("NZILA_OPS_AGE_RECIPIENTS", default=[]),
+    "AGE_IDENTITY_FILE": env("NZILA_OPS_AGE_IDENTITY_FILE", default=None),
+    "COMPRESSION": env("NZILA_OPS_COMPRESSION", default="zstd"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"nzila_ops": {"handlers": ["console"], "level": env("NZILA_OPS_LOG_LEVEL", default="WARNING")}},
+}

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+
+from nzila_ops.models import BackupRecord
+
+
+@admin.register(BackupRecord)
+class BackupRecordAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "database_alias",
+        "backup_type",
+        "status",
+        "started_at",
+        "duration",
+        "stored",
+        "ratio",
+        "encrypted",
+    )
+    list_filter = ("status", "database_alias", "backup_type", "engine")
+    search_fields = ("name", "sha256", "error")
+    date_hierarchy = "started_at"
+    # The catalog mirrors storage: rows are written by the backup service, never by hand.
+    readonly_fields = [field.name for field in BackupRecord._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, record: BackupRecord) -> str:
+        seconds = record.duration_seconds
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+    @admin.display(description="stored")
+    def stored(self, record: BackupRecord) -> str:
+        return "" if record.stored_size is None else filesizeformat(record.stored_size)
+
+    @admin.display(description="ratio")
+    def ratio(self, record: BackupRecord) -> str:
+        ratio = record.compression_ratio
+        return "" if ratio is None else f"{ratio:.2f}x"
+
+    @admin.display(boolean=True)
+    def encrypted(self, record: BackupRecord) -> bool:
+        return record.encrypted

@@ -1,0 +1,31 @@
+"""Backup storages, configured by name in NZILA_OPS['STORAGES'] and chosen by dotted path."""
+
+from __future__ import annotations
+
+from django.utils.module_loading import import_string
+
+from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import ConfigurationError
+
+__all__ = ["BackupStorage", "ObjectWriter", "get_storage"]
+
+
+def get_storage(name: str | None = None) -> BackupStorage:
+    """The storage called ``name`` (default: NZILA_OPS['BACKUP_STORAGE'])."""
+    config = get_config()
+    name = name or config["BACKUP_STORAGE"]
+    storages = config["STORAGES"]
+    if name not in storages:
+        known = ", ".join(sorted(storages)) or "none configured"
+        raise ConfigurationError(
+            f"no backup storage named {name!r} in NZILA_OPS['STORAGES'] ({known})"
+        )
+    spec = storages[name]
+    try:
+        backend = import_string(spec["BACKEND"])
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"backup storage {name!r}: cannot import {spec['BACKEND']}: {exc}"
+        ) from None
+    return backend(name=name, **spec["OPTIONS"])

@@ -1,0 +1,308 @@
+"""Backups in S3 (or any S3-compatible service), streamed with multipart upload.
+
+Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID, instance roles, ...) and the
+endpoint from ``endpoint_url`` or AWS_ENDPOINT_URL. Transient errors (throttling, 5xx, dropped
+connections) are retried by botocore's standard retry mode; each part is held in memory while it
+uploads, so a retried part is re-sent from memory and the stream itself never rewinds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_key
+from nzila_ops.exceptions import ConfigurationError, StorageError
+
+MIB = 1 << 20
+# S3's smallest part is 5 MiB (all but the last) and there are at most 10,000 parts: 8 MiB parts
+# reach 78 GiB; raise part_size_mb for larger databases.
+DEFAULT_PART_SIZE_MB = 8
+PARTS_IN_FLIGHT = 2
+SSE_MODES = ("AES256", "aws:kms")
+TRANSIENT_CODES = {
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "InternalError",
+    "ServiceUnavailable",
+}
+
+
+def _storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in ("NoSuchBucket", "404") and action != "reading":
+            return StorageError(f"S3 bucket {bucket!r} does not exist")
+        if code in ("NoSuchKey", "404"):
+            return StorageError(f"S3 object not found while {action} in bucket {bucket!r}")
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return StorageError(f"access denied to S3 bucket {bucket!r} while {action} ({code})")
+        transient = code in TRANSIENT_CODES or status >= 500
+        message = error.get("Message") or code
+        return StorageError(f"S3 error while {action} in bucket {bucket!r}: {message}", transient=transient)
+    if isinstance(exc, NoCredentialsError):
+        return StorageError("no AWS credentials found (set AWS_ACCESS_KEY_ID or use a role)")
+    if isinstance(exc, EndpointConnectionError | ConnectionError):
+        return StorageError(f"cannot reach S3 while {action} in bucket {bucket!r}", transient=True)
+    return StorageError(f"S3 failure while {action} in bucket {bucket!r}: {exc}")
+
+
+class _MultipartWriter(ObjectWriter):
+    """Uploads parts as they fill, up to PARTS_IN_FLIGHT at once in background threads."""
+
+    def __init__(self, storage: S3Storage, key: str) -> None:
+        self._storage = storage
+        self._key = key
+        self._buffer = bytearray()
+        self._parts: list[Future[dict[str, Any]]] = []
+        self._slots = threading.Semaphore(PARTS_IN_FLIGHT)
+        self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="nzila-s3")
+        self._upload_id: str | None = None
+
+    def _start(self) -> None:
+        response = self._storage._call(
+            "writing",
+            self._storage.client.create_multipart_upload,
+            Bucket=self._storage.bucket,
+            Key=self._key,
+            **self._storage.put_arguments(),
+        )
+        self._upload_id = response["UploadId"]
+
+    def _upload(self, number: int, body: bytes) -> dict[str, Any]:
+        try:
+            response = self._storage._call(
+                "writing",
+                self._storage.client.upload_part,
+                Bucket=self._storage.bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=body,
+            )
+            return {"PartNumber": number, "ETag": response["ETag"]}
+        finally:
+            self._slots.release()
+
+    def _send_part(self, body: bytes) -> None:
+        if self._upload_id is None:
+            self._start()
+        # Fail fast: a part that already failed makes the rest pointless.
+        for done in self._parts:
+            if done.done() and done.exception():
+                raise done.exception()  # type: ignore[misc]
+        self._slots.acquire()
+        self._parts.append(self._pool.submit(self._upload, len(self._parts) + 1, body))
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        part_size = self._storage.part_size
+        while len(self._buffer) >= part_size:
+            body = bytes(self._buffer[:part_size])
+            del self._buffer[:part_size]
+            self._send_part(body)
+        return len(data)
+
+    def commit(self) -> None:
+        storage = self._storage
+        try:
+            if self._upload_id is None:
+                # Small object: one PUT.
+                storage._call(
+                    "writing",
+                    storage.client.put_object,
+                    Bucket=storage.bucket,
+                    Key=self._key,
+                    Body=bytes(self._buffer),
+                    **storage.put_arguments(),
+                )
+                return
+            if self._buffer:
+                self._send_part(bytes(self._buffer))
+                self._buffer = bytearray()
+            parts = [future.result() for future in self._parts]
+            storage._call(
+                "writing",
+                storage.client.complete_multipart_upload,
+                Bucket=storage.bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        self._buffer = bytearray()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._upload_id is not None:
+            try:
+                self._storage.client.abort_multipart_upload(
+                    Bucket=self._storage.bucket, Key=self._key, UploadId=self._upload_id
+                )
+            except Exception:
+                # The bucket's lifecycle rule for incomplete uploads is the backstop (docs).
+                pass
+            self._upload_id = None
+
+
+class S3Storage(BackupStorage):
+    def __init__(
+        self,
+        name: str,
+        bucket: str | None = None,
+        prefix: str = "",
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        sse: str | None = None,
+        kms_key_id: str | None = None,
+        storage_class: str | None = None,
+        part_size_mb: int | str = DEFAULT_PART_SIZE_MB,
+        max_attempts: int | str = 5,
+        connect_timeout: float | str = 10,
+        read_timeout: float | str = 60,
+    ) -> None:
+        super().__init__(name)
+        if not bucket:
+            raise ConfigurationError(f"backup storage {name!r} needs a 'bucket'")
+        if sse is not None and sse not in SSE_MODES:
+            raise ConfigurationError(
+                f"backup storage {name!r}: sse must be one of {', '.join(SSE_MODES)}, not {sse!r}"
+            )
+        if kms_key_id and sse != "aws:kms":
+            raise ConfigurationError(f"backup storage {name!r}: kms_key_id needs sse=aws:kms")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.sse = sse
+        self.kms_key_id = kms_key_id
+        self.storage_class = storage_class
+        self.part_size = max(5, int(part_size_mb)) * MIB
+        self.max_attempts = int(max_attempts)
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import boto3
+                from botocore.config import Config
+            except ImportError:
+                raise ConfigurationError(
+                    "S3 storage needs boto3: pip install 'nzila-ops[s3]'"
+                ) from None
+            config = Config(
+                retries={"max_attempts": self.max_attempts, "mode": "standard"},
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_pool_connections=PARTS_IN_FLIGHT + 2,
+            )
+            self._client = boto3.session.Session().client(
+                "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._client
+
+    def _call(self, action: str, function: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return function(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_error(exc, self.bucket, action) from None
+
+    def _full_key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_arguments(self) -> dict[str, str]:
+        arguments = {}
+        if self.sse:
+            arguments["ServerSideEncryption"] = self.sse
+        if self.kms_key_id:
+            arguments["SSEKMSKeyId"] = self.kms_key_id
+        if self.storage_class:
+            arguments["StorageClass"] = self.storage_class
+        return arguments
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def check(self) -> None:
+        self._call("checking", self.client.head_bucket, Bucket=self.bucket)
+
+    def open_writer(self, key: str) -> ObjectWriter:
+        return _MultipartWriter(self, self._full_key(key))
+
+    def open_reader(self, key: str) -> BinaryIO:
+        response = self._call(
+            "reading", self.client.get_object, Bucket=self.bucket, Key=self._full_key(key)
+        )
+        return response["Body"]
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self._call(
+            "writing",
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=self._full_key(key),
+            Body=data,
+            **self.put_arguments(),
+        )
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open_reader(key) as body:
+            return body.read()
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._full_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise _storage_error(exc, self.bucket, "reading") from None
+
+    def exists(self, key: str) -> bool:
+        return self._head(key) is not None
+
+    def size(self, key: str) -> int:
+        head = self._head(key)
+        if head is None:
+            raise StorageError(f"no object {key} in {self.describe()}")
+        return int(head["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        self._call("deleting", self.client.delete_object, Bucket=self.bucket, Key=self._full_key(key))
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        root = f"{self.prefix}/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(root) :]
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_error(exc, self.bucket, "listing") from None

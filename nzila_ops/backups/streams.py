@@ -1,0 +1,158 @@
+"""File-like building blocks for the streaming pipeline.
+
+Each holds at most a few MiB whatever the size of the backup (principle 3): data moves in chunks
+from the dump process, through compression and encryption, to the storage writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable
+from typing import BinaryIO, Protocol
+
+from nzila_ops.backups.compression import Compressor
+
+CHUNK_SIZE = 1 << 20
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> int | None: ...
+
+
+class PrefetchReader:
+    """Reads ``source`` in a background thread into a bounded queue.
+
+    It keeps the dump process (pg_dump) writing while this process compresses and encrypts, so
+    the two overlap on separate cores instead of taking turns around a 64 KiB pipe buffer.
+    At most ``depth`` chunks are held.
+    """
+
+    def __init__(self, source: BinaryIO, chunk_size: int = CHUNK_SIZE, depth: int = 8) -> None:
+        self._source = source
+        self._chunk_size = chunk_size
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+        self._buffer = memoryview(b"")
+        self._eof = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="nzila-prefetch", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            read = getattr(self._source, "read1", self._source.read)
+            while not self._stopped.is_set():
+                chunk = read(self._chunk_size)
+                if not chunk:
+                    break
+                self._put(chunk)
+            self._put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _next_chunk(self) -> bool:
+        item = self._queue.get()
+        if item is None:
+            self._eof = True
+            return False
+        if isinstance(item, BaseException):
+            self._eof = True
+            raise item
+        self._buffer = memoryview(item)
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._buffer and (self._eof or not self._next_chunk()):
+            return b""
+        if size < 0 or size >= len(self._buffer):
+            data, self._buffer = bytes(self._buffer), memoryview(b"")
+            return data
+        data, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
+        return data
+
+    def close(self) -> None:
+        """Stop the pump thread (used when the consumer fails early)."""
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+
+class CountingReader:
+    """Passes reads through, counting bytes and reporting them to ``on_bytes``."""
+
+    def __init__(self, source: BinaryIO | PrefetchReader, on_bytes: Callable[[int], None]) -> None:
+        self._source = source
+        self._on_bytes = on_bytes
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self.count += len(data)
+        if data:
+            self._on_bytes(self.count)
+        return data
+
+
+class CompressingReader:
+    """A readable stream of the compressed form of ``source``.
+
+    Reads a chunk of input at a time; serves output in whatever sizes the consumer asks for
+    (pyrage asks for 8 KiB at a time).
+    """
+
+    def __init__(self, source: CountingReader, compressor: Compressor) -> None:
+        self._source = source
+        self._compressor = compressor
+        self._pending = bytearray()
+        self._offset = 0
+        self._finished = False
+
+    def _fill(self) -> None:
+        while not self._finished and len(self._pending) - self._offset == 0:
+            self._pending = bytearray()
+            self._offset = 0
+            chunk = self._source.read(CHUNK_SIZE)
+            if chunk:
+                self._pending += self._compressor.compress(chunk)
+            else:
+                self._pending += self._compressor.flush()
+                self._finished = True
+
+    def read(self, size: int = -1) -> bytes:
+        if len(self._pending) - self._offset == 0:
+            self._fill()
+        available = len(self._pending) - self._offset
+        if size < 0 or size > available:
+            size = available
+        data = bytes(self._pending[self._offset : self._offset + size])
+        self._offset += size
+        return data
+
+
+class HashingWriter:
+    """Forwards writes to ``sink`` while computing SHA-256 and size of exactly what was stored."""
+
+    def __init__(self, sink: Writable) -> None:
+        self._sink = sink
+        self._hash = hashlib.sha256()
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        self.count += len(data)
+        self._sink.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()

@@ -1,0 +1,48 @@
+"""System checks: misconfiguration shows up in ``manage.py check`` with stable ids.
+
+Every id is listed in docs/checks.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import Error, Tags, Warning, register
+
+from nzila_ops.exceptions import OpsError
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    from nzila_ops.backups.encryption import parse_recipients
+    from nzila_ops.backups.storages import get_storage
+    from nzila_ops.conf import get_config
+
+    try:
+        config = get_config()
+    except OpsError as exc:
+        return [Error(str(exc), id="nzila_ops.E001")]
+    messages = []
+    try:
+        get_storage()
+    except OpsError as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint="Set NZILA_OPS['STORAGES'] = {'default': 'file:///srv/backups'} or an s3:// URL.",
+                id="nzila_ops.E002",
+            )
+        )
+    try:
+        parse_recipients(config["AGE_RECIPIENTS"])
+    except OpsError as exc:
+        messages.append(Error(str(exc), id="nzila_ops.E003"))
+    if not config["AGE_RECIPIENTS"]:
+        messages.append(
+            Warning(
+                "backups are not encrypted: NZILA_OPS['AGE_RECIPIENTS'] is empty",
+                hint="Generate a key pair with age-keygen and set the public key (age1...).",
+                id="nzila_ops.W001",
+            )
+        )
+    return messages

@@ -1,0 +1,135 @@
+"""The one place nzila_ops reads its settings.
+
+``settings.NZILA_OPS`` is a dict merged over ``DEFAULTS`` and validated by ``get_config()``. The
+result is cached and the cache is cleared on Django's ``setting_changed`` so that
+``override_settings`` works in tests. Settings are never read at import time.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from nzila_ops.exceptions import ConfigurationError
+
+FILESYSTEM_STORAGE = "nzila_ops.backups.storages.filesystem.FileSystemStorage"
+S3_STORAGE = "nzila_ops.backups.storages.s3.S3Storage"
+
+DEFAULTS: dict[str, Any] = {
+    # Named storages; each is a URL ("file:///srv/backups", "s3://bucket/prefix") or a dict
+    # {"BACKEND": dotted.path, "OPTIONS": {...}}. More than one may exist (second-region copies).
+    "STORAGES": {},
+    # The name (key of STORAGES) that new backups go to.
+    "BACKUP_STORAGE": "default",
+    # Database aliases that scheduled backups cover.
+    "BACKUP_DATABASES": ["default"],
+    # Dump engine per Django database vendor, by dotted path.
+    "DUMP_ENGINES": {
+        "postgresql": "nzila_ops.backups.engines.postgresql.PostgreSQLDumpEngine",
+        "sqlite": "nzila_ops.backups.engines.sqlite.SQLiteDumpEngine",
+    },
+    "PG_DUMP": "pg_dump",
+    "PG_RESTORE": "pg_restore",
+    # "zstd" (default) or "gzip" (level 9, the original plan's format).
+    "COMPRESSION": "zstd",
+    # None means the codec's default: zstd 3, gzip 9.
+    "COMPRESSION_LEVEL": None,
+    # zstd worker threads; 0 = single-threaded in the calling thread, -1 = one per CPU.
+    "COMPRESSION_THREADS": -1,
+    # age X25519 public keys ("age1..."). Encryption is on whenever one is set.
+    "AGE_RECIPIENTS": [],
+    # File of age private identities ("AGE-SECRET-KEY-1..."); only needed to restore or verify.
+    "AGE_IDENTITY_FILE": None,
+    # Where temporary files go (SQLite snapshots, downloads before a restore). None: system temp.
+    "SCRATCH_DIR": None,
+    "RPO_TARGET_SECONDS": 15 * 60,
+    "RTO_TARGET_SECONDS": 60 * 60,
+}
+
+BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
+COMPRESSIONS = ("zstd", "gzip")
+
+
+def storage_from_url(url: str) -> dict[str, Any]:
+    """Turn ``file:///path`` or ``s3://bucket/prefix?sse=aws:kms&kms_key_id=...`` into a dict.
+
+    Query parameters of an S3 URL become storage options (``sse``, ``kms_key_id``, ``region``,
+    ``endpoint_url``, ``part_size_mb``).
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        path = unquote(parsed.path)
+        if not path or parsed.netloc not in ("", "localhost"):
+            raise ConfigurationError(
+                f"backup storage URL {url!r} must be an absolute path like file:///srv/backups"
+            )
+        return {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {"location": path}}
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ConfigurationError(f"backup storage URL {url!r} has no bucket: use s3://bucket/prefix")
+        options: dict[str, Any] = {"bucket": parsed.netloc, "prefix": parsed.path.strip("/")}
+        for key, values in parse_qs(parsed.query).items():
+            options[key] = values[-1]
+        return {"BACKEND": S3_STORAGE, "OPTIONS": options}
+    raise ConfigurationError(
+        f"backup storage URL {url!r} is not supported: use file:///path or s3://bucket/prefix"
+    )
+
+
+def _normalise_storages(storages: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(storages, dict):
+        raise ConfigurationError("NZILA_OPS['STORAGES'] must be a dict of name -> URL or dict")
+    result: dict[str, dict[str, Any]] = {}
+    for name, spec in storages.items():
+        if isinstance(spec, str):
+            result[name] = storage_from_url(spec)
+        elif isinstance(spec, dict) and isinstance(spec.get("BACKEND"), str):
+            result[name] = {"BACKEND": spec["BACKEND"], "OPTIONS": dict(spec.get("OPTIONS", {}))}
+        else:
+            raise ConfigurationError(
+                f"NZILA_OPS['STORAGES'][{name!r}] must be a URL or a dict with a BACKEND"
+            )
+    return result
+
+
+def _validate(config: dict[str, Any]) -> None:
+    if config["COMPRESSION"] not in COMPRESSIONS:
+        raise ConfigurationError(
+            f"NZILA_OPS['COMPRESSION'] is {config['COMPRESSION']!r}; use one of {COMPRESSIONS}"
+        )
+    level = config["COMPRESSION_LEVEL"]
+    if level is not None and not isinstance(level, int):
+        raise ConfigurationError("NZILA_OPS['COMPRESSION_LEVEL'] must be an integer or None")
+    recipients = config["AGE_RECIPIENTS"]
+    if isinstance(recipients, str):
+        config["AGE_RECIPIENTS"] = [r.strip() for r in recipients.split(",") if r.strip()]
+    elif not isinstance(recipients, list | tuple):
+        raise ConfigurationError("NZILA_OPS['AGE_RECIPIENTS'] must be a list of age public keys")
+    config["STORAGES"] = _normalise_storages(config["STORAGES"])
+
+
+@functools.cache
+def get_config() -> dict[str, Any]:
+    """The merged, validated NZILA_OPS settings. Raises ConfigurationError when invalid."""
+    user = getattr(settings, "NZILA_OPS", {}) or {}
+    if not isinstance(user, dict):
+        raise ConfigurationError("settings.NZILA_OPS must be a dict")
+    unknown = sorted(set(user) - set(DEFAULTS))
+    if unknown:
+        raise ConfigurationError(f"unknown NZILA_OPS setting(s): {', '.join(unknown)}")
+    config = copy.deepcopy(DEFAULTS)
+    config.update(copy.deepcopy(user))
+    _validate(config)
+    return config
+
+
+@receiver(setting_changed)
+def _clear_config_cache(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("NZILA_OPS", "DATABASES"):
+        get_config.cache_clear()

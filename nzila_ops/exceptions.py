@@ -1,0 +1,51 @@
+"""Errors an operator sees.
+
+Every error raised on purpose by nzila_ops is an ``OpsError`` whose ``str()`` is one line that says
+what was wrong and, where possible, what to do next. Commands print that line and exit non-zero;
+tasks record it. Messages never contain secrets (passwords, private identities).
+"""
+
+from __future__ import annotations
+
+
+class OpsError(Exception):
+    """Base class: a failure explained in one operator-readable line."""
+
+    #: Exit status a management command uses for this kind of failure.
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        # One line, always: multi-line tool output is summarised by the caller.
+        super().__init__(" ".join(str(message).split()))
+
+
+class ConfigurationError(OpsError):
+    """The NZILA_OPS setting (or the environment behind it) is wrong or incomplete."""
+
+    exit_code = 2
+
+
+class InvalidArgument(OpsError):
+    """An operator passed a wrong name, type or option."""
+
+    exit_code = 2
+
+
+class BackupError(OpsError):
+    """A backup could not be taken."""
+
+
+class DumpError(BackupError):
+    """The dump engine (pg_dump, sqlite3) failed or cannot run."""
+
+
+class StorageError(OpsError):
+    """The backup storage failed. ``transient`` errors are worth retrying."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class BackupNotFound(OpsError):
+    """No backup of that name, or no backups at all."""

@@ -1,0 +1,34 @@
+"""manage.py list_backups [--database ALIAS] [--json] — what storage holds, from manifests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nzila_ops.backups.catalog import list_backups
+from nzila_ops.management.base import OpsCommand, human_size
+
+
+class Command(OpsCommand):
+    help = "List the backups in backup storage (read from their manifests), newest first."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--database", default=None, help="only this Django database alias")
+        parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+    def run(self, **options: Any) -> None:
+        backups = list_backups(options["database"])
+        if options["json"]:
+            self.stdout.write(json.dumps(backups, indent=2))
+            return
+        if not backups:
+            self.stdout.write("no backups in storage")
+            return
+        header = f"{'NAME':<48} {'TYPE':<8} {'FINISHED (UTC)':<20} {'SIZE':>9} {'RATIO':>6}  ENC"
+        self.stdout.write(header)
+        for backup in backups:
+            self.stdout.write(
+                f"{backup['name']:<48} {backup['type']:<8} {backup['finished_at'][:19]:<20} "
+                f"{human_size(backup['stored_size']):>9} {backup['ratio']:>5.2f}x  "
+                f"{'age' if backup['encrypted'] else 'no'}"
+            )

@@ -1,0 +1,3 @@
+from nzila_ops.models.backups import BackupRecord
+
+__all__ = ["BackupRecord"]

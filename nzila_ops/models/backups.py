@@ -1,0 +1,70 @@
+"""The backup catalog: an index of what storage holds, rebuilt from manifests when needed.
+
+Storage is the truth (each object has a manifest beside it); these rows make listing, the admin
+and reports fast, and keep history (durations, sizes, outcomes) after objects expire.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class BackupRecord(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class Type(models.TextChoices):
+        HOURLY = "hourly"
+        DAILY = "daily"
+        WEEKLY = "weekly"
+        MONTHLY = "monthly"
+        MANUAL = "manual"
+
+    name = models.CharField(max_length=200, unique=True)
+    database_alias = models.CharField(max_length=100, db_index=True)
+    engine = models.CharField(max_length=50, help_text="Database vendor: postgresql, sqlite.")
+    backup_type = models.CharField(max_length=10, choices=Type.choices, default=Type.MANUAL)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    storage_name = models.CharField(max_length=100, default="default")
+    storage_key = models.CharField(max_length=500, blank=True)
+    stored_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes in storage.")
+    raw_size = models.BigIntegerField(null=True, blank=True, help_text="Bytes of the raw dump.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the stored bytes.")
+    compression = models.CharField(max_length=20, blank=True)
+    encryption_recipients = models.JSONField(
+        default=list, blank=True, help_text="Fingerprints of the age recipients."
+    )
+    server_version = models.CharField(max_length=50, blank=True)
+    tool_version = models.CharField(max_length=50, blank=True)
+    manifest = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    host = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["database_alias", "status", "-started_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def compression_ratio(self) -> float | None:
+        if not self.raw_size or not self.stored_size:
+            return None
+        return self.raw_size / self.stored_size
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.encryption_recipients)

@@ -1,0 +1,14 @@
+"""Signals other parts of nzila_ops (and host projects) subscribe to.
+
+Each carries what an incident or a notification needs: the component, a severity hint, a
+one-line reason and the exact time.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: Sent after a backup succeeded. Arguments: record, component, at.
+backup_succeeded = Signal()
+#: Sent after a backup failed. Arguments: record (or None), component, severity, reason, at.
+backup_failed = Signal()
