@@ -30,11 +30,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--vehicles", type=int, default=500)
+        parser.add_argument("--database", default="default")
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        rng = random.Random(2026)
-        wanted = options["vehicles"] - Vehicle.objects.count()
+        with transaction.atomic(using=options["database"]):
+            self.seed(options["vehicles"], options["database"])
+
+    def seed(self, size: int, db: str) -> None:
+        rng = random.Random(2026 + Vehicle.objects.using(db).count())
+        wanted = size - Vehicle.objects.using(db).count()
         vehicles = []
         for _ in range(max(wanted, 0)):
             make = rng.choice(list(MAKES))
@@ -51,7 +55,7 @@ class Command(BaseCommand):
                     f"{rng.choice(['full', 'partial', 'none'])}.",
                 )
             )
-        Vehicle.objects.bulk_create(vehicles)
+        Vehicle.objects.using(db).bulk_create(vehicles)
         deals = [
             Deal(
                 vehicle=vehicle,
@@ -64,8 +68,8 @@ class Command(BaseCommand):
             for vehicle in vehicles
             if rng.random() < 0.6
         ]
-        Deal.objects.bulk_create(deals)
-        Payment.objects.bulk_create(
+        Deal.objects.using(db).bulk_create(deals)
+        Payment.objects.using(db).bulk_create(
             Payment(
                 deal=deal,
                 amount=deal.amount,
@@ -76,6 +80,6 @@ class Command(BaseCommand):
             if deal.status != Deal.Status.OPEN
         )
         self.stdout.write(
-            f"demo data: {Vehicle.objects.count()} vehicles, {Deal.objects.count()} deals, "
-            f"{Payment.objects.count()} payments"
+            f"demo data: {Vehicle.objects.using(db).count()} vehicles, "
+            f"{Deal.objects.using(db).count()} deals, {Payment.objects.using(db).count()} payments"
         )

@@ -1,0 +1,254 @@
+"""Backups of a real PostgreSQL database, recovered by hand with age, zstd and pg_restore."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import threading
+import time
+import uuid
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from nzila_ops.backups.service import run_backup
+from nzila_ops.models import BackupRecord
+from tests.backups.helpers import only_manifest, recover_by_hand
+from tests.conftest import table_counts
+from tests.support.tools import pg_restore_list
+
+pytestmark = pytest.mark.postgres
+
+
+def pg_conninfo(dbname: str) -> str:
+    s = connections["default"].settings_dict
+    return f"host={s['HOST']} port={s['PORT']} user={s['USER']} dbname={dbname}"
+
+
+def restore_into_new_database(dump: Path) -> str:
+    """pg_restore the dump into a fresh database, as an operator would by hand."""
+    name = f"nzila_restored_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    s = connections["default"].settings_dict
+    subprocess.run(
+        ["pg_restore", "-h", s["HOST"], "-p", str(s["PORT"]), "-U", s["USER"], "-d", name,
+         "--exit-on-error", "--no-owner", str(dump)],
+        check=True, capture_output=True,
+    )
+    return name
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(pg_conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def rows_of(dbname: str, table: str) -> list[tuple]:
+    with psycopg.connect(pg_conninfo(dbname)) as conn:
+        return conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
+
+
+def test_backup_is_recoverable_with_age_zstd_and_pg_restore(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, age_key: tuple[Path, str]
+) -> None:
+    record = run_backup("default", "hourly")
+
+    manifest = only_manifest(backup_dir)
+    stored = backup_dir / manifest["object"]["key"]
+    assert stored.name.endswith(".pgdump.zst.age")
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == record.sha256
+    assert stored.stat().st_size == record.stored_size == manifest["object"]["stored_size"]
+    assert stored.read_bytes().startswith(b"age-encryption.org/v1\n")
+
+    dump = recover_by_hand(backup_dir, manifest, age_key[0])
+    assert dump.stat().st_size == record.raw_size
+    listing = pg_restore_list(dump)
+    assert "TABLE DATA public vehicles_vehicle" in listing
+    assert "Format: CUSTOM" in listing
+
+    restored = restore_into_new_database(dump)
+    try:
+        for table in ("vehicles_vehicle", "deals_deal", "payments_payment"):
+            assert rows_of(restored, table) == rows_of(
+                connections["default"].settings_dict["NAME"], table
+            )
+    finally:
+        drop_database(restored)
+
+
+def test_manifest_lists_every_table_with_exact_counts_and_versions(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path
+) -> None:
+    record = run_backup("default")
+    manifest = only_manifest(backup_dir)
+    counts = {t["name"]: t["rows"] for t in manifest["tables"] if t["schema"] == "public"}
+    for table, rows in seeded_postgres.items():
+        assert counts[table] == rows
+    assert "nzila_ops_backuprecord" in counts and "django_migrations" in counts
+    assert manifest["dump"]["format"] == "pg_dump-custom"
+    assert manifest["dump"]["server_version"].split(".")[0] == "15"
+    assert manifest["compression"] == {"algorithm": "zstd", "level": 3}
+    assert manifest["encryption"]["format"] == "age-v1"
+    assert len(manifest["encryption"]["recipients"]) == 1
+    sequences = {s["name"]: s["last_value"] for s in manifest["sequences"]}
+    assert sequences["vehicles_vehicle_id_seq"] >= seeded_postgres["vehicles_vehicle"]
+    # The catalog row mirrors the manifest.
+    saved = BackupRecord.objects.get(name=record.name)
+    assert saved.status == "succeeded" and saved.manifest == manifest
+    assert saved.server_version and saved.tool_version and saved.host
+
+
+def test_counts_come_from_the_dump_snapshot_while_rows_are_inserted(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, age_key: tuple[Path, str]
+) -> None:
+    """Another connection inserts rows while the backup runs: neither the dump nor the manifest
+    counts include them, and the two agree exactly."""
+    dbname = connections["default"].settings_dict["NAME"]
+    before = seeded_postgres["vehicles_vehicle"]
+    blocker = psycopg.connect(pg_conninfo(dbname))
+    # Holding this lock parks pg_dump and the row counter on the table after the snapshot is
+    # exported; the insert below commits while they wait, so it is certainly "during the dump".
+    blocker.execute("LOCK TABLE vehicles_vehicle IN ACCESS EXCLUSIVE MODE")
+    result: dict[str, Any] = {}
+
+    def backup() -> None:
+        try:
+            result["record"] = run_backup("default")
+        except BaseException as exc:  # reported by the assertion below
+            result["error"] = exc
+
+    thread = threading.Thread(target=backup)
+    thread.start()
+    with psycopg.connect(pg_conninfo(dbname), autocommit=True) as observer:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND application_name = 'pg_dump' AND wait_event_type = 'Lock'",
+                [dbname],
+            ).fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.02)
+        assert waiting, "pg_dump never waited on the lock"
+    blocker.execute(
+        "INSERT INTO vehicles_vehicle (vin, make, model, year, mileage_km, price, description, "
+        "listed_at) SELECT 'NEW' || g, 'Isuzu', 'D-Max', 2024, 10, 1000, '', now() "
+        "FROM generate_series(1, 25) g"
+    )
+    blocker.commit()
+    blocker.close()
+    thread.join(timeout=60)
+    assert "error" not in result, result.get("error")
+
+    assert table_counts("default")["vehicles_vehicle"] == before + 25
+    manifest = only_manifest(backup_dir)
+    counted = {t["name"]: t["rows"] for t in manifest["tables"]}
+    assert counted["vehicles_vehicle"] == before
+    restored = restore_into_new_database(recover_by_hand(backup_dir, manifest, age_key[0]))
+    try:
+        assert len(rows_of(restored, "vehicles_vehicle")) == before
+    finally:
+        drop_database(restored)
+
+
+def test_gzip_backups_open_with_gzip_for_the_original_plans_scripts(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, age_key: tuple[Path, str]
+) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "COMPRESSION": "gzip"}
+    run_backup("default", "daily")
+    manifest = only_manifest(backup_dir)
+    assert manifest["object"]["key"].endswith(".pgdump.gz.age")
+    assert manifest["compression"] == {"algorithm": "gzip", "level": 9}
+    dump = recover_by_hand(backup_dir, manifest, age_key[0])
+    assert "TABLE DATA public deals_deal" in pg_restore_list(dump)
+
+
+def test_without_recipients_the_backup_is_plain_zstd(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path
+) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_RECIPIENTS": []}
+    record = run_backup("default")
+    manifest = only_manifest(backup_dir)
+    assert manifest["encryption"] is None and not record.encrypted
+    assert manifest["object"]["key"].endswith(".pgdump.zst")
+    dump = recover_by_hand(backup_dir, manifest, None)
+    assert "TABLE DATA public payments_payment" in pg_restore_list(dump)
+
+
+def test_password_reaches_pg_dump_through_a_private_file_not_argv(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, settings: Any
+) -> None:
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    role = f"nzila_backup_{uuid.uuid4().hex[:6]}"
+    dbname = connections["default"].settings_dict["NAME"]
+    with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{secret}'")
+    seen: list[tuple[bytes, bytes]] = []
+
+    class Spy:
+        """Reads the running pg_dump's argv and environment from /proc, as `ps` would."""
+
+        def phase(self, name: str) -> None:
+            pass
+
+        def advance(self, done: int, total: int | None = None) -> None:
+            for proc in Path("/proc").iterdir():
+                if proc.name.isdigit():
+                    try:
+                        if (proc / "comm").read_text().strip() == "pg_dump":
+                            seen.append(
+                                ((proc / "cmdline").read_bytes(), (proc / "environ").read_bytes())
+                            )
+                    except OSError:
+                        continue
+
+        def finish(self) -> None:
+            pass
+
+    settings.DATABASES["pgrole"] = {
+        **connections["default"].settings_dict, "USER": role, "PASSWORD": secret,
+    }
+    try:
+        run_backup("pgrole", progress=Spy())  # type: ignore[arg-type]
+    finally:
+        del settings.DATABASES["pgrole"]
+        del connections["pgrole"]
+        with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+    assert seen, "pg_dump was never observed running"
+    for cmdline, environ in seen:
+        assert secret.encode() not in cmdline
+        assert secret.encode() not in environ
+        assert b"PGPASSFILE=" in environ
+
+
+def test_backup_database_command_prints_one_summary_line_and_json(
+    ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path
+) -> None:
+    out = StringIO()
+    call_command("backup_database", "--type", "weekly", stdout=out)
+    line = out.getvalue().strip()
+    assert "\n" not in line
+    record = BackupRecord.objects.get()
+    assert line.startswith(f"{record.name}: ") and record.sha256 in line and "ratio" in line
+
+    out = StringIO()
+    call_command("backup_database", "--json", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["type"] == "manual" and summary["encrypted"] is True
+    assert summary["stored_size"] < summary["raw_size"]
+    assert set(summary) >= {"name", "stored_size", "raw_size", "duration_seconds", "sha256"}
+
+    out = StringIO()
+    call_command("list_backups", "--json", stdout=out)
+    listed = json.loads(out.getvalue())
+    assert [b["name"] for b in listed] == [summary["name"], record.name]
+    assert listed[0]["type"] == "manual" and listed[1]["type"] == "weekly"

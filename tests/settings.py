@@ -1,0 +1,32 @@
+"""Settings for the test suite: the example project's apps on real PostgreSQL, plus SQLite."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from nzila_export_hub.settings import *  # noqa: F403
+
+PG = {
+    "ENGINE": "django.db.backends.postgresql",
+    "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+    "PORT": os.environ.get("PGPORT", "5432"),
+    "USER": os.environ.get("PGUSER", "postgres"),
+    "PASSWORD": os.environ.get("PGPASSWORD", ""),
+}
+SQLITE_DIR = Path(tempfile.gettempdir()) / f"nzila-tests-{os.getpid()}"
+SQLITE_DIR.mkdir(exist_ok=True)
+
+DATABASES = {
+    "default": {**PG, "NAME": "nzila_ops"},
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(SQLITE_DIR / "sqlite.sqlite3"),
+        "TEST": {"NAME": str(SQLITE_DIR / "test_sqlite.sqlite3")},
+    },
+}
+# Tests choose their storage and keys through the `ops_settings` fixture.
+NZILA_OPS = {"STORAGES": {"default": f"file://{SQLITE_DIR / 'backups'}"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": False}
