@@ -105,48 +105,59 @@ def test_manifest_lists_every_table_with_exact_counts_and_versions(
     assert saved.server_version and saved.tool_version and saved.host
 
 
+class ParkedBackup:
+    """Runs a backup in a thread while a lock parks its pg_dump on ``vehicles_vehicle``, so a
+    test can act while the dump is certainly in progress (after the snapshot was exported)."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.dbname = connections[alias].settings_dict["NAME"]
+        self.result: dict[str, Any] = {}
+
+    def __enter__(self) -> psycopg.Connection:
+        self.blocker = psycopg.connect(pg_conninfo(self.dbname))
+        self.blocker.execute("LOCK TABLE vehicles_vehicle IN ACCESS EXCLUSIVE MODE")
+        self.thread = threading.Thread(target=self._backup)
+        self.thread.start()
+        with psycopg.connect(pg_conninfo(self.dbname), autocommit=True) as observer:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.thread.is_alive():
+                if observer.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                    "AND application_name = 'pg_dump' AND wait_event_type = 'Lock'",
+                    [self.dbname],
+                ).fetchone()[0]:
+                    return self.blocker
+                time.sleep(0.02)
+        self.blocker.close()
+        raise AssertionError(f"pg_dump never waited on the lock: {self.result}")
+
+    def _backup(self) -> None:
+        try:
+            self.result["record"] = run_backup(self.alias)
+        except BaseException as exc:  # reported by __exit__
+            self.result["error"] = exc
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.blocker.commit()
+        self.blocker.close()
+        self.thread.join(timeout=60)
+        assert "error" not in self.result, self.result.get("error")
+
+
 def test_counts_come_from_the_dump_snapshot_while_rows_are_inserted(
     ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, age_key: tuple[Path, str]
 ) -> None:
     """Another connection inserts rows while the backup runs: neither the dump nor the manifest
     counts include them, and the two agree exactly."""
-    dbname = connections["default"].settings_dict["NAME"]
     before = seeded_postgres["vehicles_vehicle"]
-    blocker = psycopg.connect(pg_conninfo(dbname))
-    # Holding this lock parks pg_dump and the row counter on the table after the snapshot is
-    # exported; the insert below commits while they wait, so it is certainly "during the dump".
-    blocker.execute("LOCK TABLE vehicles_vehicle IN ACCESS EXCLUSIVE MODE")
-    result: dict[str, Any] = {}
-
-    def backup() -> None:
-        try:
-            result["record"] = run_backup("default")
-        except BaseException as exc:  # reported by the assertion below
-            result["error"] = exc
-
-    thread = threading.Thread(target=backup)
-    thread.start()
-    with psycopg.connect(pg_conninfo(dbname), autocommit=True) as observer:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            waiting = observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                "AND application_name = 'pg_dump' AND wait_event_type = 'Lock'",
-                [dbname],
-            ).fetchone()[0]
-            if waiting:
-                break
-            time.sleep(0.02)
-        assert waiting, "pg_dump never waited on the lock"
-    blocker.execute(
-        "INSERT INTO vehicles_vehicle (vin, make, model, year, mileage_km, price, description, "
-        "listed_at) SELECT 'NEW' || g, 'Isuzu', 'D-Max', 2024, 10, 1000, '', now() "
-        "FROM generate_series(1, 25) g"
-    )
-    blocker.commit()
-    blocker.close()
-    thread.join(timeout=60)
-    assert "error" not in result, result.get("error")
+    with ParkedBackup() as blocker:
+        # Committed when the block ends, while pg_dump and the row counter wait on the lock.
+        blocker.execute(
+            "INSERT INTO vehicles_vehicle (vin, make, model, year, mileage_km, price, "
+            "description, listed_at) SELECT 'NEW' || g, 'Isuzu', 'D-Max', 2024, 10, 1000, '', "
+            "now() FROM generate_series(1, 25) g"
+        )
 
     assert table_counts("default")["vehicles_vehicle"] == before + 25
     manifest = only_manifest(backup_dir)
@@ -183,6 +194,18 @@ def test_without_recipients_the_backup_is_plain_zstd(
     assert "TABLE DATA public payments_payment" in pg_restore_list(dump)
 
 
+def running_pg_dumps() -> list[tuple[bytes, bytes]]:
+    """(argv, environment) of every running pg_dump, read from /proc as `ps e` would."""
+    seen = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "pg_dump":
+                seen.append(((proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()))
+        except OSError:
+            continue
+    return seen
+
+
 def test_password_reaches_pg_dump_through_a_private_file_not_argv(
     ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, settings: Any
 ) -> None:
@@ -191,43 +214,21 @@ def test_password_reaches_pg_dump_through_a_private_file_not_argv(
     dbname = connections["default"].settings_dict["NAME"]
     with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{secret}'")
-    seen: list[tuple[bytes, bytes]] = []
-
-    class Spy:
-        """Reads the running pg_dump's argv and environment from /proc, as `ps` would."""
-
-        def phase(self, name: str) -> None:
-            pass
-
-        def advance(self, done: int, total: int | None = None) -> None:
-            for proc in Path("/proc").iterdir():
-                if proc.name.isdigit():
-                    try:
-                        if (proc / "comm").read_text().strip() == "pg_dump":
-                            seen.append(
-                                ((proc / "cmdline").read_bytes(), (proc / "environ").read_bytes())
-                            )
-                    except OSError:
-                        continue
-
-        def finish(self) -> None:
-            pass
-
     settings.DATABASES["pgrole"] = {
         **connections["default"].settings_dict, "USER": role, "PASSWORD": secret,
     }
     try:
-        run_backup("pgrole", progress=Spy())  # type: ignore[arg-type]
+        with ParkedBackup("pgrole"):
+            seen = running_pg_dumps()
     finally:
         del settings.DATABASES["pgrole"]
         del connections["pgrole"]
         with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
             admin.execute(f"DROP ROLE {role}")
-    assert seen, "pg_dump was never observed running"
-    for cmdline, environ in seen:
-        assert secret.encode() not in cmdline
-        assert secret.encode() not in environ
-        assert b"PGPASSFILE=" in environ
+    assert len(seen) == 1
+    cmdline, environ = seen[0]
+    assert secret.encode() not in cmdline and secret.encode() not in environ
+    assert b"PGPASSFILE=" in environ and b"--snapshot=" in cmdline
 
 
 def test_backup_database_command_prints_one_summary_line_and_json(

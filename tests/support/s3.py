@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -47,9 +48,10 @@ def moto_server_process(**env: str) -> Iterator[str]:
         process.wait()
 
 
-class CuttableProxy:
-    """Forwards TCP connections to a target port until ``cut()``: then every open connection is
-    reset and new ones are refused, like a network that fails in the middle of an upload."""
+class FaultyProxy:
+    """Forwards TCP connections to a target port. After ``fail_next()``, the next connection to
+    send 256 KiB of request data gets reset in the middle of it (once): a network failing mid-upload. Later
+    connections work again, as they would after a real glitch."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -61,7 +63,12 @@ class CuttableProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.sockets: list[socket.socket] = []
         self.cut_event = threading.Event()
+        self.armed = threading.Event()
+        self.resets = 0
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def fail_next(self) -> None:
+        self.armed.set()
 
     def _accept(self) -> None:
         while not self.cut_event.is_set():
@@ -74,15 +81,25 @@ class CuttableProxy:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, upload in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, upload), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, target: socket.socket, upload: bool) -> None:
+        sent_while_armed = 0
         try:
             while not self.cut_event.is_set():
                 data = source.recv(65536)
                 if not data:
                     break
+                if upload and self.armed.is_set():
+                    sent_while_armed += len(data)
+                # Cut in the middle of a request body, after its headers went through.
+                if upload and sent_while_armed > 256 * 1024 and self.armed.is_set():
+                    self.armed.clear()
+                    self.resets += 1
+                    _reset(source)
+                    _reset(target)
+                    return
                 target.sendall(data)
         except OSError:
             pass
@@ -93,12 +110,17 @@ class CuttableProxy:
                 except OSError:
                     pass
 
-    def cut(self) -> None:
+    def close(self) -> None:
         self.cut_event.set()
         self.listener.close()
         for sock in self.sockets:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                sock.close()
-            except OSError:
-                pass
+            _reset(sock)
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer sees a TCP reset, not a clean end of stream."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass

@@ -212,7 +212,7 @@ class S3Storage(BackupStorage):
                     "S3 storage needs boto3: pip install 'nzila-ops[s3]'"
                 ) from None
             config = Config(
-                retries={"max_attempts": self.max_attempts, "mode": "standard"},
+                retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
                 max_pool_connections=PARTS_IN_FLIGHT + 2,
