@@ -29,7 +29,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(
             Error(
                 str(exc),
-                hint="Set NZILA_OPS['STORAGES'] = {'default': 'file:///srv/backups'} or an s3:// URL.",
+                hint="Set NZILA_OPS['STORAGES'] = {'default': 'file:///srv/backups'} "
+                "or an s3:// URL.",
                 id="nzila_ops.E002",
             )
         )

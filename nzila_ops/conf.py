@@ -72,7 +72,9 @@ def storage_from_url(url: str) -> dict[str, Any]:
         return {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {"location": path}}
     if parsed.scheme == "s3":
         if not parsed.netloc:
-            raise ConfigurationError(f"backup storage URL {url!r} has no bucket: use s3://bucket/prefix")
+            raise ConfigurationError(
+                f"backup storage URL {url!r} has no bucket: use s3://bucket/prefix"
+            )
         options: dict[str, Any] = {"bucket": parsed.netloc, "prefix": parsed.path.strip("/")}
         for key, values in parse_qs(parsed.query).items():
             options[key] = values[-1]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,13 @@ def ops_settings(settings: Any, backup_dir: Path, age_key: tuple[Path, str]) -> 
 @pytest.fixture
 def seeded_postgres(transactional_db: Any) -> dict[str, int]:
     """Committed rows in the PostgreSQL test database, visible to pg_dump."""
-    call_command("seed_demo", vehicles=300, database="default", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", vehicles=300, database="default", stdout=StringIO())
     return table_counts("default")
 
 
 @pytest.fixture
 def seeded_sqlite(transactional_db: Any, django_db_blocker: Any) -> dict[str, int]:
-    call_command("seed_demo", vehicles=200, database="sqlite", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", vehicles=200, database="sqlite", stdout=StringIO())
     return table_counts("sqlite")
 
 

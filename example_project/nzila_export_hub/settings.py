@@ -77,5 +77,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"nzila_ops": {"handlers": ["console"], "level": env("NZILA_OPS_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        "nzila_ops": {
+            "handlers": ["console"],
+            "level": env("NZILA_OPS_LOG_LEVEL", default="WARNING"),
+        }
+    },
 }

@@ -26,9 +26,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 def check_backup_name(name: str) -> str:
     """Refuse names that are not plain backup names (path separators, '..', empty)."""
     if not NAME_PATTERN.match(name) or ".." in name:
-        raise InvalidArgument(
-            f"invalid backup name {name!r}: use a name as shown by list_backups"
-        )
+        raise InvalidArgument(f"invalid backup name {name!r}: use a name as shown by list_backups")
     return name
 
 

@@ -23,7 +23,12 @@ from nzila_ops import signals
 from nzila_ops.backups.compression import get_codec
 from nzila_ops.backups.encryption import ENCRYPTION_FORMAT, parse_recipients, recipient_fingerprint
 from nzila_ops.backups.engines import DumpEngine, DumpResult, check_alias, get_dump_engine
-from nzila_ops.backups.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, manifest_key, write_manifest
+from nzila_ops.backups.manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    manifest_key,
+    write_manifest,
+)
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import BACKUP_TYPES, get_config

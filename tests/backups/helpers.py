@@ -19,7 +19,9 @@ def stored_files(backup_dir: Path) -> list[str]:
     """Every file under the storage directory, hidden temporaries included."""
     if not backup_dir.exists():
         return []
-    return sorted(p.relative_to(backup_dir).as_posix() for p in backup_dir.rglob("*") if p.is_file())
+    return sorted(
+        p.relative_to(backup_dir).as_posix() for p in backup_dir.rglob("*") if p.is_file()
+    )
 
 
 def recover_by_hand(backup_dir: Path, manifest: dict[str, Any], identity: Path | None) -> Path:

@@ -84,7 +84,9 @@ def test_pg_dump_older_than_the_server_is_refused(
 @pytest.fixture
 def dead_alias(settings: Any) -> Iterator[str]:
     settings.DATABASES["deadpg"] = {
-        **connections["default"].settings_dict, "PORT": str(free_port()), "NAME": "gone",
+        **connections["default"].settings_dict,
+        "PORT": str(free_port()),
+        "NAME": "gone",
     }
     yield "deadpg"
     del settings.DATABASES["deadpg"]
@@ -112,7 +114,10 @@ def test_invalid_age_recipient_is_refused(
 
 
 def test_missing_bucket_is_named(ops_settings: Any, seeded_postgres: dict, aws_env: str) -> None:
-    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "STORAGES": {"default": "s3://no-such-bucket/x"}}
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": "s3://no-such-bucket/x"},
+    }
     error = backup_fails()
     assert "S3 bucket 'no-such-bucket' does not exist" in str(error)
     assert "does not exist" in only_failed_record().error
@@ -127,15 +132,20 @@ def test_access_denied_to_the_bucket_is_named(
     # are denied, as with a revoked key in production.
     with moto_server_process(INITIAL_NO_AUTH_ACTION_COUNT="1") as endpoint:
         admin = boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x",
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="x",
         )
         admin.create_bucket(Bucket="locked")
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREVOKEDKEY000000")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "revoked")
         ops_settings.NZILA_OPS = {
             **ops_settings.NZILA_OPS,
-            "STORAGES": {"default": f"s3://locked/backups?endpoint_url={endpoint}&region=us-east-1"},
+            "STORAGES": {
+                "default": f"s3://locked/backups?endpoint_url={endpoint}&region=us-east-1"
+            },
         }
         error = backup_fails()
     assert "access denied to S3 bucket 'locked'" in str(error)
@@ -197,7 +207,10 @@ def test_local_disk_full_fails_cleanly_and_removes_the_partial_file(
     ops_settings: Any, seeded_postgres: dict, tiny_disk: Path
 ) -> None:
     add_incompressible_rows(4)
-    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "STORAGES": {"default": f"file://{tiny_disk}"}}
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": f"file://{tiny_disk}"},
+    }
     error = backup_fails()
     assert "local disk full" in str(error)
     only_failed_record()
@@ -212,9 +225,17 @@ def test_a_command_failure_is_one_line_on_stderr_with_exit_status(tmp_path: Path
         "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path / 'backups'}",
     }
     result = subprocess.run(
-        [sys.executable, str(REPO / "example_project" / "manage.py"), "backup_database",
-         "--database", "replica", "--skip-checks"],
-        capture_output=True, text=True, env=env,
+        [
+            sys.executable,
+            str(REPO / "example_project" / "manage.py"),
+            "backup_database",
+            "--database",
+            "replica",
+            "--skip-checks",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import threading
 import time
@@ -38,9 +39,22 @@ def restore_into_new_database(dump: Path) -> str:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
     s = connections["default"].settings_dict
     subprocess.run(
-        ["pg_restore", "-h", s["HOST"], "-p", str(s["PORT"]), "-U", s["USER"], "-d", name,
-         "--exit-on-error", "--no-owner", str(dump)],
-        check=True, capture_output=True,
+        [
+            "pg_restore",
+            "-h",
+            s["HOST"],
+            "-p",
+            str(s["PORT"]),
+            "-U",
+            s["USER"],
+            "-d",
+            name,
+            "--exit-on-error",
+            "--no-owner",
+            str(dump),
+        ],
+        check=True,
+        capture_output=True,
     )
     return name
 
@@ -194,12 +208,18 @@ def test_without_recipients_the_backup_is_plain_zstd(
     assert "TABLE DATA public payments_payment" in pg_restore_list(dump)
 
 
-def running_pg_dumps() -> list[tuple[bytes, bytes]]:
-    """(argv, environment) of every running pg_dump, read from /proc as `ps e` would."""
+def our_running_pg_dumps() -> list[tuple[bytes, bytes]]:
+    """(argv, environment) of the pg_dump this process started, read from /proc as `ps e`
+    would show them to any user of the machine."""
     seen = []
+    parent_line = f"PPid:\t{os.getpid()}"
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "pg_dump":
+            if (
+                proc.name.isdigit()
+                and (proc / "comm").read_text().strip() == "pg_dump"
+                and parent_line in (proc / "status").read_text().splitlines()
+            ):
                 seen.append(((proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()))
         except OSError:
             continue
@@ -215,11 +235,13 @@ def test_password_reaches_pg_dump_through_a_private_file_not_argv(
     with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{secret}'")
     settings.DATABASES["pgrole"] = {
-        **connections["default"].settings_dict, "USER": role, "PASSWORD": secret,
+        **connections["default"].settings_dict,
+        "USER": role,
+        "PASSWORD": secret,
     }
     try:
         with ParkedBackup("pgrole"):
-            seen = running_pg_dumps()
+            seen = our_running_pg_dumps()
     finally:
         del settings.DATABASES["pgrole"]
         del connections["pgrole"]

@@ -32,8 +32,12 @@ def add_incompressible_rows(megabytes: int) -> None:
 
 
 def test_s3_backup_streams_in_parts_with_sse_and_recovers_by_hand(
-    ops_settings: Any, seeded_postgres: dict[str, int], s3_bucket: str, s3_client: Any,
-    age_key: tuple[Path, str], tmp_path: Path,
+    ops_settings: Any,
+    seeded_postgres: dict[str, int],
+    s3_bucket: str,
+    s3_client: Any,
+    age_key: tuple[Path, str],
+    tmp_path: Path,
 ) -> None:
     add_incompressible_rows(12)
     ops_settings.NZILA_OPS = {

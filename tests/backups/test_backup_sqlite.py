@@ -36,7 +36,10 @@ def test_sqlite_backup_is_a_database_file_after_age_and_zstd(
 
 
 def test_sqlite_backup_is_consistent_while_another_connection_writes(
-    ops_settings: Any, seeded_sqlite: dict[str, int], backup_dir: Path, age_key: tuple[Path, str],
+    ops_settings: Any,
+    seeded_sqlite: dict[str, int],
+    backup_dir: Path,
+    age_key: tuple[Path, str],
     settings: Any,
 ) -> None:
     """A writer keeps inserting during the backup; the copy is one consistent state whose

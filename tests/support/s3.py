@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 
 def free_port() -> int:
@@ -49,9 +49,9 @@ def moto_server_process(**env: str) -> Iterator[str]:
 
 
 class FaultyProxy:
-    """Forwards TCP connections to a target port. After ``fail_next()``, the next connection to
-    send 256 KiB of request data gets reset in the middle of it (once): a network failing mid-upload. Later
-    connections work again, as they would after a real glitch."""
+    """Forwards TCP connections to a target port. After ``fail_next()``, the next connection
+    to send 256 KiB of request data gets reset in the middle of it (once): a network failing
+    mid-upload. Later connections work again, as they would after a real glitch."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -105,10 +105,8 @@ class FaultyProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.cut_event.set()

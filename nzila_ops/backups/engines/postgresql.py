@@ -110,7 +110,9 @@ class PostgreSQLDumpEngine(DumpEngine):
         try:
             return psycopg.connect(**{k: v for k, v in params.items() if v is not None})
         except psycopg.Error as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
             raise DumpError(
                 f"cannot connect to database {self.alias!r} ({params['dbname']} at "
                 f"{self._where()}): {first_line}"

@@ -34,7 +34,9 @@ def read_counts(path: str | Path) -> tuple[list[TableCount], list[SequenceValue]
             )
         ]
         tables = [
-            TableCount("main", name, db.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0])
+            TableCount(
+                "main", name, db.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]
+            )
             for name in names
         ]
         sequences: list[SequenceValue] = []

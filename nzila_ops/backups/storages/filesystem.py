@@ -6,6 +6,7 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,10 +57,9 @@ class _FileWriter(ObjectWriter):
             raise _os_error("writing", self._path, exc) from None
 
     def abort(self) -> None:
-        try:
+        # Closing may fail again (disk full); removing the file is what matters.
+        with suppress(OSError):
             self._file.close()
-        except OSError:
-            pass  # the write already failed (disk full); removing the file is what matters
         self._temp.unlink(missing_ok=True)
 
 

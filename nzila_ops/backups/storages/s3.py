@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, BinaryIO
 
 from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_key
@@ -53,7 +54,9 @@ def _storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
             return StorageError(f"access denied to S3 bucket {bucket!r} while {action} ({code})")
         transient = code in TRANSIENT_CODES or status >= 500
         message = error.get("Message") or code
-        return StorageError(f"S3 error while {action} in bucket {bucket!r}: {message}", transient=transient)
+        return StorageError(
+            f"S3 error while {action} in bucket {bucket!r}: {message}", transient=transient
+        )
     if isinstance(exc, NoCredentialsError):
         return StorageError("no AWS credentials found (set AWS_ACCESS_KEY_ID or use a role)")
     if isinstance(exc, EndpointConnectionError | ConnectionError):
@@ -153,13 +156,12 @@ class _MultipartWriter(ObjectWriter):
         self._buffer = bytearray()
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._upload_id is not None:
-            try:
+            # If even the abort fails, the bucket's lifecycle rule for incomplete multipart
+            # uploads is the backstop (docs/backups.md); the parts are never listed as a backup.
+            with suppress(Exception):
                 self._storage.client.abort_multipart_upload(
                     Bucket=self._storage.bucket, Key=self._key, UploadId=self._upload_id
                 )
-            except Exception:
-                # The bucket's lifecycle rule for incomplete uploads is the backstop (docs).
-                pass
             self._upload_id = None
 
 
@@ -293,7 +295,9 @@ class S3Storage(BackupStorage):
         return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
-        self._call("deleting", self.client.delete_object, Bucket=self.bucket, Key=self._full_key(key))
+        self._call(
+            "deleting", self.client.delete_object, Bucket=self.bucket, Key=self._full_key(key)
+        )
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         root = f"{self.prefix}/" if self.prefix else ""

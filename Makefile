@@ -1,0 +1,41 @@
+# Front doors: `make demo`, `make test`, `make bench`. Each sets up its own virtualenv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+MANAGE := $(BIN)/python example_project/manage.py
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# The demo encrypts to a key of its own, made on first run in example_project/var/.
+DEMO_KEY := example_project/var/demo-age-identity.txt
+DEMO := NZILA_OPS_AGE_RECIPIENTS=$$($(BIN)/python example_project/demo_key.py $(DEMO_KEY)) \
+	NZILA_OPS_AGE_IDENTITY_FILE=$(DEMO_KEY) $(MANAGE)
+
+demo: $(STAMP)
+	@echo "== example project on SQLite (example_project/db.sqlite3), backups in example_project/var/backups"
+	@$(DEMO) migrate --no-input -v 0
+	@$(DEMO) seed_demo --vehicles 2000
+	@echo "== backup_database: SQLite online backup -> zstd -> age -> SHA-256 -> local storage"
+	@$(DEMO) backup_database --type manual
+	@echo "== list_backups (read from the manifests in storage)"
+	@$(DEMO) list_backups
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_backup.py
+
+clean:
+	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache
