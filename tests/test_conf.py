@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+
+from nzila_ops.conf import FILESYSTEM_STORAGE, S3_STORAGE, get_config, storage_from_url
+from nzila_ops.exceptions import ConfigurationError
+
+
+def test_file_url_becomes_a_filesystem_storage() -> None:
+    assert storage_from_url("file:///srv/backups") == {
+        "BACKEND": FILESYSTEM_STORAGE,
+        "OPTIONS": {"location": "/srv/backups"},
+    }
+
+
+def test_s3_url_carries_bucket_prefix_and_options() -> None:
+    spec = storage_from_url("s3://acme/nzila/prod?sse=aws:kms&kms_key_id=alias/b&part_size_mb=16")
+    assert spec == {
+        "BACKEND": S3_STORAGE,
+        "OPTIONS": {
+            "bucket": "acme",
+            "prefix": "nzila/prod",
+            "sse": "aws:kms",
+            "kms_key_id": "alias/b",
+            "part_size_mb": "16",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/x", "is not supported"),
+        ("s3:///prefix", "has no bucket"),
+        ("file://host/path", "must be an absolute path"),
+    ],
+)
+def test_bad_storage_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        storage_from_url(url)
+
+
+def test_user_settings_merge_over_defaults_and_recipients_may_be_a_string(settings: Any) -> None:
+    settings.NZILA_OPS = {"AGE_RECIPIENTS": "age1a, age1b", "STORAGES": {"default": "file:///x"}}
+    config = get_config()
+    assert config["AGE_RECIPIENTS"] == ["age1a", "age1b"]
+    assert config["COMPRESSION"] == "zstd" and config["RTO_TARGET_SECONDS"] == 3600
+
+
+def test_override_settings_is_seen_at_once(settings: Any) -> None:
+    settings.NZILA_OPS = {"COMPRESSION": "gzip"}
+    assert get_config()["COMPRESSION"] == "gzip"
+    settings.NZILA_OPS = {"COMPRESSION": "zstd"}
+    assert get_config()["COMPRESSION"] == "zstd"
+
+
+def check_ids(settings: Any, value: dict) -> set[str]:
+    settings.NZILA_OPS = value
+    return {message.id for message in run_checks() if message.id.startswith("nzila_ops")}
+
+
+def test_system_checks_report_each_misconfiguration(settings: Any) -> None:
+    assert check_ids(settings, {"COMPRESION": "zstd"}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {"COMPRESSION": "lz4"}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {"STORAGES": {}}) == {"nzila_ops.E002", "nzila_ops.W001"}
+    assert check_ids(
+        settings, {"STORAGES": {"default": "file:///x"}, "AGE_RECIPIENTS": ["nope"]}
+    ) == {"nzila_ops.E003"}
+    assert check_ids(settings, {"STORAGES": {"default": "file:///x"}}) == {"nzila_ops.W001"}
