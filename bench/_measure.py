@@ -2,22 +2,34 @@
 
 Two memory figures are taken, because neither alone answers "how much RAM did it need":
 
-* ``max_rss_mb`` - ``ru_maxrss`` from ``os.wait4`` on the direct child. Linux reports the
-  largest peak RSS among that child and every descendant it waited for, i.e. the biggest
-  *single* process of the tree (exact, catches short spikes), not the sum of processes that
-  ran at the same time (``pg_dump | gzip`` counts as max(pg_dump, gzip, shell)).
-* ``tree_rss_mb`` - the peak of the *sum* of RSS over the child and all its live descendants,
-  sampled from ``/proc`` every ``sample_interval`` seconds. It adds up concurrently running
-  processes (a Python process streaming from a pg_dump child), but can miss spikes shorter
-  than the interval. Shared pages are counted once per process, so it errs on the high side.
-  It is floored at ``max_rss_mb``, since a tree is never smaller than its largest process.
+* ``max_rss_mb`` - ``ru_maxrss`` from ``os.wait4`` on the command's process. Linux reports
+  the largest peak RSS among that process and every descendant it waited for, i.e. the
+  biggest *single* process of the tree (exact, catches short spikes), not the sum of
+  processes that ran at the same time (``pg_dump | gzip`` counts as max(pg_dump, gzip, bash)).
+* ``tree_rss_mb`` - the peak of the *sum* of RSS over the command and all its live
+  descendants, sampled from ``/proc`` every ``sample_interval`` seconds. It adds up
+  concurrently running processes (a Python process streaming from a pg_dump child), but can
+  miss spikes shorter than the interval. Shared pages are counted once per process, so it
+  errs on the high side. It is floored at ``max_rss_mb``: a tree is never smaller than its
+  largest process.
 
-Neither includes the PostgreSQL server backend that serves pg_dump: it is not our descendant.
+Why the command is not simply our child: at ``exec`` Linux folds the *old* address space's
+peak RSS into the new program's ``ru_maxrss``, and a child forked (or vforked) from this
+Python process starts with our address space, so even ``sh -c true`` would report our own
+peak (40+ MB here, 200+ MB if we had ever been that big). Instead we become a child
+subreaper and let a tiny ``sh`` fork the command and exit: the command inherits only sh's
+~1.5 MB, is reparented to us, and ``wait4`` on it is exact to within that.
+
+Neither figure includes the PostgreSQL server backend that serves pg_dump: it is not our
+descendant.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -25,6 +37,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MB = 1024 * 1024
@@ -103,6 +116,70 @@ class _TreeSampler(threading.Thread):
         self.join()
 
 
+_PR_SET_CHILD_SUBREAPER = 36  # from <linux/prctl.h>
+_subreaper_enabled = False
+
+
+def _become_subreaper() -> None:
+    """Make orphaned descendants reparent to this process, so we can wait4() on them."""
+    global _subreaper_enabled
+    if _subreaper_enabled:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+    _subreaper_enabled = True
+
+
+def _spawn_detached(
+    argv: Sequence[str],
+    stdout: IO[bytes],
+    stderr: IO[bytes],
+    env: Mapping[str, str] | None,
+    cwd: str | Path | None,
+) -> int:
+    """Start ``argv`` as a grandchild via a throw-away ``sh``; return its pid.
+
+    The launcher gets its own session (so the whole tree can be signalled as one process
+    group), backgrounds the command, reports its pid on a pipe and exits.
+    """
+    _become_subreaper()
+    read_end, write_end = os.pipe()
+    script = f'"$@" {write_end}>&- & echo $! >&{write_end}'
+    try:
+        launcher = subprocess.Popen(
+            ["sh", "-c", script, "sh", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            pass_fds=(write_end,),
+            start_new_session=True,
+        )
+    finally:
+        os.close(write_end)  # the launcher has its own copy; ours would block the read below
+    try:
+        pid_text = os.read(read_end, 64)
+    finally:
+        os.close(read_end)
+    if launcher.wait() != 0 or not pid_text.strip():
+        raise OSError(f"could not start {argv[0]!r}")
+    return int(pid_text)
+
+
+def _wait(pid: int) -> tuple[int, Any]:
+    """wait4() for ``pid`` -> (status, rusage); on Ctrl-C, terminate its process group."""
+    try:
+        _, status, rusage = os.wait4(pid, 0)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGTERM)
+        os.wait4(pid, 0)
+        raise
+    return status, rusage
+
+
 def run(
     command: str | Sequence[str],
     *,
@@ -120,24 +197,22 @@ def run(
     argv = ["bash", "-o", "pipefail", "-c", command] if isinstance(command, str) else command
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, cwd=cwd)
-        sampler = _TreeSampler(proc.pid, sample_interval)
+        pid = _spawn_detached(list(argv), out, err, env, cwd)
+        sampler = _TreeSampler(pid, sample_interval)
         sampler.start()
-        _, status, rusage = os.wait4(proc.pid, 0)
+        status, rusage = _wait(pid)
         wall = time.perf_counter() - start
         sampler.stop()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode(errors="replace")
         stderr = err.read().decode(errors="replace")
-    # Linux reports ru_maxrss in KiB.
-    max_rss_mb = rusage.ru_maxrss / 1024
+    max_rss_mb = rusage.ru_maxrss / 1024  # Linux reports KiB
     return Measurement(
         wall_seconds=wall,
         max_rss_mb=max_rss_mb,
         tree_rss_mb=max(sampler.peak_bytes / MB, max_rss_mb),
-        returncode=proc.returncode,
+        returncode=os.waitstatus_to_exitcode(status),
         stdout=stdout,
         stderr=stderr,
         output_bytes=output.stat().st_size if output is not None and output.exists() else None,

@@ -7,9 +7,14 @@ Usage::
 
 All rows are generated server-side in batches of one ``INSERT ... SELECT`` statement
 (vehicles -> deals -> payments chained through data-modifying CTEs), by two connections in
-parallel, until ``pg_database_size`` reaches the target. A marker table
-``bench_meta(size_mb, generated_at)`` is written last, so an interrupted run is never
-mistaken for a finished one and a finished one is reused on the next call.
+parallel, until ``pg_database_size`` reaches the target (500 MB takes about a minute on
+2 cores).
+
+The marker table ``bench_meta(size_mb, generated_at)`` is created empty with the schema and
+gets its row only when generation has finished (after VACUUM ANALYZE and a CHECKPOINT, so
+later dumps read settled pages). A database whose marker matches ``--size-mb`` and whose
+size is within ±10% is reused as is; an unfinished one is regenerated. A database without
+the marker table is never dropped unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -363,25 +368,28 @@ def fill_worker(
 ) -> None:
     with open_worker(server, dbname) as conn:
         while (size := database_size(conn)) < stop_bytes:
-            progress.report(size, stop_bytes)
+            progress.report(size)
             insert_batch(conn, batch)
 
 
 class _Progress:
     """Prints a line each time another ~10% of the target is reached (threads share it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, target_bytes: int) -> None:
+        self._target = target_bytes
         self._lock = threading.Lock()
         self._next_decile = 1
         self._start = time.monotonic()
 
-    def report(self, size: int, target: int) -> None:
+    def report(self, size: int) -> None:
         with self._lock:
-            if size * 10 < self._next_decile * target:
+            if size * 10 < self._next_decile * self._target:
                 return
-            self._next_decile = size * 10 // target + 1
+            self._next_decile = size * 10 // self._target + 1
             elapsed = time.monotonic() - self._start
-            print(f"  {size / MB:7.1f} MB / {target / MB:.0f} MB  ({elapsed:5.1f} s)", flush=True)
+            print(
+                f"  {size / MB:7.1f} / {self._target / MB:.0f} MB  ({elapsed:5.1f} s)", flush=True
+            )
 
 
 def fill_to_size(server: Server, dbname: str, target_bytes: int, workers: int) -> None:
@@ -390,7 +398,7 @@ def fill_to_size(server: Server, dbname: str, target_bytes: int, workers: int) -
     # Each worker can be mid-batch when the target is crossed; stop early by half of that.
     stop_bytes = int(target_bytes - workers * batch * per_vehicle / 2)
     print(f"  ~{per_vehicle:.0f} B/vehicle, batches of {batch} vehicles, {workers} workers")
-    progress = _Progress()
+    progress = _Progress(target_bytes)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(fill_worker, server, dbname, stop_bytes, batch, progress)

@@ -34,13 +34,18 @@ DEFAULTS: dict[str, Any] = {
         "postgresql": "nzila_ops.backups.engines.postgresql.PostgreSQLDumpEngine",
         "sqlite": "nzila_ops.backups.engines.sqlite.SQLiteDumpEngine",
     },
+    # Restorer per Django database vendor, by dotted path.
+    "RESTORERS": {
+        "postgresql": "nzila_ops.backups.restorers.postgresql.PostgreSQLRestorer",
+        "sqlite": "nzila_ops.backups.restorers.sqlite.SQLiteRestorer",
+    },
     "PG_DUMP": "pg_dump",
     "PG_RESTORE": "pg_restore",
     # "zstd" (default) or "gzip" (level 9, the original plan's format).
     "COMPRESSION": "zstd",
     # None means the codec's default: zstd 3, gzip 9.
     "COMPRESSION_LEVEL": None,
-    # zstd worker threads; 0 = single-threaded in the calling thread, -1 = one per CPU.
+    # zstd worker threads; 0 = in the calling thread, -1 = half the CPUs (at least one).
     "COMPRESSION_THREADS": -1,
     # age X25519 public keys ("age1..."). Encryption is on whenever one is set.
     "AGE_RECIPIENTS": [],
@@ -48,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "AGE_IDENTITY_FILE": None,
     # Where temporary files go (SQLite snapshots, downloads before a restore). None: system temp.
     "SCRATCH_DIR": None,
+    # pg_restore --jobs.
+    "RESTORE_JOBS": 2,
+    # Database that CREATE/ALTER/DROP DATABASE statements run from (the live one may be gone).
+    "MAINTENANCE_DATABASE": "postgres",
+    # Databases kept by a restore (<name>_pre_restore_<time>) may be pruned after this many days.
+    "PRE_RESTORE_KEEP_DAYS": 7,
     "RPO_TARGET_SECONDS": 15 * 60,
     "RTO_TARGET_SECONDS": 60 * 60,
 }

@@ -39,6 +39,18 @@ class DumpError(BackupError):
     """The dump engine (pg_dump, sqlite3) failed or cannot run."""
 
 
+class DatabaseUnreachable(OpsError):
+    """A database server cannot be reached or refused the connection."""
+
+
+class RestoreError(OpsError):
+    """A restore (or a drill) could not be completed; the live database is untouched."""
+
+
+class VerificationFailed(RestoreError):
+    """A backup is corrupt, or a restored database does not match its manifest."""
+
+
 class StorageError(OpsError):
     """The backup storage failed. ``transient`` errors are worth retrying."""
 

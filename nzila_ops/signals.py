@@ -12,3 +12,7 @@ from django.dispatch import Signal
 backup_succeeded = Signal()
 #: Sent after a backup failed. Arguments: record (or None), component, severity, reason, at.
 backup_failed = Signal()
+#: Sent after a restore finished. Arguments: record (RestoreRecord or None), succeeded, reason, at.
+restore_finished = Signal()
+#: Sent after a drill failed. Arguments: record, component, severity, reason, at.
+drill_failed = Signal()

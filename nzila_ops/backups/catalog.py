@@ -6,7 +6,7 @@ from typing import Any
 
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.backups.manifest import iter_manifests
-from nzila_ops.backups.storages import get_storage
+from nzila_ops.backups.storages import BackupStorage, get_storage
 
 
 def summarise(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -35,3 +35,59 @@ def list_backups(database: str | None = None, storage_name: str | None = None) -
     if database is not None:
         check_alias(database)
     return [summarise(m) for m in iter_manifests(get_storage(storage_name), database)]
+
+
+def record_fields(manifest: dict[str, Any], storage_name: str) -> dict[str, Any]:
+    """BackupRecord fields for a backup, from its manifest alone."""
+    from datetime import datetime
+
+    obj = manifest["object"]
+    encryption = manifest.get("encryption") or {}
+    return {
+        "database_alias": manifest["database_alias"],
+        "engine": manifest["engine"],
+        "backup_type": manifest["backup_type"],
+        "status": "succeeded",
+        "started_at": datetime.fromisoformat(manifest["started_at"]),
+        "finished_at": datetime.fromisoformat(manifest["finished_at"]),
+        "storage_name": storage_name,
+        "storage_key": obj["key"],
+        "stored_size": obj["stored_size"],
+        "raw_size": obj["raw_size"],
+        "sha256": obj["sha256"],
+        "compression": manifest["compression"]["algorithm"],
+        "encryption_recipients": encryption.get("recipients", []),
+        "server_version": manifest["dump"].get("server_version", ""),
+        "tool_version": manifest["dump"].get("tool_version", ""),
+        "manifest": manifest,
+        "error": "",
+        "host": manifest.get("host", ""),
+    }
+
+
+def sync_catalog(storage: BackupStorage | None = None) -> dict[str, int]:
+    """Make the BackupRecord catalog agree with storage (after a restore, or on a new host).
+
+    Every manifest gets a succeeded row. Rows still 'running' that storage has no manifest for,
+    and that started before the newest backup in storage, were interrupted: they are marked
+    failed. Other rows are history and are kept."""
+    from nzila_ops.models import BackupRecord
+
+    storage = storage or get_storage()
+    manifests = list(iter_manifests(storage))
+    created = updated = 0
+    for manifest in manifests:
+        _, was_created = BackupRecord.objects.update_or_create(
+            name=manifest["name"], defaults=record_fields(manifest, storage.name)
+        )
+        created += was_created
+        updated += not was_created
+    interrupted = 0
+    if manifests:
+        newest = max(record_fields(m, storage.name)["started_at"] for m in manifests)
+        interrupted = (
+            BackupRecord.objects.filter(status="running", started_at__lt=newest)
+            .exclude(name__in=[m["name"] for m in manifests])
+            .update(status="failed", error="interrupted: no manifest in storage")
+        )
+    return {"created": created, "updated": updated, "interrupted": interrupted}

@@ -16,6 +16,9 @@ from nzila_ops.backups.streams import (
     CountingReader,
     HashingWriter,
     PrefetchReader,
+    Trap,
+    TrappedReader,
+    TrappedWriter,
     Writable,
 )
 
@@ -25,44 +28,6 @@ class StreamResult:
     raw_size: int
     stored_size: int
     sha256: str
-
-
-class _Trap:
-    """Remembers the first exception raised by a wrapped reader or writer.
-
-    pyrage calls our Python objects from Rust and reports their failures as its own generic
-    errors; the original one (disk full, storage down, dump failed) is what the operator needs.
-    """
-
-    def __init__(self) -> None:
-        self.error: BaseException | None = None
-
-    def call(self, function: Callable, *args: object) -> object:
-        try:
-            return function(*args)
-        except BaseException as exc:
-            if self.error is None:
-                self.error = exc
-            raise
-
-
-class _TrappedReader:
-    def __init__(self, source: CompressingReader, trap: _Trap) -> None:
-        self._source, self._trap = source, trap
-
-    def read(self, size: int = -1) -> bytes:
-        return self._trap.call(self._source.read, size)  # type: ignore[return-value]
-
-
-class _TrappedWriter:
-    def __init__(self, sink: HashingWriter, trap: _Trap) -> None:
-        self._sink, self._trap = sink, trap
-
-    def write(self, data: bytes) -> int:
-        return self._trap.call(self._sink.write, data)  # type: ignore[return-value]
-
-    def flush(self) -> None:
-        pass
 
 
 def stream_backup(
@@ -82,10 +47,10 @@ def stream_backup(
         compressed = CompressingReader(counted, compressor)
         hashing = HashingWriter(sink)
         if recipients:
-            trap = _Trap()
+            trap = Trap()
             try:
                 pyrage.encrypt_io(
-                    _TrappedReader(compressed, trap), _TrappedWriter(hashing, trap), recipients
+                    TrappedReader(compressed, trap), TrappedWriter(hashing, trap), recipients
                 )
             except BaseException:
                 if trap.error is not None:

@@ -12,13 +12,17 @@ import threading
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from nzila_ops.backups.compression import Compressor
+from nzila_ops.backups.compression import Compressor, Decompressor
 
 CHUNK_SIZE = 1 << 20
 
 
 class Writable(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class PrefetchReader:
@@ -156,3 +160,90 @@ class HashingWriter:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class HashingReader:
+    """Passes reads through while computing SHA-256 and size of exactly what was read."""
+
+    def __init__(self, source: Readable, on_bytes: Callable[[int], None] = lambda n: None) -> None:
+        self._source = source
+        self._hash = hashlib.sha256()
+        self._on_bytes = on_bytes
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self._hash.update(data)
+        self.count += len(data)
+        if data:
+            self._on_bytes(self.count)
+        return data
+
+    def drain(self) -> None:
+        """Read to the end, so the hash covers the whole object even after a failure."""
+        while self.read(CHUNK_SIZE):
+            pass
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class DecompressingWriter:
+    """Decompresses what is written to it into ``sink``; ``finish()`` checks the stream ended
+    properly (a truncated zstd or gzip stream decompresses without error until then)."""
+
+    def __init__(self, decompressor: Decompressor, sink: Writable) -> None:
+        self._decompressor = decompressor
+        self._sink = sink
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        output = self._decompressor.decompress(data)
+        if output:
+            self.count += len(output)
+            self._sink.write(output)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finished(self) -> bool:
+        return bool(getattr(self._decompressor, "eof", False))
+
+
+class Trap:
+    """Remembers the first exception raised by a wrapped reader or writer.
+
+    pyrage calls our Python objects from Rust and reports their failures as its own generic
+    errors; the original one (disk full, storage down, dump failed) is what the operator needs.
+    """
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def call(self, function: Callable, *args: object) -> object:
+        try:
+            return function(*args)
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+
+
+class TrappedReader:
+    def __init__(self, source: Readable, trap: Trap) -> None:
+        self._source, self._trap = source, trap
+
+    def read(self, size: int = -1) -> bytes:
+        return self._trap.call(self._source.read, size)  # type: ignore[return-value]
+
+
+class TrappedWriter:
+    def __init__(self, sink: Writable, trap: Trap) -> None:
+        self._sink, self._trap = sink, trap
+
+    def write(self, data: bytes) -> int:
+        return self._trap.call(self._sink.write, data)  # type: ignore[return-value]
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,228 @@
+"""PostgreSQL restores: pg_restore -j into a fresh database, verify, then rename into place.
+
+All database-level statements (CREATE/DROP/ALTER DATABASE) run on a connection to the
+maintenance database (NZILA_OPS['MAINTENANCE_DATABASE'], "postgres"), so a restore works when the
+live database has been dropped. That connection also holds a session advisory lock for the whole
+restore: a second restore or drill of the same database is refused, and if this process is
+killed the lock goes with its connection, so the next run can clean up after it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from nzila_ops.backups.engines.pgclient import PgClient, parse_version, server_version_text
+from nzila_ops.backups.restorers.base import (
+    PRE_RESTORE_MARK,
+    SCRATCH_MARK,
+    Restorer,
+    stamp,
+    verification_report,
+)
+from nzila_ops.exceptions import RestoreError
+
+MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently; never let it.
+
+
+def _name(base: str, suffix: str) -> str:
+    return base[: MAX_IDENTIFIER - len(suffix)] + suffix
+
+
+class PostgreSQLRestorer(Restorer):
+    vendor = "postgresql"
+
+    def __init__(self, alias: str, settings_dict: dict[str, Any], config: dict[str, Any]) -> None:
+        super().__init__(alias, settings_dict, config)
+        self.client = PgClient(alias, settings_dict, config)
+
+    @property
+    def live_name(self) -> str:
+        return self.client.database_name
+
+    def _maintenance(self) -> psycopg.Connection:
+        connection = self.client.connect(self.config["MAINTENANCE_DATABASE"])
+        connection.autocommit = True
+        return connection
+
+    def check_compatible(self, manifest: dict[str, Any]) -> None:
+        super().check_compatible(manifest)
+        with self._maintenance() as connection:
+            server = connection.info.server_version
+        backup_major = parse_version(manifest["dump"].get("server_version", ""))[0]
+        if backup_major > server // 10000:
+            raise RestoreError(
+                f"backup {manifest['name']} is from PostgreSQL "
+                f"{manifest['dump']['server_version']}, newer than this server "
+                f"({server_version_text(server)}): restore it on PostgreSQL {backup_major} or later"
+            )
+        tool_major = parse_version(manifest["dump"].get("tool_version", ""))[0]
+        pg_restore = self.client.tool_path("PG_RESTORE")
+        restore_major = parse_version(self.client.tool_version(pg_restore))[0]
+        if restore_major < tool_major:
+            raise RestoreError(
+                f"pg_restore {restore_major} cannot read a pg_dump {tool_major} archive: install "
+                f"postgresql-client-{tool_major} or set NZILA_OPS['PG_RESTORE']"
+            )
+
+    @contextmanager
+    def lock(self) -> Iterator[psycopg.Connection]:
+        connection = self._maintenance()
+        try:
+            key = f"nzila_ops.restore:{self.live_name}"
+            locked = connection.execute(
+                "SELECT pg_try_advisory_lock(hashtext(%s))", [key]
+            ).fetchone()[0]
+            if not locked:
+                raise RestoreError(
+                    f"another restore or drill of database {self.live_name!r} is running"
+                )
+            yield connection
+        finally:
+            connection.close()  # also releases the advisory lock
+
+    def _databases_like(self, connection: psycopg.Connection, mark: str) -> list[str]:
+        prefix = re.escape(self.live_name[: MAX_IDENTIFIER - len(mark) - 14]) + re.escape(mark)
+        rows = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname ~ %s ORDER BY datname",
+            [f"^{prefix}[0-9]{{14}}$"],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def clean_leftovers(self, lock: psycopg.Connection) -> list[str]:
+        leftovers = self._databases_like(lock, SCRATCH_MARK)
+        for name in leftovers:
+            self.drop(lock, name)
+        return leftovers
+
+    def scratch_name(self, at: datetime) -> str:
+        return _name(self.live_name, f"{SCRATCH_MARK}{stamp(at)}")
+
+    def exists(self, lock: psycopg.Connection, name: str) -> bool:
+        return bool(lock.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
+
+    def raw_path(self, target: str, scratch_dir: Path) -> Path:
+        return scratch_dir / f"{target}.pgdump"
+
+    def load(self, lock: psycopg.Connection, raw: Path, target: str) -> None:
+        lock.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target))
+        )
+        pg_restore = self.client.tool_path("PG_RESTORE")
+        command = [
+            pg_restore,
+            f"--jobs={int(self.config['RESTORE_JOBS'])}",
+            "--exit-on-error",
+            "--no-password",
+            f"--dbname={target}",
+            str(raw),
+        ]
+        with self.client.libpq_environment() as env, tempfile.TemporaryFile() as stderr:
+            result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+            if result.returncode != 0:
+                stderr.seek(0)
+                lines = [ln.strip() for ln in stderr.read().decode(errors="replace").splitlines()]
+                errors = [ln for ln in lines if "error" in ln.lower()] or [ln for ln in lines if ln]
+                detail = errors[0] if errors else f"exit status {result.returncode}"
+                raise RestoreError(f"pg_restore failed: {re.sub(r'^pg_restore: ', '', detail)}")
+
+    def verify(self, target: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        counts: dict[tuple[str, str], int | None] = {}
+        with self.client.connect(target) as connection:
+            for table in manifest.get("tables", []):
+                key = (table["schema"], table["name"])
+                identifier = sql.SQL("{}.{}").format(*map(sql.Identifier, key))
+                exists = connection.execute(
+                    "SELECT to_regclass(%s)", [identifier.as_string(connection)]
+                ).fetchone()[0]
+                counts[key] = (
+                    connection.execute(
+                        sql.SQL("SELECT count(*) FROM ONLY {}").format(identifier)
+                    ).fetchone()[0]
+                    if exists
+                    else None
+                )
+            sequences = {
+                (schema, name): value
+                for schema, name, value in connection.execute(
+                    "SELECT schemaname, sequencename, last_value FROM pg_sequences"
+                ).fetchall()
+            }
+        return verification_report(manifest, counts, sequences)
+
+    def _rename(self, lock: psycopg.Connection, old: str, new: str) -> None:
+        statement = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(old), sql.Identifier(new)
+        )
+        # Terminated backends take a moment to exit; the rename fails until they have.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                lock.execute(statement)
+                return
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                self._terminate(lock, old)
+                time.sleep(0.1)
+
+    def _terminate(self, lock: psycopg.Connection, name: str) -> None:
+        lock.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+
+    def _allow_connections(self, lock: psycopg.Connection, name: str, allow: bool) -> None:
+        lock.execute(
+            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.SQL("true" if allow else "false")
+            )
+        )
+
+    def swap(self, lock: psycopg.Connection, target: str, at: datetime) -> str | None:
+        live = self.live_name
+        previous = None
+        try:
+            if self.exists(lock, live):
+                previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
+                # No new sessions while the names change; then end the current ones.
+                self._allow_connections(lock, live, False)
+                self._terminate(lock, live)
+                self._rename(lock, live, previous)
+                self._allow_connections(lock, previous, True)
+            self._rename(lock, target, live)
+        except psycopg.Error as exc:
+            self._put_names_back(lock, target, previous)
+            raise RestoreError(f"swap failed, the live database was put back: {exc}") from None
+        return previous
+
+    def _put_names_back(self, lock: psycopg.Connection, target: str, previous: str | None) -> None:
+        live = self.live_name
+        if previous is None:
+            if self.exists(lock, live) and not self.exists(lock, target):
+                self._rename(lock, live, target)
+            return
+        if self.exists(lock, previous):
+            if self.exists(lock, live) and not self.exists(lock, target):
+                self._rename(lock, live, target)
+            self._rename(lock, previous, live)
+        self._allow_connections(lock, live, True)
+
+    def drop(self, lock: psycopg.Connection, name: str) -> None:
+        lock.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def kept_copies(self, lock: psycopg.Connection) -> list[str]:
+        return self._databases_like(lock, PRE_RESTORE_MARK)

@@ -1,0 +1,133 @@
+"""Reading a backup back: storage → SHA-256 → age decryption → decompression → a sink.
+
+One pass, constant memory. Every byte is checked three ways: the SHA-256 of the stored object
+against the manifest, age's authentication tag on every 64 KiB chunk (and its end marker, which
+catches truncation), and the zstd/gzip checksum of the decompressed stream.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import pyrage
+import zstandard
+from pyrage import x25519
+
+from nzila_ops.backups.compression import get_codec
+from nzila_ops.backups.encryption import identity_fingerprints, load_identities
+from nzila_ops.backups.storages import BackupStorage
+from nzila_ops.backups.streams import (
+    CHUNK_SIZE,
+    DecompressingWriter,
+    HashingReader,
+    Trap,
+    TrappedReader,
+    TrappedWriter,
+    Writable,
+)
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import ConfigurationError, VerificationFailed
+from nzila_ops.progress import NULL_PROGRESS, Progress
+
+CORRUPTION_ERRORS = (pyrage.DecryptError, zstandard.ZstdError, zlib.error)
+
+
+@dataclass(frozen=True)
+class UnpackResult:
+    stored_size: int
+    sha256: str
+    raw_size: int
+
+
+def identities_for(manifest: dict[str, Any]) -> list[x25519.Identity]:
+    """The configured age identities that can open this backup (none needed if unencrypted).
+
+    Checked before anything is downloaded, so a missing or wrong key is reported at once."""
+    encryption = manifest.get("encryption")
+    if not encryption:
+        return []
+    path = get_config()["AGE_IDENTITY_FILE"]
+    if not path:
+        raise ConfigurationError(
+            f"backup {manifest['name']} is encrypted: set NZILA_OPS['AGE_IDENTITY_FILE'] "
+            "(NZILA_OPS_AGE_IDENTITY_FILE) to the age identity file"
+        )
+    identities = load_identities(path)
+    wanted = set(encryption.get("recipients", []))
+    if wanted and not wanted & identity_fingerprints(identities):
+        raise ConfigurationError(
+            f"no identity in {path} can decrypt backup {manifest['name']} "
+            f"(it was encrypted to {', '.join(sorted(wanted))})"
+        )
+    return identities
+
+
+def unpack_backup(
+    storage: BackupStorage,
+    manifest: dict[str, Any],
+    sink: Writable,
+    identities: list[x25519.Identity],
+    progress: Progress = NULL_PROGRESS,
+) -> UnpackResult:
+    """Stream the backup's raw dump into ``sink``, verifying it completely.
+
+    Raises VerificationFailed when the object does not match its manifest (a flipped byte,
+    truncation, a wrong checksum); the caller discards whatever ``sink`` received."""
+    obj = manifest["object"]
+    name = manifest["name"]
+    codec = get_codec(manifest["compression"]["algorithm"])
+    source = storage.open_reader(obj["key"])
+    try:
+        reader = HashingReader(source, lambda n: progress.advance(n, obj["stored_size"]))
+        writer = DecompressingWriter(codec.decompressor(), sink)
+        trap = Trap()
+        try:
+            if manifest.get("encryption"):
+                pyrage.decrypt_io(
+                    TrappedReader(reader, trap), TrappedWriter(writer, trap), identities
+                )
+            else:
+                while chunk := reader.read(CHUNK_SIZE):
+                    writer.write(chunk)
+        except BaseException as exc:
+            failure = trap.error or exc
+            if not isinstance(failure, CORRUPTION_ERRORS):
+                raise failure from None  # storage down, disk full, pg_restore died...
+            reader.drain()
+            _check_checksum(name, obj, reader)
+            detail = (
+                "age authentication failed"
+                if isinstance(failure, pyrage.DecryptError)
+                else (f"{codec.name} data is corrupt")
+            )
+            raise VerificationFailed(
+                f"backup {name} is corrupt: {detail} (the object was modified or truncated)"
+            ) from None
+        _check_checksum(name, obj, reader)
+        if not writer.finished():
+            raise VerificationFailed(
+                f"backup {name} is truncated: the {codec.name} stream ends early"
+            )
+        if obj.get("raw_size") is not None and writer.count != obj["raw_size"]:
+            raise VerificationFailed(
+                f"backup {name} decompressed to {writer.count} bytes, the manifest says "
+                f"{obj['raw_size']}"
+            )
+        return UnpackResult(reader.count, reader.hexdigest(), writer.count)
+    finally:
+        source.close()
+
+
+def _check_checksum(name: str, obj: dict[str, Any], reader: HashingReader) -> None:
+    if reader.count != obj["stored_size"]:
+        raise VerificationFailed(
+            f"backup {name} is {reader.count} bytes in storage, the manifest says "
+            f"{obj['stored_size']} (truncated or replaced)"
+        )
+    if reader.hexdigest() != obj["sha256"]:
+        raise VerificationFailed(
+            f"backup {name} failed its checksum: sha256 {reader.hexdigest()} in storage, "
+            f"{obj['sha256']} in the manifest"
+        )

@@ -1,0 +1,46 @@
+"""manage.py run_dr_drill [--database ALIAS] [--json]"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from nzila_ops.backups.drills import run_drill
+from nzila_ops.management.base import OpsCommand
+
+
+class Command(OpsCommand):
+    help = (
+        "Disaster-recovery drill: restore the latest backup into a scratch database, verify "
+        "it, measure the RTO, drop the scratch database and record the result."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--database", default="default", help="Django database alias")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    def run(self, **options: Any) -> None:
+        record = run_drill(options["database"], progress=self.progress_for(options))
+        summary = {
+            "result": record.result,
+            "database": record.database_alias,
+            "backup": record.backup_name,
+            "rto_seconds": record.rto_seconds,
+            "rto_target_seconds": record.rto_target_seconds,
+            "phase_seconds": record.phase_seconds,
+            "verification": record.verification,
+            "error": record.error,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(summary))
+        elif record.result == "passed":
+            phases = ", ".join(f"{k} {v:.1f} s" for k, v in record.phase_seconds.items())
+            self.stdout.write(
+                f"drill PASSED: {record.backup_name} restored and verified in "
+                f"{record.rto_seconds:.1f} s (RTO target {record.rto_target_seconds:.0f} s; "
+                f"{phases})"
+            )
+        if record.result != "passed":
+            raise CommandError(f"drill FAILED: {record.error}", returncode=1)
