@@ -1,0 +1,118 @@
+"""restore_database on real PostgreSQL: from storage alone, exact, and never worse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from nzila_ops.backups.restore import restore_database
+from nzila_ops.models import BackupRecord, RestoreRecord
+from tests.support import pg
+
+pytestmark = pytest.mark.postgres
+APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment", "auth_user"]
+
+
+@pytest.fixture
+def live_db(transactional_db: Any) -> Iterator[str]:
+    """The test database's name; copies kept by restores are dropped afterwards."""
+    name = connections["default"].settings_dict["NAME"]
+    yield name
+    for leftover in pg.databases_like(f"{name}_"):
+        pg.drop_database(leftover)
+
+
+def test_database_dropped_then_restored_with_every_row(
+    ops_settings: Any, seeded_postgres: dict, live_db: str
+) -> None:
+    call_command("backup_database", stdout=StringIO())
+    before = pg.snapshot(live_db, APP_TABLES)
+    connections["default"].close()
+    pg.drop_database(live_db)
+
+    out = StringIO()
+    call_command("restore_database", "--latest", "--no-input", stdout=out)
+
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert "restored default-" in out.getvalue() and "verified" in out.getvalue()
+    restore = RestoreRecord.objects.get()
+    assert restore.result == "succeeded" and restore.previous_database == ""
+    assert set(restore.phase_seconds) == {"fetch", "restore", "verify", "swap"}
+    assert restore.verification["matches_manifest"] is True
+    # The catalog in the restored database was rebuilt from storage.
+    assert BackupRecord.objects.get().status == "succeeded"
+    assert pg.databases_like(f"{live_db}_nzila_scratch_") == []
+
+
+def test_restore_keeps_the_previous_database_and_later_backups_stay_listed(
+    ops_settings: Any, seeded_postgres: dict, live_db: str
+) -> None:
+    first = StringIO()
+    call_command("backup_database", "--json", stdout=first)
+    import json
+
+    first_name = json.loads(first.getvalue())["name"]
+    before = pg.snapshot(live_db, APP_TABLES)
+    call_command("seed_demo", vehicles=400, stdout=StringIO())  # changes after the backup
+    changed = pg.snapshot(live_db, APP_TABLES)
+    call_command("backup_database", stdout=StringIO())
+    later_name = BackupRecord.objects.exclude(name=first_name).get().name
+
+    outcome = restore_database(backup=first_name, started_by="test")
+
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert outcome.previous_database and outcome.previous_database.startswith(
+        f"{live_db}_pre_restore_"
+    )
+    assert pg.snapshot(outcome.previous_database, APP_TABLES) == changed
+    names = set(BackupRecord.objects.values_list("name", flat=True))
+    assert names == {first_name, later_name}
+    assert set(BackupRecord.objects.values_list("status", flat=True)) == {"succeeded"}
+
+    out = StringIO()
+    call_command("pre_restore_databases", stdout=out)
+    assert outcome.previous_database in out.getvalue()
+    call_command("pre_restore_databases", "--drop", outcome.previous_database, stdout=StringIO())
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
+
+
+def test_target_restores_beside_the_live_database_and_stops(
+    ops_settings: Any, seeded_postgres: dict, live_db: str
+) -> None:
+    call_command("backup_database", stdout=StringIO())
+    before = pg.snapshot(live_db, APP_TABLES)
+    call_command("seed_demo", vehicles=350, stdout=StringIO())
+    live_now = pg.snapshot(live_db, APP_TABLES)
+    target = f"{live_db}_inspect"
+
+    outcome = restore_database(latest=True, target=target)
+
+    assert not outcome.swapped and outcome.target == target
+    assert pg.snapshot(target, APP_TABLES) == before
+    assert pg.snapshot(live_db, APP_TABLES) == live_now
+    assert "swap" not in outcome.phase_seconds
+
+
+def test_restore_from_s3_alone(
+    ops_settings: Any, seeded_postgres: dict, live_db: str, s3_bucket: str
+) -> None:
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": f"s3://{s3_bucket}/prod"},
+    }
+    call_command("backup_database", stdout=StringIO())
+    before = pg.snapshot(live_db, APP_TABLES)
+    connections["default"].close()
+    pg.drop_database(live_db)
+    pg.create_database(live_db)  # empty, never migrated
+
+    call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
+
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    previous = RestoreRecord.objects.get().previous_database
+    assert previous.startswith(f"{live_db}_pre_restore_")
