@@ -92,16 +92,15 @@ def unpack_backup(
                 while chunk := reader.read(CHUNK_SIZE):
                     writer.write(chunk)
         except BaseException as exc:
+            # Our reader and writer record their own failures in the trap; anything else was
+            # raised inside pyrage, which reports a failed authentication tag as an OSError.
             failure = trap.error or exc
-            if not isinstance(failure, CORRUPTION_ERRORS):
+            from_age = trap.error is None and isinstance(exc, OSError | pyrage.DecryptError)
+            if not (from_age or isinstance(failure, CORRUPTION_ERRORS)):
                 raise failure from None  # storage down, disk full, pg_restore died...
             reader.drain()
             _check_checksum(name, obj, reader)
-            detail = (
-                "age authentication failed"
-                if isinstance(failure, pyrage.DecryptError)
-                else (f"{codec.name} data is corrupt")
-            )
+            detail = "age authentication failed" if from_age else f"{codec.name} data is corrupt"
             raise VerificationFailed(
                 f"backup {name} is corrupt: {detail} (the object was modified or truncated)"
             ) from None

@@ -1,0 +1,181 @@
+"""Every restore fault: one clear line, non-zero exit, the live database's contents unchanged,
+and no scratch database left behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+from pyrage import x25519
+
+from tests.backups.helpers import only_manifest
+from tests.support import pg
+from tests.support.s3 import free_port
+
+pytestmark = pytest.mark.postgres
+APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
+
+
+@pytest.fixture
+def backed_up(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> Iterator[dict]:
+    """A backup in storage, then a changed live database whose contents must survive."""
+    call_command("backup_database", stdout=StringIO())
+    call_command("seed_demo", vehicles=320, stdout=StringIO())
+    live = connections["default"].settings_dict["NAME"]
+    manifest = only_manifest(backup_dir)
+    state = {
+        "live": live,
+        "manifest": manifest,
+        "object": backup_dir / manifest["object"]["key"],
+        "contents": pg.snapshot(live, APP_TABLES),
+    }
+    yield state
+    for leftover in pg.databases_like(f"{live}_"):
+        pg.drop_database(leftover)
+
+
+def restore_fails(*args: str) -> CommandError:
+    with pytest.raises(CommandError) as caught:
+        call_command("restore_database", "--no-input", *args, stdout=StringIO())
+    message = str(caught.value)
+    assert message.strip() and "\n" not in message, message
+    assert caught.value.returncode != 0
+    return caught.value
+
+
+def assert_live_untouched(state: dict) -> None:
+    assert pg.snapshot(state["live"], APP_TABLES) == state["contents"]
+    assert pg.databases_like(f"{state['live']}_") == []
+
+
+def test_unknown_backup_name(backed_up: dict) -> None:
+    error = restore_fails("--backup", "default-20200101T000000Z-manual-0000")
+    assert "no backup named 'default-20200101T000000Z-manual-0000'" in str(error)
+    assert_live_untouched(backed_up)
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd", "default/x", "a..b", "/abs"])
+def test_names_with_path_separators_or_dotdot_are_refused(backed_up: dict, name: str) -> None:
+    error = restore_fails("--backup", name)
+    assert f"invalid backup name {name!r}" in str(error) and error.returncode == 2
+    assert_live_untouched(backed_up)
+
+
+def test_no_backups_at_all(ops_settings: Any, seeded_postgres: dict, tmp_path: Path) -> None:
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": f"file://{tmp_path / 'empty'}"},
+    }
+    error = restore_fails("--latest")
+    assert "no backups of database 'default'" in str(error)
+
+
+@pytest.mark.parametrize("where", [0, 200, 0.5, -1])
+def test_a_flipped_byte_anywhere_is_caught_before_anything_changes(
+    backed_up: dict, where: float
+) -> None:
+    data = bytearray(backed_up["object"].read_bytes())
+    offset = int(len(data) * where) if isinstance(where, float) else where % len(data)
+    data[offset] ^= 0x01
+    backed_up["object"].write_bytes(bytes(data))
+    error = restore_fails("--latest")
+    assert "is corrupt" in str(error) or "failed its checksum" in str(error)
+    assert "sha256" in str(error) or "authentication" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_a_truncated_object_is_caught(backed_up: dict) -> None:
+    data = backed_up["object"].read_bytes()
+    backed_up["object"].write_bytes(data[: len(data) // 2])
+    error = restore_fails("--latest")
+    assert backed_up["manifest"]["name"] in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_a_missing_manifest_means_no_such_backup(backed_up: dict, backup_dir: Path) -> None:
+    for manifest in backup_dir.rglob("*.manifest.json"):
+        manifest.unlink()
+    error = restore_fails("--backup", backed_up["manifest"]["name"])
+    assert "no backup named" in str(error)
+    error = restore_fails("--latest")
+    assert "no backups of database 'default'" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_missing_identity_file_setting(backed_up: dict, ops_settings: Any) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": None}
+    error = restore_fails("--latest")
+    assert "is encrypted: set NZILA_OPS['AGE_IDENTITY_FILE']" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_wrong_identity(backed_up: dict, ops_settings: Any, tmp_path: Path) -> None:
+    other = tmp_path / "other.txt"
+    other.write_text(f"{x25519.Identity.generate()}\n")
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": str(other)}
+    error = restore_fails("--latest")
+    assert f"no identity in {other} can decrypt" in str(error)
+    assert "AGE-SECRET-KEY" not in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_identity_file_that_does_not_exist(backed_up: dict, ops_settings: Any) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": "/nowhere/key.txt"}
+    error = restore_fails("--latest")
+    assert "cannot read age identity file /nowhere/key.txt" in str(error)
+    assert_live_untouched(backed_up)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "sqlite"])
+def test_a_backup_of_another_engine_is_refused(backed_up: dict, settings: Any) -> None:
+    from nzila_ops.backups.service import run_backup
+
+    sqlite_backup = run_backup("sqlite")
+    error = restore_fails("--backup", sqlite_backup.name)
+    assert "is a sqlite backup; database 'default' is postgresql" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_a_backup_from_a_newer_postgresql_is_refused(backed_up: dict, backup_dir: Path) -> None:
+    manifest_path = next(backup_dir.rglob("*.manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    manifest["dump"]["server_version"] = "17.2"
+    manifest_path.write_text(json.dumps(manifest))
+    error = restore_fails("--latest")
+    assert "is from PostgreSQL 17.2, newer than this server (15." in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_storage_unreachable(backed_up: dict, ops_settings: Any, aws_env: str) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": f"s3://backups/x?endpoint_url={dead}&max_attempts=1"},
+    }
+    error = restore_fails("--latest")
+    assert "cannot reach S3" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_an_existing_target_is_refused(backed_up: dict) -> None:
+    error = restore_fails("--latest", "--target", "postgres")
+    assert "target 'postgres' already exists" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_a_failed_restore_is_recorded_in_the_untouched_database(backed_up: dict) -> None:
+    from nzila_ops.models import RestoreRecord
+
+    data = bytearray(backed_up["object"].read_bytes())
+    data[-10] ^= 0xFF
+    backed_up["object"].write_bytes(bytes(data))
+    restore_fails("--latest")
+    record = RestoreRecord.objects.get()
+    assert record.result == "failed" and "failed its checksum" in record.error
+    assert "fetch" in record.phase_seconds and "swap" not in record.phase_seconds
