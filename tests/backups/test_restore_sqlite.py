@@ -1,0 +1,76 @@
+"""SQLite restores: a verified file renamed over the live one, the previous file kept."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+
+from nzila_ops.backups.restore import restore_database
+from tests.backups.helpers import only_manifest
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "sqlite"])
+TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
+
+
+def contents(path: str | Path) -> dict[str, list[tuple]]:
+    with closing(sqlite3.connect(path)) as db:
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+
+
+def live_path() -> Path:
+    return Path(connections["sqlite"].settings_dict["NAME"])
+
+
+def test_deleted_sqlite_database_comes_back_whole(
+    ops_settings: Any, seeded_sqlite: dict, backup_dir: Path
+) -> None:
+    call_command("backup_database", "--database", "sqlite", stdout=StringIO())
+    before = contents(live_path())
+    connections["sqlite"].close()
+    live_path().unlink()
+
+    outcome = restore_database("sqlite", latest=True)
+
+    assert contents(live_path()) == before
+    assert outcome.previous_database is None and outcome.verification["matches_manifest"]
+
+
+def test_sqlite_restore_keeps_the_previous_file(
+    ops_settings: Any, seeded_sqlite: dict, backup_dir: Path
+) -> None:
+    call_command("backup_database", "--database", "sqlite", stdout=StringIO())
+    before = contents(live_path())
+    call_command("seed_demo", vehicles=300, database="sqlite", stdout=StringIO())
+    changed = contents(live_path())
+
+    outcome = restore_database("sqlite", latest=True)
+
+    assert contents(live_path()) == before
+    assert outcome.previous_database
+    assert contents(outcome.previous_database) == changed
+    Path(outcome.previous_database).unlink()
+    assert not list(live_path().parent.glob("*_nzila_scratch_*"))
+
+
+def test_corrupt_sqlite_backup_leaves_the_live_file_alone(
+    ops_settings: Any, seeded_sqlite: dict, backup_dir: Path
+) -> None:
+    call_command("backup_database", "--database", "sqlite", stdout=StringIO())
+    manifest = only_manifest(backup_dir, "sqlite")
+    stored = backup_dir / manifest["object"]["key"]
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 3] ^= 0x40
+    stored.write_bytes(bytes(data))
+    before = contents(live_path())
+    with pytest.raises(CommandError, match=r"corrupt|checksum"):
+        call_command("restore_database", "--latest", "--database", "sqlite", "--no-input")
+    assert contents(live_path()) == before
+    assert not list(live_path().parent.glob("*_nzila_scratch_*"))
+    assert not list(live_path().parent.glob("*_pre_restore_*"))
