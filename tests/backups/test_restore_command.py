@@ -1,0 +1,127 @@
+"""restore_database as an operator runs it: a separate process, a typed confirmation, and a
+process killed half-way through."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support import pg
+
+pytestmark = pytest.mark.postgres
+REPO = Path(__file__).resolve().parents[2]
+TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
+
+
+def manage(env: dict[str, str], *args: str, **kwargs: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "example_project" / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def host(tmp_path: Path, age_key: tuple[Path, str], db: object) -> Iterator[dict[str, str]]:
+    """A host project on its own PostgreSQL database, migrated, seeded and backed up."""
+    from django.db import connections
+
+    name = f"nzila_cmd_{uuid.uuid4().hex[:8]}"
+    s = connections["default"].settings_dict
+    pg.create_database(name)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
+        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
+        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path / 'backups'}",
+        "NZILA_OPS_AGE_RECIPIENTS": age_key[1],
+        "NZILA_OPS_AGE_IDENTITY_FILE": str(age_key[0]),
+        "DBNAME": name,
+    }
+    for args in (["migrate", "-v0"], ["seed_demo", "--vehicles", "300"], ["backup_database"]):
+        result = manage(env, *args)
+        assert result.returncode == 0, result.stderr
+    yield env
+    for leftover in pg.databases_like(name):
+        pg.drop_database(leftover)
+
+
+def test_only_the_exact_word_restore_confirms(host: dict[str, str]) -> None:
+    name = host["DBNAME"]
+    before = pg.snapshot(name, TABLES)
+    with psycopg.connect(pg.conninfo(name), autocommit=True) as conn:
+        conn.execute("DELETE FROM payments_payment")  # the accident to undo
+    damaged = pg.snapshot(name, TABLES)
+    for answer in ["restore\n", "RESTORE \n", "yes\n", "\n", ""]:
+        result = manage(host, "restore_database", "--latest", input=answer)
+        assert result.returncode != 0, answer
+        assert result.stderr.strip() == (
+            "CommandError: restore aborted: not confirmed, nothing was changed"
+        )
+        assert pg.snapshot(name, TABLES) == damaged
+        assert pg.databases_like(f"{name}_") == []
+
+    result = manage(host, "restore_database", "--latest", input="RESTORE\n")
+    assert result.returncode == 0, result.stderr
+    assert "Type RESTORE to continue" in result.stdout
+    assert pg.snapshot(name, TABLES) == before
+
+
+def test_a_killed_restore_leaves_the_live_database_and_the_next_run_cleans_up(
+    host: dict[str, str],
+) -> None:
+    name = host["DBNAME"]
+    with psycopg.connect(pg.conninfo(name), autocommit=True) as conn:
+        # Enough data that pg_restore is still working when we kill it.
+        conn.execute(
+            "CREATE TABLE filler AS SELECT g, md5(g::text) AS h FROM generate_series(1, 800000) g"
+        )
+    assert manage(host, "backup_database").returncode == 0
+    with psycopg.connect(pg.conninfo(name), autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM deals_deal WHERE id % 2 = 0 "
+            "AND id NOT IN (SELECT deal_id FROM payments_payment)"
+        )
+    live_before = pg.snapshot(name, TABLES)
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "example_project" / "manage.py"),
+            "restore_database",
+            "--latest",
+            "--no-input",
+        ],
+        env=host,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not pg.databases_like(f"{name}_nzila_scratch_"):
+        time.sleep(0.01)
+    assert pg.databases_like(f"{name}_nzila_scratch_"), "the restore never reached phase 2"
+    time.sleep(0.3)  # inside pg_restore
+    os.killpg(process.pid, signal.SIGKILL)  # the command and its pg_restore, as an OOM kill would
+    process.wait()
+
+    assert pg.snapshot(name, TABLES) == live_before
+    leftovers = pg.databases_like(f"{name}_nzila_scratch_")
+    assert leftovers, "expected the killed restore's scratch database"
+
+    result = manage(host, "restore_database", "--latest", "--no-input")
+    assert result.returncode == 0, result.stderr
+    assert f"removed leftovers: {leftovers[0]}" in result.stdout
+    assert pg.databases_like(f"{name}_nzila_scratch_") == []
+    assert pg.databases_like(f"{name}_pre_restore_")
