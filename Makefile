@@ -36,6 +36,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_backup.py
+	$(BIN)/python bench/bench_restore.py
 
 clean:
 	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache
