@@ -26,6 +26,12 @@ demo: $(STAMP)
 	@$(DEMO) backup_database --type manual
 	@echo "== list_backups (read from the manifests in storage)"
 	@$(DEMO) list_backups
+	@echo "== verify_backup --latest (checksum, age authentication, zstd, SQLite header)"
+	@$(DEMO) verify_backup --latest
+	@echo "== restore_database into a separate file (--target), then a DR drill"
+	@rm -f example_project/var/restored-demo.sqlite3
+	@$(DEMO) restore_database --latest --no-input --target example_project/var/restored-demo.sqlite3
+	@$(DEMO) run_dr_drill
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
