@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 
-from nzila_ops.models import BackupRecord
+from nzila_ops.models import BackupRecord, DrillRecord, RestoreRecord
 
 
 @admin.register(BackupRecord)
@@ -48,3 +48,31 @@ class BackupRecordAdmin(admin.ModelAdmin):
     @admin.display(boolean=True)
     def encrypted(self, record: BackupRecord) -> bool:
         return record.encrypted
+
+
+class ReadOnlyHistoryAdmin(admin.ModelAdmin):
+    """Restores and drills are history written by the services; nobody edits them by hand."""
+
+    list_filter = ("result", "database_alias")
+    date_hierarchy = "started_at"
+    search_fields = ("backup_name", "error")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, record: RestoreRecord | DrillRecord) -> str:
+        return f"{record.duration_seconds:.1f} s"
+
+
+@admin.register(RestoreRecord)
+class RestoreRecordAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("backup_name", "target", "result", "started_by", "started_at", "duration")
+
+
+@admin.register(DrillRecord)
+class DrillRecordAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("database_alias", "backup_name", "result", "rto_seconds", "started_at")

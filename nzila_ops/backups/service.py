@@ -20,6 +20,7 @@ from django.utils import timezone
 
 import nzila_ops
 from nzila_ops import signals
+from nzila_ops.backups.catalog import record_fields
 from nzila_ops.backups.compression import get_codec
 from nzila_ops.backups.encryption import ENCRYPTION_FORMAT, parse_recipients, recipient_fingerprint
 from nzila_ops.backups.engines import DumpEngine, DumpResult, check_alias, get_dump_engine
@@ -233,23 +234,8 @@ def run_backup(
         tool_version=dump.tool_version,
         manifest=manifest,
     )
-    if record is None:
-        record = BackupRecord(
-            name=plan.name,
-            database_alias=plan.alias,
-            engine=plan.engine.vendor,
-            backup_type=plan.backup_type,
-            status=BackupRecord.Status.SUCCEEDED,
-            started_at=started_at,
-            finished_at=finished_at,
-            storage_name=plan.storage.name,
-            storage_key=plan.object_key,
-            stored_size=stream.stored_size,
-            raw_size=stream.raw_size,
-            sha256=stream.sha256,
-            compression=plan.compression,
-            manifest=manifest,
-        )
+    if record is None:  # the catalog was unreachable; describe the backup from its manifest
+        record = BackupRecord(name=plan.name, **record_fields(manifest, plan.storage.name))
     logger.info("backup %s succeeded: %s bytes stored", plan.name, stream.stored_size)
     signals.backup_succeeded.send(
         sender=BackupRecord, record=record, component=f"backup:{plan.alias}", at=finished_at

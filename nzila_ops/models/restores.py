@@ -5,7 +5,29 @@ from __future__ import annotations
 from django.db import models
 
 
-class RestoreRecord(models.Model):
+class RecoveryRun(models.Model):
+    """What a restore and a drill both record: which backup, each phase's time, the
+    verification report and the outcome."""
+
+    backup_name = models.CharField(max_length=200, blank=True)
+    database_alias = models.CharField(max_length=100, db_index=True)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    phase_seconds = models.JSONField(default=dict)
+    verification = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    host = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-started_at"]
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class RestoreRecord(RecoveryRun):
     """One restore. Written after the swap, into the restored database itself, so the history
     of how a database came to be travels with it."""
 
@@ -13,53 +35,33 @@ class RestoreRecord(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
-    backup_name = models.CharField(max_length=200)
-    database_alias = models.CharField(max_length=100)
-    target = models.CharField(max_length=200, help_text="Database (or file) restored into.")
+    target = models.CharField(max_length=255, help_text="Database (or file) restored into.")
     previous_database = models.CharField(
         max_length=255, blank=True, help_text="Where the replaced database was kept."
     )
     started_by = models.CharField(max_length=200, help_text="User, command or task.")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    phase_seconds = models.JSONField(default=dict)
-    verification = models.JSONField(default=dict)
     result = models.CharField(max_length=10, choices=Result.choices)
-    error = models.TextField(blank=True)
-    host = models.CharField(max_length=255, blank=True)
 
-    class Meta:
-        ordering = ["-started_at"]
+    class Meta(RecoveryRun.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"restore of {self.backup_name} into {self.target}"
 
-    @property
-    def duration_seconds(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
 
-
-class DrillRecord(models.Model):
+class DrillRecord(RecoveryRun):
     """One disaster-recovery drill: the latest backup restored into scratch and verified."""
 
     class Result(models.TextChoices):
         PASSED = "passed"
         FAILED = "failed"
 
-    backup_name = models.CharField(max_length=200, blank=True)
-    database_alias = models.CharField(max_length=100, db_index=True)
-    started_at = models.DateTimeField(db_index=True)
-    finished_at = models.DateTimeField()
-    phase_seconds = models.JSONField(default=dict)
     rto_seconds = models.FloatField(null=True, blank=True, help_text="Start to verified.")
     rto_target_seconds = models.FloatField()
-    verification = models.JSONField(default=dict)
     result = models.CharField(max_length=10, choices=Result.choices)
-    error = models.TextField(blank=True)
-    host = models.CharField(max_length=255, blank=True)
 
-    class Meta:
-        ordering = ["-started_at"]
+    class Meta(RecoveryRun.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"drill of {self.database_alias} at {self.started_at:%Y-%m-%d %H:%M}"

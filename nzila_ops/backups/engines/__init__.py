@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connections
 from django.utils.module_loading import import_string
@@ -20,16 +22,21 @@ def check_alias(alias: str) -> str:
     return alias
 
 
-def get_dump_engine(alias: str) -> DumpEngine:
+def backend_for_vendor(alias: str, setting: str) -> Any:
+    """The class named in NZILA_OPS[setting] for the vendor of database ``alias``."""
     check_alias(alias)
     vendor = connections[alias].vendor
-    engines = get_config()["DUMP_ENGINES"]
-    if vendor not in engines:
+    backends = get_config()[setting]
+    if vendor not in backends:
         raise ConfigurationError(
-            f"database {alias!r} is {vendor}, which has no dump engine in NZILA_OPS['DUMP_ENGINES']"
+            f"database {alias!r} is {vendor}, which has no entry in NZILA_OPS[{setting!r}]"
         )
     try:
-        engine_class = import_string(engines[vendor])
+        return import_string(backends[vendor])
     except ImportError as exc:
-        raise ConfigurationError(f"cannot import dump engine {engines[vendor]}: {exc}") from None
+        raise ConfigurationError(f"cannot import {backends[vendor]}: {exc}") from None
+
+
+def get_dump_engine(alias: str) -> DumpEngine:
+    engine_class = backend_for_vendor(alias, "DUMP_ENGINES")
     return engine_class(alias, dict(connections[alias].settings_dict), get_config())
