@@ -175,7 +175,12 @@ def restore_database(
             if target is None:
                 connections.close_all()
                 with timer.phase("swap"):
-                    outcome.previous_database = restorer.swap(lock, scratch, started_at)
+                    try:
+                        outcome.previous_database = restorer.swap(lock, scratch, started_at)
+                    except BaseException:
+                        # swap() put the live database back; the verified copy goes.
+                        restorer.drop(lock, scratch)
+                        raise
                 outcome.swapped = True
     except BaseException as exc:
         outcome.phase_seconds = timer.seconds

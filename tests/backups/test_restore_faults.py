@@ -179,3 +179,25 @@ def test_a_failed_restore_is_recorded_in_the_untouched_database(backed_up: dict)
     record = RestoreRecord.objects.get()
     assert record.result == "failed" and "failed its checksum" in record.error
     assert "fetch" in record.phase_seconds and "swap" not in record.phase_seconds
+
+
+def test_a_failed_swap_puts_the_names_back(backed_up: dict) -> None:
+    import time_machine
+
+    from nzila_ops.models import RestoreRecord
+
+    # A database already holding the name the live one would be kept under makes the rename
+    # fail half-way through the swap, after connections were cut.
+    frozen = "2026-11-27T10:00:00+00:00"
+    blocker = f"{backed_up['live']}_pre_restore_20261127100000"
+    pg.create_database(blocker)
+    try:
+        with time_machine.travel(frozen, tick=False):
+            error = restore_fails("--latest")
+        assert "swap failed, the live database was put back" in str(error)
+        assert pg.snapshot(backed_up["live"], APP_TABLES) == backed_up["contents"]
+        assert pg.databases_like(f"{backed_up['live']}_") == [blocker]
+        record = RestoreRecord.objects.get()
+        assert record.result == "failed" and "swap" in record.phase_seconds
+    finally:
+        pg.drop_database(blocker)

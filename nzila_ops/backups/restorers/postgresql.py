@@ -192,32 +192,46 @@ class PostgreSQLRestorer(Restorer):
 
     def swap(self, lock: psycopg.Connection, target: str, at: datetime) -> str | None:
         live = self.live_name
-        previous = None
+        previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
+        had_live = self.exists(lock, live)
+        live_renamed = False
         try:
-            if self.exists(lock, live):
-                previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
+            if had_live:
                 # No new sessions while the names change; then end the current ones.
                 self._allow_connections(lock, live, False)
                 self._terminate(lock, live)
                 self._rename(lock, live, previous)
+                live_renamed = True
                 self._allow_connections(lock, previous, True)
             self._rename(lock, target, live)
         except psycopg.Error as exc:
-            self._put_names_back(lock, target, previous)
-            raise RestoreError(f"swap failed, the live database was put back: {exc}") from None
-        return previous
+            self._undo_swap(lock, target, previous, had_live, live_renamed)
+            first_line = str(exc).strip().splitlines()[0]
+            raise RestoreError(
+                f"swap failed, the live database was put back: {first_line}"
+            ) from None
+        return previous if had_live else None
 
-    def _put_names_back(self, lock: psycopg.Connection, target: str, previous: str | None) -> None:
+    def _undo_swap(
+        self, lock: psycopg.Connection, target: str, previous: str, had_live: bool, renamed: bool
+    ) -> None:
+        """Put every name back as it was. Each step is tried; if one cannot be undone the
+        error says exactly where the live database is, for the operator to finish by hand."""
         live = self.live_name
-        if previous is None:
-            if self.exists(lock, live) and not self.exists(lock, target):
-                self._rename(lock, live, target)
-            return
-        if self.exists(lock, previous):
-            if self.exists(lock, live) and not self.exists(lock, target):
-                self._rename(lock, live, target)
-            self._rename(lock, previous, live)
-        self._allow_connections(lock, live, True)
+        try:
+            if renamed:
+                if self.exists(lock, live) and not self.exists(lock, target):
+                    self._rename(lock, live, target)  # the restored copy took the name
+                self._rename(lock, previous, live)
+            if had_live:
+                self._allow_connections(lock, live, True)
+        except psycopg.Error as exc:
+            where = previous if renamed and self.exists(lock, previous) else live
+            raise RestoreError(
+                f"swap failed and could not be undone ({str(exc).strip().splitlines()[0]}): the "
+                f"previous live database is {where!r}; rename it to {live!r} and run ALTER "
+                f"DATABASE {live} ALLOW_CONNECTIONS true"
+            ) from None
 
     def drop(self, lock: psycopg.Connection, name: str) -> None:
         lock.execute(
