@@ -10,3 +10,4 @@ class NzilaOpsConfig(AppConfig):
 
     def ready(self) -> None:
         from nzila_ops import checks  # noqa: F401  (registers system checks)
+        from nzila_ops.notify import receivers  # noqa: F401  (connects signal receivers)

@@ -60,11 +60,35 @@ DEFAULTS: dict[str, Any] = {
     # Databases kept by a restore (<name>_pre_restore_<time>) may be pruned after this many days.
     "PRE_RESTORE_KEEP_DAYS": 7,
     "RPO_TARGET_SECONDS": 15 * 60,
+    # The RPO watch alerts once the newest good backup is older than target + grace.
+    "RPO_GRACE_SECONDS": 5 * 60,
     "RTO_TARGET_SECONDS": 60 * 60,
+    # Schedules (crontab: minute hour day-of-month month day-of-week, in CELERY_TIMEZONE/UTC)
+    # installed by `manage.py setup_schedules`. "*/15 * * * *" backups meet the 15-minute RPO.
+    "BACKUP_CRON": "0 * * * *",
+    "RETENTION_CRON": "30 * * * *",
+    "DRILL_CRON": "0 4 * * 0",
+    "RPO_WATCH_CRON": "*/5 * * * *",
+    "DIGEST_CRON": "0 7 * * *",
+    # A backup record still 'running' after this long belongs to a dead worker: marked failed.
+    "BACKUP_STALE_SECONDS": 3 * 60 * 60,
+    # Transient storage errors of the backup task are retried this often, with backoff.
+    "BACKUP_TASK_RETRIES": 3,
+    # Grandfather-father-son retention, per database: the newest backup of each of the last
+    # N hours / days / ISO weeks / months is kept. Backups younger than MIN_AGE_MINUTES, and
+    # the newest good backup, are always kept.
+    "RETENTION": {"HOURLY": 24, "DAILY": 7, "WEEKLY": 4, "MONTHLY": 12, "MIN_AGE_MINUTES": 60},
+    # Notifier backends by dotted path; email goes to NOTIFY_EMAILS (default: settings.ADMINS).
+    "NOTIFIERS": ["nzila_ops.notify.email.EmailNotifier"],
+    "NOTIFY_EMAILS": [],
+    # Successful backups: "each" (one email each), "digest" (one a day) or "off".
+    "NOTIFY_ON_SUCCESS": "each",
 }
 
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
 COMPRESSIONS = ("zstd", "gzip")
+SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
+RETENTION_KEYS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "MIN_AGE_MINUTES")
 
 
 def storage_from_url(url: str) -> dict[str, Any]:
@@ -125,6 +149,28 @@ def _validate(config: dict[str, Any]) -> None:
     elif not isinstance(recipients, list | tuple):
         raise ConfigurationError("NZILA_OPS['AGE_RECIPIENTS'] must be a list of age public keys")
     config["STORAGES"] = _normalise_storages(config["STORAGES"])
+    if config["NOTIFY_ON_SUCCESS"] not in SUCCESS_NOTIFICATIONS:
+        raise ConfigurationError(
+            f"NZILA_OPS['NOTIFY_ON_SUCCESS'] is {config['NOTIFY_ON_SUCCESS']!r}; "
+            f"use one of {SUCCESS_NOTIFICATIONS}"
+        )
+    retention = {**DEFAULTS["RETENTION"], **(config["RETENTION"] or {})}
+    bad = [
+        k
+        for k, v in retention.items()
+        if k not in RETENTION_KEYS or not isinstance(v, int) or v < 0
+    ]
+    if bad:
+        raise ConfigurationError(
+            f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers for "
+            f"{', '.join(RETENTION_KEYS)}"
+        )
+    config["RETENTION"] = retention
+    for key in ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON"):
+        if not isinstance(config[key], str) or len(config[key].split()) != 5:
+            raise ConfigurationError(
+                f"NZILA_OPS[{key!r}] must be a crontab with 5 fields, like '0 * * * *'"
+            )
 
 
 @functools.cache

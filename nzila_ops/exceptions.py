@@ -59,5 +59,11 @@ class StorageError(OpsError):
         self.transient = transient
 
 
+class BackupSkipped(OpsError):
+    """Another backup of the same database is running; this one did nothing (harmless)."""
+
+    exit_code = 3
+
+
 class BackupNotFound(OpsError):
     """No backup of that name, or no backups at all."""

@@ -16,3 +16,6 @@ backup_failed = Signal()
 restore_finished = Signal()
 #: Sent after a drill failed. Arguments: record, component, severity, reason, at.
 drill_failed = Signal()
+#: Sent when the RPO watch sees a breach begin or end. Arguments: database, breached, reason,
+#: component, severity, at.
+rpo_changed = Signal()

@@ -1,22 +1,86 @@
-"""Celery tasks: thin wrappers over the service functions."""
+"""Celery tasks: thin wrappers over the service functions.
+
+Task names are stable (``nzila_ops.*``): the beat entries written by ``setup_schedules`` and
+operators' scripts refer to them.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from nzila_ops.backups.drills import run_drill
+from nzila_ops.backups.retention import enforce_retention
+from nzila_ops.backups.rpo import digest_since, watch_rpo
 from nzila_ops.backups.service import run_backup
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import BackupSkipped, StorageError
+from nzila_ops.notify import Notification, notify
+
+logger = logging.getLogger("nzila_ops.tasks")
 
 
-@shared_task(name="nzila_ops.backup_database")
-def backup_database_task(database: str = "default", backup_type: str = "hourly") -> dict[str, Any]:
-    record = run_backup(database, backup_type)
-    return {"name": record.name, "stored_size": record.stored_size, "sha256": record.sha256}
+@shared_task(bind=True, name="nzila_ops.backup_database")
+def backup_database_task(
+    self: Any, database: str = "default", backup_type: str = "hourly"
+) -> dict[str, Any]:
+    """One backup. Overlap ends as 'skipped'; transient storage errors retry with backoff."""
+    try:
+        record = run_backup(database, backup_type)
+    except BackupSkipped as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    except StorageError as exc:
+        retries = get_config()["BACKUP_TASK_RETRIES"]
+        if exc.transient and self.request.retries < retries:
+            # 60 s, 120 s, 240 s...: a passing S3 hiccup, not a reason to miss the RPO.
+            raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from None
+        raise
+    return {
+        "status": "succeeded",
+        "name": record.name,
+        "stored_size": record.stored_size,
+        "sha256": record.sha256,
+    }
+
+
+@shared_task(name="nzila_ops.enforce_retention")
+def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
+    aliases = [database] if database else get_config()["BACKUP_DATABASES"]
+    runs = [enforce_retention(alias) for alias in aliases]
+    return {run.database: {"deleted": run.deleted, "failed": run.failed} for run in runs}
 
 
 @shared_task(name="nzila_ops.run_dr_drill")
 def run_dr_drill_task(database: str = "default") -> dict[str, Any]:
     record = run_drill(database)
     return {"result": record.result, "rto_seconds": record.rto_seconds, "error": record.error}
+
+
+@shared_task(name="nzila_ops.watch_rpo")
+def watch_rpo_task() -> dict[str, Any]:
+    return {c.database: {"breached": c.breached, "changed": c.changed} for c in watch_rpo()}
+
+
+@shared_task(name="nzila_ops.backup_digest")
+def backup_digest_task() -> dict[str, Any]:
+    """The daily email of the last 24 hours of backups (NOTIFY_ON_SUCCESS = "digest")."""
+    if get_config()["NOTIFY_ON_SUCCESS"] != "digest":
+        return {"sent": False}
+    records = digest_since()
+    lines = {
+        r.name: f"{r.status}" + (f" ({r.stored_size} bytes)" if r.stored_size else "")
+        for r in records
+    }
+    failed = sum(r.status == "failed" for r in records)
+    notify(
+        Notification(
+            kind="backup_digest",
+            subject=f"Backups of the last 24 h: {len(records) - failed} ok, {failed} failed",
+            summary="Every backup started in the last 24 hours:",
+            severity="warning" if failed else "info",
+            details=lines,
+        )
+    )
+    return {"sent": True, "backups": len(records), "failed": failed}

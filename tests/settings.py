@@ -28,5 +28,7 @@ DATABASES = {
 }
 # Tests choose their storage and keys through the `ops_settings` fixture.
 NZILA_OPS = {"STORAGES": {"default": f"file://{SQLITE_DIR / 'backups'}"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ADMINS = [("Ops", "ops@example.com")]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}

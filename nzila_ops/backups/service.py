@@ -12,10 +12,10 @@ import logging
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 import nzila_ops
@@ -33,7 +33,7 @@ from nzila_ops.backups.manifest import (
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import BACKUP_TYPES, get_config
-from nzila_ops.exceptions import BackupError, InvalidArgument, OpsError
+from nzila_ops.exceptions import BackupError, BackupSkipped, InvalidArgument, OpsError
 from nzila_ops.models import BackupRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -127,21 +127,62 @@ def build_manifest(
     }
 
 
+def reap_stale_records(alias: str, now: datetime) -> int:
+    """Mark failed the 'running' records of ``alias`` whose worker must be dead (older than
+    BACKUP_STALE_SECONDS), so that they no longer hold the claim. Compare-and-update: safe
+    when two workers do it at once."""
+    cutoff = now - timedelta(seconds=get_config()["BACKUP_STALE_SECONDS"])
+    return BackupRecord.objects.filter(
+        database_alias=alias, status=BackupRecord.Status.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=BackupRecord.Status.FAILED,
+        finished_at=now,
+        error="stale: still 'running' after BACKUP_STALE_SECONDS; its worker died",
+    )
+
+
+def _skip(plan: BackupPlan, started_at: datetime) -> BackupSkipped:
+    running = BackupRecord.objects.filter(
+        database_alias=plan.alias, status=BackupRecord.Status.RUNNING
+    ).first()
+    holder = f"{running.name}, started {running.started_at:%Y-%m-%d %H:%M:%S}" if running else "?"
+    reason = f"skipped: another backup of {plan.alias!r} is running ({holder})"
+    BackupRecord.objects.create(
+        name=plan.name,
+        database_alias=plan.alias,
+        engine=plan.engine.vendor,
+        backup_type=plan.backup_type,
+        status=BackupRecord.Status.SKIPPED,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        storage_name=plan.storage.name,
+        error=reason,
+        host=socket.gethostname(),
+    )
+    logger.info("backup of %s %s", plan.alias, reason)
+    return BackupSkipped(reason)
+
+
 def _create_record(plan: BackupPlan, started_at: datetime) -> BackupRecord | None:
+    """Claim the database: insert its one 'running' record, or raise BackupSkipped."""
     try:
-        return BackupRecord.objects.create(
-            name=plan.name,
-            database_alias=plan.alias,
-            engine=plan.engine.vendor,
-            backup_type=plan.backup_type,
-            status=BackupRecord.Status.RUNNING,
-            started_at=started_at,
-            storage_name=plan.storage.name,
-            storage_key=plan.object_key,
-            compression=plan.compression,
-            encryption_recipients=[recipient_fingerprint(r) for r in plan.recipients],
-            host=socket.gethostname(),
-        )
+        reap_stale_records(plan.alias, started_at)
+        with transaction.atomic():
+            return BackupRecord.objects.create(
+                name=plan.name,
+                database_alias=plan.alias,
+                engine=plan.engine.vendor,
+                backup_type=plan.backup_type,
+                status=BackupRecord.Status.RUNNING,
+                started_at=started_at,
+                storage_name=plan.storage.name,
+                storage_key=plan.object_key,
+                compression=plan.compression,
+                encryption_recipients=[recipient_fingerprint(r) for r in plan.recipients],
+                host=socket.gethostname(),
+            )
+    except IntegrityError:
+        raise _skip(plan, started_at) from None
     except DatabaseError as exc:
         # The catalog lives in a database that may be the one failing. Storage stays the truth:
         # the backup can still be taken; the catalog is rebuilt from manifests later.

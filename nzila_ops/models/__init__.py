@@ -1,4 +1,5 @@
 from nzila_ops.models.backups import BackupRecord
 from nzila_ops.models.restores import DrillRecord, RestoreRecord
+from nzila_ops.models.rpo import RpoState
 
-__all__ = ["BackupRecord", "DrillRecord", "RestoreRecord"]
+__all__ = ["BackupRecord", "DrillRecord", "RestoreRecord", "RpoState"]

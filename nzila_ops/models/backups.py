@@ -14,6 +14,8 @@ class BackupRecord(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # Another backup of the same database was running: this run did nothing.
+        SKIPPED = "skipped"
 
     class Type(models.TextChoices):
         HOURLY = "hourly"
@@ -45,10 +47,22 @@ class BackupRecord(models.Model):
     manifest = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True)
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted the object; the row is history."
+    )
 
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["database_alias", "status", "-started_at"])]
+        constraints = [
+            # The claim that makes overlapping runs harmless: beat firing twice, or two workers
+            # taking the same job, cannot both insert a running row for one database.
+            models.UniqueConstraint(
+                fields=["database_alias"],
+                condition=models.Q(status="running"),
+                name="nzila_ops_one_running_backup_per_database",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

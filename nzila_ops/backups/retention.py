@@ -1,0 +1,183 @@
+"""Grandfather-father-son retention.
+
+``plan_retention`` is a pure function of (backups, now, policy): for one database it keeps the
+newest backup in each of the last N hours, days, ISO weeks and months (calendar buckets in
+UTC, counted back from ``now``'s bucket), and always keeps the newest successful backup,
+running backups and backups younger than the minimum age. The type label a backup was taken
+with plays no part. ``enforce_retention`` applies a plan to storage and the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from nzila_ops.backups.engines import check_alias
+from nzila_ops.backups.manifest import iter_manifests, manifest_key
+from nzila_ops.backups.storages import get_storage
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import OpsError
+
+logger = logging.getLogger("nzila_ops.retention")
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    name: str
+    finished_at: datetime
+    status: str = "succeeded"
+
+
+@dataclass(frozen=True)
+class Policy:
+    hourly: int = 24
+    daily: int = 7
+    weekly: int = 4
+    monthly: int = 12
+    min_age: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_settings(cls) -> Policy:
+        r = get_config()["RETENTION"]
+        return cls(
+            r["HOURLY"],
+            r["DAILY"],
+            r["WEEKLY"],
+            r["MONTHLY"],
+            timedelta(minutes=r["MIN_AGE_MINUTES"]),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    name: str
+    finished_at: datetime
+    keep: bool
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _hour(at: datetime) -> int:
+    return int(at.astimezone(UTC).timestamp() // 3600)
+
+
+def _day(at: datetime) -> int:
+    return at.astimezone(UTC).date().toordinal()
+
+
+def _week(at: datetime) -> int:
+    monday = at.astimezone(UTC).date() - timedelta(days=at.astimezone(UTC).weekday())
+    return monday.toordinal() // 7  # ISO weeks start on Monday
+
+
+def _month(at: datetime) -> int:
+    at = at.astimezone(UTC)
+    return at.year * 12 + at.month - 1
+
+
+BUCKETS: list[tuple[str, str, Callable[[datetime], int]]] = [
+    ("hourly", "hour", _hour),
+    ("daily", "day", _day),
+    ("weekly", "ISO week", _week),
+    ("monthly", "month", _month),
+]
+
+
+def plan_retention(backups: Iterable[BackupInfo], now: datetime, policy: Policy) -> list[Decision]:
+    """Keep or delete, with reasons, for every backup of one database; newest first."""
+    ordered = sorted(backups, key=lambda b: (b.finished_at, b.name), reverse=True)
+    reasons: dict[str, list[str]] = {b.name: [] for b in ordered}
+    good = [b for b in ordered if b.status == "succeeded"]
+    if good:
+        reasons[good[0].name].append("newest successful backup")
+    for backup in ordered:
+        if backup.status == "running":
+            reasons[backup.name].append("running")
+        elif now - backup.finished_at < policy.min_age:
+            reasons[backup.name].append(f"younger than {policy.min_age}")
+    for setting, label, bucket_of in BUCKETS:
+        count = getattr(policy, setting)
+        current = bucket_of(now)
+        seen: set[int] = set()
+        for backup in good:  # newest first: the first one seen in a bucket is its newest
+            bucket = bucket_of(backup.finished_at)
+            if current - count < bucket <= current and bucket not in seen:
+                seen.add(bucket)
+                reasons[backup.name].append(f"{setting} ({label} {current - bucket} back)")
+    return [
+        Decision(b.name, b.finished_at, bool(reasons[b.name]), tuple(reasons[b.name]))
+        for b in ordered
+    ]
+
+
+@dataclass
+class RetentionRun:
+    database: str
+    decisions: list[Decision]
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "decisions": [
+                {
+                    "name": d.name,
+                    "finished_at": d.finished_at.isoformat(),
+                    "keep": d.keep,
+                    "reasons": list(d.reasons),
+                }
+                for d in self.decisions
+            ],
+            "deleted": self.deleted,
+            "failed": self.failed,
+        }
+
+
+def enforce_retention(
+    database: str, dry_run: bool = False, now: datetime | None = None
+) -> RetentionRun:
+    """Apply the policy to the backups of ``database`` in storage (the truth).
+
+    The object is deleted before its manifest, so a failure half-way leaves the manifest
+    listed and the next run deletes it again: a deletion is never forgotten."""
+    from nzila_ops.models import BackupRecord
+
+    check_alias(database)
+    now = now or timezone.now()
+    storage = get_storage()
+    manifests = {m["name"]: m for m in iter_manifests(storage, database)}
+    backups = [
+        BackupInfo(name, datetime.fromisoformat(m["finished_at"])) for name, m in manifests.items()
+    ]
+    running = BackupRecord.objects.filter(database_alias=database, status="running")
+    backups += [BackupInfo(r.name, r.started_at, "running") for r in running]
+    run = RetentionRun(database, plan_retention(backups, now, Policy.from_settings()))
+    if dry_run:
+        return run
+    for decision in run.decisions:
+        if decision.keep or decision.name not in manifests:
+            continue
+        manifest = manifests[decision.name]
+        try:
+            storage.delete(manifest["object"]["key"])
+            storage.delete(manifest_key(database, decision.name))
+        except OpsError as exc:
+            run.failed[decision.name] = str(exc)
+            logger.error(
+                "retention: could not delete %s (retried next run): %s", decision.name, exc
+            )
+            continue
+        run.deleted.append(decision.name)
+        BackupRecord.objects.filter(name=decision.name).update(deleted_at=now)
+    logger.info(
+        "retention of %s: deleted %d, kept %d",
+        database,
+        len(run.deleted),
+        sum(d.keep for d in run.decisions),
+    )
+    return run

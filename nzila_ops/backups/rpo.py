@@ -1,0 +1,95 @@
+"""The RPO watch: is the newest good backup of each database recent enough?
+
+It alerts when the newest successful backup is older than RPO_TARGET_SECONDS +
+RPO_GRACE_SECONDS, and again when a new backup ends the breach; between the two it stays
+quiet. The state lives in RpoState rows, changed with compare-and-update, so two watchers
+running at once send one alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from nzila_ops import signals
+from nzila_ops.backups.engines import check_alias
+from nzila_ops.conf import get_config
+from nzila_ops.models import BackupRecord, RpoState
+
+
+@dataclass(frozen=True)
+class RpoCheck:
+    database: str
+    breached: bool
+    changed: bool
+    newest_backup: str | None
+    age_seconds: float | None
+    limit_seconds: float
+
+    def describe(self) -> str:
+        if self.newest_backup is None:
+            return f"database {self.database!r} has no successful backup"
+        state = "older than" if self.breached else "within"
+        return (
+            f"newest good backup of {self.database!r} is {self.newest_backup}, "
+            f"{self.age_seconds / 60:.1f} min old: {state} the RPO limit of "
+            f"{self.limit_seconds / 60:.0f} min"
+        )
+
+
+def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
+    check_alias(database)
+    now = now or timezone.now()
+    config = get_config()
+    limit = float(config["RPO_TARGET_SECONDS"] + config["RPO_GRACE_SECONDS"])
+    newest = (
+        BackupRecord.objects.filter(
+            database_alias=database, status=BackupRecord.Status.SUCCEEDED, deleted_at=None
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    age = (now - newest.finished_at).total_seconds() if newest else None
+    breached = age is None or age > limit
+    state, _ = RpoState.objects.get_or_create(
+        database_alias=database,
+        defaults={"breached": False, "since": now, "last_checked_at": now},
+    )
+    # Only the watcher whose update flips the row reports the change.
+    changed = bool(
+        RpoState.objects.filter(pk=state.pk, breached=not breached).update(
+            breached=breached, since=now
+        )
+    )
+    RpoState.objects.filter(pk=state.pk).update(
+        last_checked_at=now,
+        newest_backup=newest.name if newest else "",
+        newest_backup_at=newest.finished_at if newest else None,
+    )
+    check = RpoCheck(database, breached, changed, newest.name if newest else None, age, limit)
+    if changed:
+        signals.rpo_changed.send(
+            sender=RpoState,
+            database=database,
+            breached=breached,
+            reason=check.describe(),
+            component=f"backup:{database}",
+            severity="P1" if breached else "info",
+            at=now,
+        )
+    return check
+
+
+def watch_rpo(now: datetime | None = None) -> list[RpoCheck]:
+    """Check every database in BACKUP_DATABASES."""
+    return [check_rpo(alias, now) for alias in get_config()["BACKUP_DATABASES"]]
+
+
+def digest_since(now: datetime | None = None) -> list[BackupRecord]:
+    """The backups of the last 24 hours, for the daily digest."""
+    now = now or timezone.now()
+    return list(
+        BackupRecord.objects.filter(started_at__gte=now - timedelta(days=1)).order_by("started_at")
+    )

@@ -1,0 +1,44 @@
+"""manage.py enforce_retention [--dry-run] [--database ALIAS] [--json]"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nzila_ops.backups.retention import enforce_retention
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import OpsError
+from nzila_ops.management.base import OpsCommand
+
+
+class Command(OpsCommand):
+    help = (
+        "Apply grandfather-father-son retention to the backups in storage: print each backup "
+        "with keep or delete and the bucket(s) that keep it."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="decide, delete nothing")
+        parser.add_argument("--database", default=None, help="one alias (default: all)")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    def run(self, **options: Any) -> None:
+        aliases = [options["database"]] if options["database"] else get_config()["BACKUP_DATABASES"]
+        runs = [enforce_retention(alias, dry_run=options["dry_run"]) for alias in aliases]
+        if options["json"]:
+            self.stdout.write(json.dumps([run.as_dict() for run in runs], indent=2))
+        else:
+            for run in runs:
+                self.stdout.write(f"database {run.database}:")
+                for d in run.decisions:
+                    if d.keep:
+                        verdict = "keep"
+                    elif options["dry_run"]:
+                        verdict = "delete (dry run)"
+                    else:
+                        verdict = "FAILED to delete" if d.name in run.failed else "deleted"
+                    why = ", ".join(d.reasons) or "in no retention bucket"
+                    self.stdout.write(f"  {d.name:<48} {verdict:<16} {why}")
+        failed = {name: error for run in runs for name, error in run.failed.items()}
+        if failed:
+            raise OpsError(f"{len(failed)} deletion(s) failed and will be retried: {failed}")

@@ -1,0 +1,123 @@
+"""The beat schedule nzila_ops needs, written into django-celery-beat idempotently.
+
+Entries are named "nzila_ops: ..." and owned by this module: their task, arguments and crontab
+are set from the settings on every run, but the ``enabled`` flag is the operator's and is never
+changed once the entry exists. An entry we own that the settings no longer call for is removed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import ConfigurationError
+
+PREFIX = "nzila_ops: "
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    task: str
+    cron: str
+    args: tuple[Any, ...] = ()
+
+    def crontab_fields(self) -> dict[str, str]:
+        minute, hour, day_of_month, month_of_year, day_of_week = self.cron.split()
+        return {
+            "minute": minute,
+            "hour": hour,
+            "day_of_month": day_of_month,
+            "month_of_year": month_of_year,
+            "day_of_week": day_of_week,
+        }
+
+
+def desired_entries() -> list[Entry]:
+    config = get_config()
+    entries = []
+    for alias in config["BACKUP_DATABASES"]:
+        entries.append(
+            Entry(
+                f"{PREFIX}backup {alias}",
+                "nzila_ops.backup_database",
+                config["BACKUP_CRON"],
+                (alias, "hourly"),
+            )
+        )
+    entries.append(
+        Entry(f"{PREFIX}retention", "nzila_ops.enforce_retention", config["RETENTION_CRON"])
+    )
+    for alias in config["BACKUP_DATABASES"]:
+        entries.append(
+            Entry(
+                f"{PREFIX}DR drill {alias}",
+                "nzila_ops.run_dr_drill",
+                config["DRILL_CRON"],
+                (alias,),
+            )
+        )
+    entries.append(Entry(f"{PREFIX}RPO watch", "nzila_ops.watch_rpo", config["RPO_WATCH_CRON"]))
+    if config["NOTIFY_ON_SUCCESS"] == "digest":
+        entries.append(
+            Entry(f"{PREFIX}backup digest", "nzila_ops.backup_digest", config["DIGEST_CRON"])
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    action: str  # created, updated, unchanged, removed
+    detail: str
+
+
+def setup_schedules(dry_run: bool = False) -> list[Change]:
+    """Create or update the entries; with ``dry_run``, only say what would change."""
+    if not apps.is_installed("django_celery_beat"):
+        raise ConfigurationError("add 'django_celery_beat' to INSTALLED_APPS to install schedules")
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    changes = []
+    with transaction.atomic():
+        wanted = desired_entries()
+        for entry in wanted:
+            detail = f"{entry.task}{list(entry.args)} at '{entry.cron}'"
+            existing = (
+                PeriodicTask.objects.filter(name=entry.name).select_related("crontab").first()
+            )
+            args = json.dumps(list(entry.args))
+            if existing is not None and _matches(existing, entry, args):
+                changes.append(Change(entry.name, "unchanged", detail))
+                continue
+            changes.append(Change(entry.name, "updated" if existing else "created", detail))
+            if dry_run:
+                continue
+            crontab, _ = CrontabSchedule.objects.get_or_create(
+                **entry.crontab_fields(), timezone="UTC"
+            )
+            task = existing or PeriodicTask(name=entry.name, enabled=True)
+            task.task, task.args, task.kwargs, task.crontab = entry.task, args, "{}", crontab
+            task.interval = None
+            task.save()
+        names = {entry.name for entry in wanted}
+        for stale in PeriodicTask.objects.filter(name__startswith=PREFIX).exclude(name__in=names):
+            changes.append(Change(stale.name, "removed", "no longer called for by the settings"))
+            if not dry_run:
+                stale.delete()
+    return changes
+
+
+def _matches(task: Any, entry: Entry, args: str) -> bool:
+    crontab = task.crontab
+    return (
+        task.task == entry.task
+        and json.loads(task.args or "[]") == json.loads(args)
+        and crontab is not None
+        and all(getattr(crontab, k) == v for k, v in entry.crontab_fields().items())
+    )
