@@ -63,6 +63,18 @@ TIME_ZONE = "UTC"
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ACKS_LATE = True  # a worker killed mid-backup leaves the task for another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+ADMINS = [("Ops", email) for email in env.list("NZILA_OPS_NOTIFY_EMAILS", default=[])]
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+
 NZILA_OPS = {
     "STORAGES": {
         "default": env(
@@ -72,6 +84,8 @@ NZILA_OPS = {
     "AGE_RECIPIENTS": env.list("NZILA_OPS_AGE_RECIPIENTS", default=[]),
     "AGE_IDENTITY_FILE": env("NZILA_OPS_AGE_IDENTITY_FILE", default=None),
     "COMPRESSION": env("NZILA_OPS_COMPRESSION", default="zstd"),
+    "BACKUP_CRON": env("NZILA_OPS_BACKUP_CRON", default="0 * * * *"),
+    "NOTIFY_ON_SUCCESS": env("NZILA_OPS_NOTIFY_ON_SUCCESS", default="each"),
 }
 
 LOGGING = {

@@ -1,0 +1,82 @@
+"""setup_schedules: idempotent, follows the settings, keeps the operator's enabled flag."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("setup_schedules", *args, stdout=out)
+    return out.getvalue()
+
+
+def entries() -> dict[str, tuple[str, str, str, bool]]:
+    return {
+        t.name: (t.task, t.args, str(t.crontab).split(" (")[0], t.enabled)
+        for t in PeriodicTask.objects.select_related("crontab")
+    }
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(ops_settings: Any) -> None:
+    output = run("--dry-run")
+    assert PeriodicTask.objects.count() == 0
+    for name in ("backup default", "retention", "DR drill default", "RPO watch"):
+        assert f"nzila_ops: {name}" in output
+    assert "would be created" in output and "backup digest" not in output
+
+
+def test_installs_the_entries_from_the_settings(ops_settings: Any) -> None:
+    run()
+    installed = entries()
+    assert installed["nzila_ops: backup default"][:2] == (
+        "nzila_ops.backup_database",
+        '["default", "hourly"]',
+    )
+    assert installed["nzila_ops: backup default"][2].startswith("0 * * * *")
+    assert installed["nzila_ops: retention"][0] == "nzila_ops.enforce_retention"
+    assert installed["nzila_ops: DR drill default"][2].startswith("0 4 * * 0")
+    assert installed["nzila_ops: RPO watch"][2].startswith("*/5 * * * *")
+
+
+def test_running_twice_changes_nothing_and_keeps_a_disabled_entry_disabled(
+    ops_settings: Any,
+) -> None:
+    run()
+    PeriodicTask.objects.filter(name="nzila_ops: DR drill default").update(enabled=False)
+    before = entries()
+    output = run()
+    assert entries() == before
+    assert output.count("unchanged") == 4 and "created" not in output
+
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "*/15 * * * *"}
+    output = run()
+    after = entries()
+    assert "nzila_ops: backup default" in output and "updated" in output
+    assert after["nzila_ops: backup default"][2].startswith("*/15 * * * *")
+    assert after["nzila_ops: DR drill default"][3] is False  # the operator's choice stands
+
+
+def test_entries_no_longer_called_for_are_removed(ops_settings: Any) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "NOTIFY_ON_SUCCESS": "digest"}
+    run()
+    assert "nzila_ops: backup digest" in entries()
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "NOTIFY_ON_SUCCESS": "each"}
+    output = run()
+    assert "nzila_ops: backup digest" in output and "removed" in output
+    assert "nzila_ops: backup digest" not in entries()
+
+
+def test_a_bad_crontab_is_one_clear_error(ops_settings: Any) -> None:
+    from django.core.management import CommandError
+
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "hourly"}
+    with pytest.raises(CommandError, match=r"BACKUP_CRON.*crontab with 5 fields"):
+        run()
