@@ -32,6 +32,10 @@ demo: $(STAMP)
 	@rm -f example_project/var/restored-demo.sqlite3
 	@$(DEMO) restore_database --latest --no-input --target example_project/var/restored-demo.sqlite3
 	@$(DEMO) run_dr_drill
+	@echo "== setup_schedules --dry-run (the Celery beat entries it would install)"
+	@$(DEMO) setup_schedules --dry-run
+	@echo "== enforce_retention --dry-run (grandfather-father-son)"
+	@$(DEMO) enforce_retention --dry-run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

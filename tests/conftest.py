@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from pyrage import x25519
 
+from tests.support.host import host_project  # noqa: F401  (a fixture)
 from tests.support.s3 import free_port
 
 

@@ -86,6 +86,8 @@ NZILA_OPS = {
     "COMPRESSION": env("NZILA_OPS_COMPRESSION", default="zstd"),
     "BACKUP_CRON": env("NZILA_OPS_BACKUP_CRON", default="0 * * * *"),
     "NOTIFY_ON_SUCCESS": env("NZILA_OPS_NOTIFY_ON_SUCCESS", default="each"),
+    # Partial JSON, merged over the defaults, e.g. {"HOURLY": 48}.
+    "RETENTION": env.json("NZILA_OPS_RETENTION", default={}),
 }
 
 LOGGING = {

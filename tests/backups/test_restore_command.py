@@ -8,53 +8,23 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.support import pg
+from tests.support.host import manage
 
 pytestmark = pytest.mark.postgres
 REPO = Path(__file__).resolve().parents[2]
 TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
 
 
-def manage(env: dict[str, str], *args: str, **kwargs: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "example_project" / "manage.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
 @pytest.fixture
-def host(tmp_path: Path, age_key: tuple[Path, str], db: object) -> Iterator[dict[str, str]]:
-    """A host project on its own PostgreSQL database, migrated, seeded and backed up."""
-    from django.db import connections
-
-    name = f"nzila_cmd_{uuid.uuid4().hex[:8]}"
-    s = connections["default"].settings_dict
-    pg.create_database(name)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
-        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path / 'backups'}",
-        "NZILA_OPS_AGE_RECIPIENTS": age_key[1],
-        "NZILA_OPS_AGE_IDENTITY_FILE": str(age_key[0]),
-        "DBNAME": name,
-    }
-    for args in (["migrate", "-v0"], ["seed_demo", "--vehicles", "300"], ["backup_database"]):
-        result = manage(env, *args)
-        assert result.returncode == 0, result.stderr
-    yield env
-    for leftover in pg.databases_like(name):
-        pg.drop_database(leftover)
+def host(host_project: dict[str, str]) -> dict[str, str]:
+    """The example project on its own database, migrated, seeded and backed up once."""
+    return host_project
 
 
 def test_only_the_exact_word_restore_confirms(host: dict[str, str]) -> None:
