@@ -16,7 +16,7 @@ from nzila_ops.backups.retention import enforce_retention
 from nzila_ops.backups.rpo import digest_since, watch_rpo
 from nzila_ops.backups.service import run_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import BackupSkipped, StorageError
+from nzila_ops.exceptions import BackupSkipped, DatabaseUnreachable, StorageError
 from nzila_ops.notify import Notification, notify
 
 logger = logging.getLogger("nzila_ops.tasks")
@@ -31,9 +31,12 @@ def backup_database_task(
         record = run_backup(database, backup_type)
     except BackupSkipped as exc:
         return {"status": "skipped", "reason": str(exc)}
-    except StorageError as exc:
+    except (StorageError, DatabaseUnreachable) as exc:
+        # Network trouble (storage throttling or 5xx, the database server restarting) passes;
+        # a missing bucket, denied access or bad settings do not, and are not retried.
+        transient = isinstance(exc, DatabaseUnreachable) or exc.transient
         retries = get_config()["BACKUP_TASK_RETRIES"]
-        if exc.transient and self.request.retries < retries:
+        if transient and self.request.retries < retries:
             # 60 s, 120 s, 240 s...: a passing S3 hiccup, not a reason to miss the RPO.
             raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from None
         raise
