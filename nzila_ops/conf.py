@@ -53,8 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "AGE_IDENTITY_FILE": None,
     # Where temporary files go (SQLite snapshots, downloads before a restore). None: system temp.
     "SCRATCH_DIR": None,
-    # pg_restore --jobs.
+    # pg_restore --jobs, and the maintenance_work_mem of its sessions (index builds).
     "RESTORE_JOBS": 2,
+    "RESTORE_MAINTENANCE_WORK_MEM": "256MB",
     # Database that CREATE/ALTER/DROP DATABASE statements run from (the live one may be gone).
     "MAINTENANCE_DATABASE": "postgres",
     # Databases kept by a restore (<name>_pre_restore_<time>) may be pruned after this many days.

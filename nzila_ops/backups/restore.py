@@ -120,7 +120,9 @@ def fetch_and_load(
             with timer.phase("restore"):
                 restorer.load(lock, raw, target)
             with timer.phase("verify"):
-                return restorer.verify(target, manifest)
+                report = restorer.verify(target, manifest)
+                restorer.mark_restored(lock, target, manifest["name"])
+                return report
         except BaseException:
             raw.unlink(missing_ok=True)
             restorer.drop(lock, target)

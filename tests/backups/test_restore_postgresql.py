@@ -94,6 +94,12 @@ def test_target_restores_beside_the_live_database_and_stops(
 
     assert not outcome.swapped and outcome.target == target
     assert pg.snapshot(target, APP_TABLES) == before
+    with pg.admin() as conn:
+        comment = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [target],
+        ).fetchone()[0]
+    assert comment == f"restored by nzila_ops from {outcome.backup_name}"
     assert pg.snapshot(live_db, APP_TABLES) == live_now
     assert "swap" not in outcome.phase_seconds
 

@@ -122,6 +122,9 @@ class Restorer:
     def verify(self, target: str, manifest: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def mark_restored(self, lock: Any, target: str, backup_name: str) -> None:
+        """Record where ``target`` came from, durably. Optional: the base does nothing."""
+
     def swap(self, lock: Any, target: str, at: datetime) -> str | None:
         """Put ``target`` in place of the live database, keeping the previous one under a new
         name (returned; None if there was no live database). Puts the names back on failure."""
