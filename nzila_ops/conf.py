@@ -71,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "DRILL_CRON": "0 4 * * 0",
     "RPO_WATCH_CRON": "*/5 * * * *",
     "DIGEST_CRON": "0 7 * * *",
+    "HEALTH_SAMPLE_CRON": "* * * * *",
     # A backup record still 'running' after this long belongs to a dead worker: marked failed.
     "BACKUP_STALE_SECONDS": 3 * 60 * 60,
     # Transient storage errors of the backup task are retried this often, with backoff.
@@ -84,6 +85,29 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_EMAILS": [],
     # Successful backups: "each" (one email each), "digest" (one a day) or "off".
     "NOTIFY_ON_SUCCESS": "each",
+    # Health checks: each a dotted path, or {"CHECK": dotted.path, "NAME": ..., "OPTIONS": {...}}.
+    # None means the built-in set (see nzila_ops.health.registry.default_checks).
+    "HEALTH_CHECKS": None,
+    # Checks added to the built-in set (when HEALTH_CHECKS is None): the host's own APIs.
+    "HEALTH_EXTRA_CHECKS": [],
+    # Seconds a health result is reused, so frequent polling cannot hammer dependencies (0: off).
+    "HEALTH_CACHE_SECONDS": 10,
+    # Default per-check timeout in seconds.
+    "HEALTH_TIMEOUT_SECONDS": 2.0,
+    # Requests carrying this value in the X-Nzila-Health-Token header see reasons and latencies.
+    "HEALTH_TOKEN": None,
+    # A component is recorded as down after this many consecutive failing samples.
+    "HEALTH_FAILURES_BEFORE_DOWN": 2,
+    # UptimeRobot provisioning (manage.py sync_uptimerobot).
+    "UPTIMEROBOT": {
+        "API_KEY": None,
+        "API_URL": "https://api.uptimerobot.com/v2/",
+        # Public base URL of this deployment, e.g. "https://hub.example.com".
+        "BASE_URL": None,
+        "INTERVAL": 300,
+        # Alert contact ids as UptimeRobot lists them, e.g. ["0123456"].
+        "ALERT_CONTACTS": [],
+    },
 }
 
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
@@ -167,7 +191,9 @@ def _validate(config: dict[str, Any]) -> None:
             f"{', '.join(RETENTION_KEYS)}"
         )
     config["RETENTION"] = retention
-    for key in ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON"):
+    crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
+             "HEALTH_SAMPLE_CRON")  # fmt: skip
+    for key in crons:
         if not isinstance(config[key], str) or len(config[key].split()) != 5:
             raise ConfigurationError(
                 f"NZILA_OPS[{key!r}] must be a crontab with 5 fields, like '0 * * * *'"

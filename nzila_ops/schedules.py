@@ -63,6 +63,11 @@ def desired_entries() -> list[Entry]:
             )
         )
     entries.append(Entry(f"{PREFIX}RPO watch", "nzila_ops.watch_rpo", config["RPO_WATCH_CRON"]))
+    entries.append(
+        Entry(f"{PREFIX}health sampling", "nzila_ops.sample_health", config["HEALTH_SAMPLE_CRON"])
+    )
+    # Beat's own pulse, read by the celery_beat health check.
+    entries.append(Entry(f"{PREFIX}beat heartbeat", "nzila_ops.beat_heartbeat", "* * * * *"))
     if config["NOTIFY_ON_SUCCESS"] == "digest":
         entries.append(
             Entry(f"{PREFIX}backup digest", "nzila_ops.backup_digest", config["DIGEST_CRON"])

@@ -19,3 +19,6 @@ drill_failed = Signal()
 #: Sent when the RPO watch sees a breach begin or end. Arguments: database, breached, reason,
 #: component, severity, at.
 rpo_changed = Signal()
+#: Sent when a component's recorded health changes. Arguments: component, old, new, reason,
+#: critical, severity (P1 for a critical component going down, else P3), at.
+component_flipped = Signal()

@@ -87,3 +87,17 @@ def backup_digest_task() -> dict[str, Any]:
         )
     )
     return {"sent": True, "backups": len(records), "failed": failed}
+
+
+@shared_task(name="nzila_ops.sample_health")
+def sample_health_task() -> dict[str, Any]:
+    from nzila_ops.health.uptime import sample_health
+
+    return {"flips": [f"{f.component}: {f.old or '-'} -> {f.new}" for f in sample_health()]}
+
+
+@shared_task(name="nzila_ops.beat_heartbeat")
+def beat_heartbeat_task() -> None:
+    from nzila_ops.health.checks.celery import record_heartbeat
+
+    record_heartbeat()

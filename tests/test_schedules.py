@@ -54,7 +54,7 @@ def test_running_twice_changes_nothing_and_keeps_a_disabled_entry_disabled(
     before = entries()
     output = run()
     assert entries() == before
-    assert output.count("unchanged") == 4 and "created" not in output
+    assert output.count("unchanged") == 6 and "created" not in output
 
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "*/15 * * * *"}
     output = run()

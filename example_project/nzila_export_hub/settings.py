@@ -88,6 +88,31 @@ NZILA_OPS = {
     "NOTIFY_ON_SUCCESS": env("NZILA_OPS_NOTIFY_ON_SUCCESS", default="each"),
     # Partial JSON, merged over the defaults, e.g. {"HOURLY": 48}.
     "RETENTION": env.json("NZILA_OPS_RETENTION", default={}),
+    "HEALTH_TOKEN": env("NZILA_OPS_HEALTH_TOKEN", default=None),
+    "HEALTH_CACHE_SECONDS": env.float("NZILA_OPS_HEALTH_CACHE_SECONDS", default=10),
+    # The original plan's monitors beyond the built-in checks: auth, deals, vehicles and
+    # payments APIs, the admin portal, the WebSocket server.
+    "HEALTH_EXTRA_CHECKS": [
+        {
+            "CHECK": "nzila_export_hub.checks.ApiViewCheck",
+            "NAME": name,
+            "CRITICAL": critical,
+            "OPTIONS": {"path": path},
+        }
+        for name, path, critical in [
+            ("auth_api", "/api/auth/session/", True),
+            ("deals_api", "/api/deals/", False),
+            ("vehicles_api", "/api/vehicles/", False),
+            ("payments_api", "/api/payments/", True),
+            ("admin_portal", "/admin/login/", False),
+        ]
+    ]
+    + [{"CHECK": "nzila_export_hub.checks.WebSocketCheck", "NAME": "websocket", "CRITICAL": False}],
+}
+CACHES = {
+    "default": env.cache("DJANGO_CACHE_URL", default="locmemcache://")
+    if "DJANGO_CACHE_URL" in env.ENVIRON
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 LOGGING = {

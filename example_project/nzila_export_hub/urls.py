@@ -1,4 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from nzila_export_hub import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api.urlpatterns)),
+    path("", include("nzila_ops.urls")),
+]

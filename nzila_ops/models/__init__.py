@@ -1,5 +1,13 @@
 from nzila_ops.models.backups import BackupRecord
+from nzila_ops.models.health import ComponentFlip, ComponentState
 from nzila_ops.models.restores import DrillRecord, RestoreRecord
 from nzila_ops.models.rpo import RpoState
 
-__all__ = ["BackupRecord", "DrillRecord", "RestoreRecord", "RpoState"]
+__all__ = [
+    "BackupRecord",
+    "ComponentFlip",
+    "ComponentState",
+    "DrillRecord",
+    "RestoreRecord",
+    "RpoState",
+]

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from payments.models import Payment
-from vehicles.models import Vehicle
 
 from deals.models import Deal
+from payments.models import Payment
+from vehicles.models import Vehicle
 
 MAKES = {
     "Toyota": ["Hilux", "Land Cruiser", "Corolla", "RAV4"],

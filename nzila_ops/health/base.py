@@ -1,0 +1,78 @@
+"""The contract of a health check.
+
+A check has a name (one UptimeRobot monitor each), is critical or a warning, has a timeout,
+and implements ``check()``: return None (or a short note) when healthy, raise ``Warn`` for a
+degraded state, raise anything else when failing. ``run()`` turns that into a CheckResult and
+never raises. Reasons are for staff and token holders only; public responses show statuses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    FAILING = "failing"
+
+
+class Warn(Exception):
+    """Raised by ``check()`` for a degraded but working component."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    reason: str
+    latency_ms: float
+    critical: bool
+    checked_at: float  # time.time()
+
+    def as_detail(self) -> dict[str, Any]:
+        return {"reason": self.reason, "latency_ms": round(self.latency_ms, 1),
+                "critical": self.critical}  # fmt: skip
+
+
+class Check:
+    """Base class. Subclasses set ``name`` (or get one from settings) and implement check()."""
+
+    name: str = ""
+    critical: bool = True
+
+    def __init__(
+        self, name: str | None = None, critical: bool | None = None, timeout: float | None = None,
+        **options: Any,
+    ) -> None:  # fmt: skip
+        if name:
+            self.name = name
+        if critical is not None:
+            self.critical = critical
+        self.timeout = timeout  # None: HEALTH_TIMEOUT_SECONDS
+        self.options = options
+
+    def check(self) -> str | None:
+        raise NotImplementedError
+
+    def run(self) -> CheckResult:
+        started = time.monotonic()
+        try:
+            note = self.check()
+            status, reason = Status.OK, note or "ok"
+        except Warn as exc:
+            status, reason = Status.WARNING, str(exc) or "degraded"
+        except Exception as exc:
+            status, reason = Status.FAILING, _one_line(exc)
+        return self.result(status, reason, (time.monotonic() - started) * 1000)
+
+    def result(self, status: Status, reason: str, latency_ms: float) -> CheckResult:
+        return CheckResult(self.name, status, reason, latency_ms, self.critical, time.time())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]

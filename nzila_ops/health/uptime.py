@@ -1,0 +1,88 @@
+"""Sampling health into recorded flips, and uptime computed from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from nzila_ops import signals
+from nzila_ops.conf import get_config
+from nzila_ops.health.base import CheckResult, Status
+from nzila_ops.health.registry import get_checks
+from nzila_ops.health.runner import run_checks
+from nzila_ops.models import ComponentFlip, ComponentState
+
+
+def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
+    """Fold one sample into the component's state; return the flip it caused, if any."""
+    needed = int(get_config()["HEALTH_FAILURES_BEFORE_DOWN"])
+    with transaction.atomic():
+        state = ComponentState.objects.select_for_update().filter(component=result.name).first()
+        failing = result.status is Status.FAILING
+        if state is None:
+            # First sample ever: it sets the state, even when failing (we know nothing better).
+            state = ComponentState.objects.create(
+                component=result.name, status=result.status.value, since=at,
+                consecutive_failures=int(failing), last_sampled_at=at, reason=result.reason[:300],
+            )  # fmt: skip
+            return _flip(result, "", at)
+        state.consecutive_failures = state.consecutive_failures + 1 if failing else 0
+        state.last_sampled_at = at
+        new = result.status.value
+        if failing and state.status != "failing" and state.consecutive_failures < needed:
+            new = state.status  # not down yet: wait for N failures in a row
+        flip = None
+        if new != state.status:
+            flip = _flip(result, state.status, at, new)
+            state.status, state.since, state.reason = new, at, result.reason[:300]
+        state.save()
+    if flip is not None:
+        signals.component_flipped.send(
+            sender=ComponentFlip,
+            component=flip.component,
+            old=flip.old,
+            new=flip.new,
+            reason=flip.reason,
+            critical=flip.critical,
+            severity="P1" if flip.critical and flip.new == "failing" else "P3",
+            at=at,
+        )
+    return flip
+
+
+def _flip(result: CheckResult, old: str, at: datetime, new: str | None = None) -> ComponentFlip:
+    return ComponentFlip.objects.create(
+        component=result.name, old=old, new=new or result.status.value, at=at,
+        reason=result.reason[:300], critical=result.critical,
+    )  # fmt: skip
+
+
+def sample_health(at: datetime | None = None) -> list[ComponentFlip]:
+    """Run every check once (no cache) and record what changed."""
+    at = at or timezone.now()
+    report = run_checks(get_checks(), use_cache=False)
+    return [flip for r in report.results if (flip := record_sample(r, at)) is not None]
+
+
+def uptime(component: str, start: datetime, end: datetime) -> float | None:
+    """Fraction of [start, end) the component was not failing, from its flips.
+
+    None when nothing was recorded for it before ``end``. Time before its first sample is
+    left out of the window rather than guessed."""
+    flips = list(ComponentFlip.objects.filter(component=component, at__lt=end).order_by("at", "id"))
+    if not flips:
+        return None
+    before = [f for f in flips if f.at <= start]
+    status = before[-1].new if before else None
+    cursor = start if before else max(start, flips[0].at)
+    down = 0.0
+    for flip in (f for f in flips if f.at > start):
+        if status == "failing":
+            down += (flip.at - cursor).total_seconds()
+        status, cursor = flip.new, flip.at
+    if status == "failing":
+        down += (end - cursor).total_seconds()
+    observed = (end - (start if before else max(start, flips[0].at))).total_seconds()
+    return 1.0 if observed <= 0 else 1.0 - down / observed

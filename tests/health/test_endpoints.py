@@ -1,0 +1,107 @@
+"""The health endpoints as UptimeRobot, a load balancer and a staff member see them."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.support.redis_server import PrivateRedis
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client: Client, path: str, **headers: str) -> tuple[int, dict, str, Any]:
+    response = client.get(path, headers=headers)
+    text = response.content.decode()
+    return response.status_code, json.loads(text), text, response
+
+
+def test_live_answers_without_touching_anything(client: Client) -> None:
+    status, body, _, response = get(client, "/ops/health/live")
+    assert status == 200 and body == {"status": "ok"}
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_all_critical_checks_ok_shows_names_and_statuses_only(
+    client: Client, three_checks: PrivateRedis
+) -> None:
+    status, body, text, response = get(client, "/ops/health/")
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "cache": "ok", "redis": "ok"}
+    assert "details" not in body
+    assert text.count('"status": "ok"') == 1  # what an UptimeRobot keyword monitor looks for
+    assert "no-store" in response["Cache-Control"] and response["Expires"] == "0"
+
+
+def test_details_need_the_token_or_a_staff_session(
+    client: Client, admin_client: Client, three_checks: PrivateRedis
+) -> None:
+    _, body, _, _ = get(client, "/ops/health/", X_NZILA_HEALTH_TOKEN="s3cret-token")
+    assert set(body["details"]["redis"]) == {"reason", "latency_ms", "critical"}
+    _, body, _, _ = get(client, "/ops/health/", X_NZILA_HEALTH_TOKEN="wrong")
+    assert "details" not in body
+    _, body, _, _ = get(admin_client, "/ops/health/")
+    assert "details" in body
+
+
+def test_a_failing_dependency_gives_503_without_leaking_why(
+    client: Client, three_checks: PrivateRedis
+) -> None:
+    three_checks.close()
+    status, body, text, _ = get(client, "/ops/health/")
+    assert status == 503 and body["status"] == "failing"
+    assert body["checks"] == {"database": "ok", "cache": "ok", "redis": "failing"}
+    assert str(three_checks.port) not in text and "Error" not in text and "127.0.0.1" not in text
+    assert '"status": "ok"' not in text
+    _, body, _, _ = get(client, "/ops/health/redis/", X_NZILA_HEALTH_TOKEN="s3cret-token")
+    assert "Connection" in body["details"]["redis"]["reason"]
+
+
+def test_a_hung_redis_fails_within_its_timeout_and_the_others_still_report(
+    client: Client, three_checks: PrivateRedis
+) -> None:
+    get(client, "/ops/health/")  # connections established while healthy
+    with three_checks.stopped():
+        started = time.monotonic()
+        status, body, _, _ = get(client, "/ops/health/", X_NZILA_HEALTH_TOKEN="s3cret-token")
+        elapsed = time.monotonic() - started
+    assert status == 503 and body["checks"]["redis"] == "failing"
+    assert body["checks"]["database"] == "ok" and body["checks"]["cache"] == "ok"
+    assert elapsed < 2.0 + 0.2, elapsed  # the default timeout is 2 s
+
+
+def test_one_check_per_endpoint_and_unknown_names_are_404(
+    client: Client, three_checks: PrivateRedis
+) -> None:
+    status, body, _, _ = get(client, "/ops/health/database/")
+    assert status == 200 and body["checks"] == {"database": "ok"}
+    response = client.get("/ops/health/nope/")
+    assert response.status_code == 404 and json.loads(response.content) == {
+        "error": "unknown check"
+    }
+
+
+def test_head_works(client: Client, three_checks: PrivateRedis) -> None:
+    response = client.head("/ops/health/")
+    assert response.status_code == 200 and response.content == b""
+    assert client.post("/ops/health/").status_code == 405
+
+
+def test_results_are_cached_for_the_ttl_and_say_how_old_they_are(
+    client: Client, settings: Any, three_checks: PrivateRedis
+) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_CACHE_SECONDS": 30}
+    _, first, _, _ = get(client, "/ops/health/")
+    three_checks.close()  # a cached result does not notice
+    time.sleep(0.3)
+    status, second, _, _ = get(client, "/ops/health/")
+    assert status == 200 and second["checks"]["redis"] == "ok"
+    assert second["age_seconds"] >= 0.3 > first["age_seconds"]
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_CACHE_SECONDS": 0}
+    status, third, _, _ = get(client, "/ops/health/")
+    assert status == 503 and third["age_seconds"] < 0.3
