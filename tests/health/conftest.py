@@ -40,3 +40,32 @@ def three_checks(settings: Any, private_redis: PrivateRedis) -> PrivateRedis:
         "HEALTH_CACHE_SECONDS": 0,
     }
     return private_redis
+
+
+@pytest.fixture
+def celery_worker_process() -> Iterator[None]:
+    """A real worker on the broker the test process's Celery app uses."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from celery import current_app
+
+    from tests.support.host import REPO
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "nzila_export_hub", "worker", "-P", "solo",
+         "--without-mingle", "--without-gossip", "--loglevel", "ERROR"],
+        cwd=REPO / "example_project", env={**os.environ, "DJANGO_SETTINGS_MODULE":
+        "nzila_export_hub.settings", "CELERY_BROKER_URL": current_app.conf.broker_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not current_app.control.ping(timeout=0.5):
+            assert process.poll() is None and time.monotonic() < deadline, "worker not ready"
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,139 @@
+"""Each built-in check, passing and failing against the real service."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from nzila_ops.health.base import Status
+from nzila_ops.health.checks.backups import BackupFreshnessCheck, BackupStorageCheck
+from nzila_ops.health.checks.cache import CacheCheck
+from nzila_ops.health.checks.celery import CeleryBeatCheck, CeleryWorkersCheck, record_heartbeat
+from nzila_ops.health.checks.database import DatabaseCheck
+from nzila_ops.health.checks.redis import RedisCheck
+from nzila_ops.health.checks.system import DiskSpaceCheck, MigrationsCheck
+from nzila_ops.models import BackupRecord
+from tests.support.s3 import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def test_database() -> None:
+    assert DatabaseCheck().run().status is Status.OK
+
+
+def test_database_at_a_dead_port_fails_through_check_health(tmp_path: Path) -> None:
+    """As an operator would see it: the command against a database nobody listens for."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.host import MANAGE_PY
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/gone",
+        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path}",
+    }
+    result = subprocess.run(
+        [sys.executable, str(MANAGE_PY), "check_health", "database", "--json", "--skip-checks"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == "CommandError: failing: database"
+    report = json.loads(result.stdout)
+    assert report["checks"]["database"]["status"] == "failing"
+    assert "refused" in report["checks"]["database"]["reason"].lower()
+
+
+def test_cache(settings: Any) -> None:
+    assert CacheCheck().run().status is Status.OK
+    settings.CACHES = {
+        **settings.CACHES,
+        "dead": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        },
+    }
+    assert CacheCheck(cache="dead").run().status is Status.FAILING
+
+
+def test_redis(private_redis: Any) -> None:
+    assert RedisCheck(url=private_redis.url).run().status is Status.OK
+    private_redis.close()
+    assert RedisCheck(url=private_redis.url).run().status is Status.FAILING
+
+
+def test_celery_workers_fail_when_none_answers_within_the_timeout() -> None:
+    started = time.monotonic()
+    result = CeleryWorkersCheck(timeout=1.0).run()
+    assert result.status is Status.FAILING and "no Celery worker answered" in result.reason
+    assert time.monotonic() - started < 1.0
+
+
+def test_celery_workers_pass_with_a_worker(celery_worker_process: Any) -> None:
+    result = CeleryWorkersCheck(timeout=2.0).run()
+    assert result.status is Status.OK, result.reason
+
+
+def test_celery_beat_heartbeat() -> None:
+    from django.core.cache import cache
+
+    from nzila_ops.health.checks.celery import HEARTBEAT_KEY
+
+    cache.delete(HEARTBEAT_KEY)
+    assert CeleryBeatCheck().run().status is Status.FAILING
+    record_heartbeat()
+    assert CeleryBeatCheck().run().status is Status.OK
+    cache.set(HEARTBEAT_KEY, time.time() - 100, None)
+    assert CeleryBeatCheck().run().status is Status.WARNING
+    cache.set(HEARTBEAT_KEY, time.time() - 400, None)
+    assert CeleryBeatCheck().run().status is Status.FAILING
+
+
+def test_backup_storage(settings: Any, tmp_path: Path) -> None:
+    settings.NZILA_OPS = {"STORAGES": {"default": f"file://{tmp_path}", "bad": "file:///proc/x"}}
+    assert BackupStorageCheck().run().status is Status.OK
+    assert BackupStorageCheck(storage="bad").run().status is Status.FAILING
+
+
+def test_backup_freshness_against_the_rpo(settings: Any) -> None:
+    settings.NZILA_OPS = {"STORAGES": {"default": "file:///tmp/x"}}
+    assert BackupFreshnessCheck().run().status is Status.FAILING  # none at all
+    now = timezone.now()
+    record = BackupRecord.objects.create(
+        name="b", database_alias="default", engine="postgresql", status="succeeded",
+        started_at=now, finished_at=now - timedelta(minutes=5),
+    )  # fmt: skip
+    assert BackupFreshnessCheck().run().status is Status.OK
+    BackupRecord.objects.filter(pk=record.pk).update(finished_at=now - timedelta(minutes=17))
+    assert BackupFreshnessCheck().run().status is Status.WARNING  # past 15 min, within grace
+    BackupRecord.objects.filter(pk=record.pk).update(finished_at=now - timedelta(minutes=25))
+    assert BackupFreshnessCheck().run().status is Status.FAILING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unapplied_migrations_warn() -> None:
+    assert MigrationsCheck().run().status is Status.OK
+    call_command("migrate", "nzila_ops", "0003", verbosity=0, stdout=StringIO())
+    try:
+        result = MigrationsCheck().run()
+        assert result.status is Status.WARNING and "nzila_ops.0004_recorded_uptime" in result.reason
+        assert not result.critical
+    finally:
+        call_command("migrate", verbosity=0, stdout=StringIO())
+
+
+def test_disk_space() -> None:
+    assert DiskSpaceCheck(path="/").run().status is Status.OK
+    assert DiskSpaceCheck(path="/", warn_percent=100).run().status is Status.WARNING
+    assert DiskSpaceCheck(path="/", fail_percent=100).run().status is Status.FAILING
