@@ -36,6 +36,8 @@ demo: $(STAMP)
 	@$(DEMO) setup_schedules --dry-run
 	@echo "== enforce_retention --dry-run (grandfather-father-son)"
 	@$(DEMO) enforce_retention --dry-run
+	@echo "== check_health (the checks that need no Celery worker or WebSocket server here)"
+	@$(DEMO) check_health database cache backup_storage backup_freshness disk auth_api payments_api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
