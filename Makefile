@@ -49,6 +49,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_backup.py
 	$(BIN)/python bench/bench_restore.py
+	$(BIN)/python bench/bench_health.py
 
 clean:
 	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache

@@ -55,15 +55,20 @@ def test_database_at_a_dead_port_fails_through_check_health(tmp_path: Path) -> N
     assert "refused" in report["checks"]["database"]["reason"].lower()
 
 
-def test_cache(settings: Any) -> None:
+def test_cache(settings: Any, private_redis: Any) -> None:
     assert CacheCheck().run().status is Status.OK
     settings.CACHES = {
         **settings.CACHES,
+        "redis": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": private_redis.url,
+        },
         "dead": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         },
     }
+    assert CacheCheck(cache="redis").run().status is Status.OK
     assert CacheCheck(cache="dead").run().status is Status.FAILING
 
 
