@@ -14,7 +14,8 @@ import time
 from django.utils import timezone
 
 from nzila_ops import signals
-from nzila_ops.backups.restore import PhaseTimer, fetch_and_load, resolve_backup
+from nzila_ops.backups.manifest import resolve_backup
+from nzila_ops.backups.restore import PhaseTimer, fetch_and_load
 from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.conf import get_config

@@ -67,6 +67,21 @@ def iter_manifests(storage: BackupStorage, alias: str | None = None) -> Iterator
     return iter(manifests)
 
 
+def resolve_backup(
+    storage: BackupStorage, database: str | None, name: str | None, latest: bool
+) -> dict[str, Any]:
+    """The manifest of the named backup, or with ``latest`` the newest one of ``database``
+    (of any database when None). Restores, drills and verification all choose this way."""
+    if name is not None:
+        return find_manifest(storage, name)
+    if not latest:
+        raise InvalidArgument("give a backup name or --latest")
+    for manifest in iter_manifests(storage, database):
+        return manifest
+    what = f"database {database!r}" if database else "any database"
+    raise BackupNotFound(f"no backups of {what} in {storage.describe()}")
+
+
 def find_manifest(storage: BackupStorage, name: str) -> dict[str, Any]:
     """The manifest of the backup called ``name``; BackupNotFound if storage has none."""
     check_backup_name(name)

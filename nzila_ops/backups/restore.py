@@ -31,12 +31,12 @@ from django.utils import timezone
 
 from nzila_ops import signals
 from nzila_ops.backups.catalog import sync_catalog
-from nzila_ops.backups.manifest import find_manifest, iter_manifests
+from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.restorers import Restorer, get_restorer
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import BackupNotFound, InvalidArgument, OpsError, RestoreError
+from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 logger = logging.getLogger("nzila_ops.restore")
@@ -82,19 +82,6 @@ class PhaseTimer:
             yield
         finally:
             self.seconds[name] = round(time.monotonic() - started, 3)
-
-
-def resolve_backup(
-    storage: BackupStorage, database: str, name: str | None, latest: bool
-) -> dict[str, Any]:
-    """The manifest to restore: the named backup, or the newest of ``database``."""
-    if name is not None:
-        return find_manifest(storage, name)
-    if not latest:
-        raise InvalidArgument("give a backup name or --latest")
-    for manifest in iter_manifests(storage, database):
-        return manifest
-    raise BackupNotFound(f"no backups of database {database!r} in {storage.describe()}")
 
 
 def scratch_directory() -> str | None:

@@ -8,17 +8,17 @@ stream, or the SQLite file header), which must name every table the manifest lis
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from contextlib import suppress
 from typing import Any
 
-from nzila_ops.backups.manifest import find_manifest, iter_manifests
+from nzila_ops.backups.engines.pgclient import find_tool
+from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import BackupNotFound, DumpError, InvalidArgument, VerificationFailed
+from nzila_ops.exceptions import VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -29,12 +29,7 @@ class PgRestoreListSink:
     table of contents; the rest of the stream is still read (and so still verified)."""
 
     def __init__(self) -> None:
-        pg_restore = shutil.which(get_config()["PG_RESTORE"])
-        if not pg_restore:
-            raise DumpError(
-                f"{get_config()['PG_RESTORE']} not found: install the PostgreSQL client "
-                "(postgresql-client) or set NZILA_OPS['PG_RESTORE']"
-            )
+        pg_restore = find_tool(get_config(), "PG_RESTORE")
         # Files rather than pipes: nobody has to drain them while the stream is written.
         self._stdout = tempfile.TemporaryFile()  # noqa: SIM115
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
@@ -104,15 +99,7 @@ def verify_backup(
 ) -> dict[str, Any]:
     """Verify one backup completely; raise VerificationFailed (or another OpsError) if not."""
     storage = get_storage()
-    if name is not None:
-        manifest = find_manifest(storage, name)
-    elif latest:
-        manifest = next(iter_manifests(storage, database), None)
-        if manifest is None:
-            what = f"database {database!r}" if database else "any database"
-            raise BackupNotFound(f"no backups of {what} in {storage.describe()}")
-    else:
-        raise InvalidArgument("give a backup name or --latest")
+    manifest = resolve_backup(storage, database, name, latest)
     identities = identities_for(manifest)
     dump_format = manifest["dump"]["format"]
     sink: PgRestoreListSink | SQLiteHeaderSink

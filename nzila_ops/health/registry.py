@@ -60,9 +60,25 @@ def _build(spec: str | dict[str, Any]) -> Check:
     )
 
 
+# The checks built for one settings object: every health request needs them, and building
+# means importing dotted paths. get_config() returns a new object when settings change; the
+# old one is held here so that its identity cannot be reused.
+_built: tuple[dict[str, Any], list[Check]] | None = None
+
+
 def get_checks() -> list[Check]:
-    """Fresh check instances, in configured order; names validated and unique."""
+    """The configured checks, in order; names validated and unique. Checks hold only their
+    options, so the same instances serve every request."""
+    global _built
     config = get_config()
+    if _built is not None and _built[0] is config:
+        return _built[1]
+    checks = _build_all(config)
+    _built = (config, checks)
+    return checks
+
+
+def _build_all(config: dict[str, Any]) -> list[Check]:
     configured = config["HEALTH_CHECKS"]
     if configured is None:
         configured = default_checks() + list(config["HEALTH_EXTRA_CHECKS"])

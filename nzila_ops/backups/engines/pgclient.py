@@ -52,6 +52,18 @@ def _escape_pgpass(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
+def find_tool(config: dict[str, Any], setting: str) -> str:
+    """Full path of the client tool named by NZILA_OPS[setting] ("PG_DUMP", "PG_RESTORE")."""
+    configured = config[setting]
+    found = shutil.which(configured)
+    if not found:
+        raise DumpError(
+            f"{configured} not found: install the PostgreSQL client (postgresql-client) "
+            f"or set NZILA_OPS['{setting}'] to its path"
+        )
+    return found
+
+
 class PgClient:
     """Connections and client tools for one Django database alias."""
 
@@ -117,14 +129,7 @@ class PgClient:
             shutil.rmtree(private_dir, ignore_errors=True)
 
     def tool_path(self, setting: str) -> str:
-        configured = self.config[setting]
-        found = shutil.which(configured)
-        if not found:
-            raise DumpError(
-                f"{configured} not found: install the PostgreSQL client (postgresql-client) "
-                f"or set NZILA_OPS['{setting}'] to its path"
-            )
-        return found
+        return find_tool(self.config, setting)
 
     def tool_version(self, path: str) -> str:
         if path in self._tool_versions:
