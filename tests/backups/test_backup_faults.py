@@ -17,7 +17,7 @@ from django.db import connections
 from nzila_ops.backups.catalog import list_backups
 from nzila_ops.models import BackupRecord
 from tests.backups.helpers import stored_files
-from tests.backups.test_backup_s3 import add_incompressible_rows
+from tests.support import pg
 from tests.support.s3 import FaultyProxy, free_port, moto_server_process
 
 pytestmark = pytest.mark.postgres
@@ -155,7 +155,7 @@ def test_access_denied_to_the_bucket_is_named(
 def test_storage_failing_mid_upload_leaves_no_object(
     ops_settings: Any, seeded_postgres: dict, s3_bucket: str, s3_client: Any, aws_env: str
 ) -> None:
-    add_incompressible_rows(16)
+    pg.add_incompressible_rows(16)
     proxy = FaultyProxy(urlparse(aws_env).port)
     ops_settings.NZILA_OPS = {
         **ops_settings.NZILA_OPS,
@@ -206,7 +206,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 def test_local_disk_full_fails_cleanly_and_removes_the_partial_file(
     ops_settings: Any, seeded_postgres: dict, tiny_disk: Path
 ) -> None:
-    add_incompressible_rows(4)
+    pg.add_incompressible_rows(4)
     ops_settings.NZILA_OPS = {
         **ops_settings.NZILA_OPS,
         "STORAGES": {"default": f"file://{tiny_disk}"},

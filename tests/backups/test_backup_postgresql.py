@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import threading
-import time
 import uuid
 from io import StringIO
 from pathlib import Path
@@ -22,51 +19,11 @@ from nzila_ops.backups.service import run_backup
 from nzila_ops.models import BackupRecord
 from tests.backups.helpers import only_manifest, recover_by_hand
 from tests.conftest import table_counts
+from tests.support import pg
+from tests.support.parked import ParkedBackup
 from tests.support.tools import pg_restore_list
 
 pytestmark = pytest.mark.postgres
-
-
-def pg_conninfo(dbname: str) -> str:
-    s = connections["default"].settings_dict
-    return f"host={s['HOST']} port={s['PORT']} user={s['USER']} dbname={dbname}"
-
-
-def restore_into_new_database(dump: Path) -> str:
-    """pg_restore the dump into a fresh database, as an operator would by hand."""
-    name = f"nzila_restored_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_conninfo("postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-    s = connections["default"].settings_dict
-    subprocess.run(
-        [
-            "pg_restore",
-            "-h",
-            s["HOST"],
-            "-p",
-            str(s["PORT"]),
-            "-U",
-            s["USER"],
-            "-d",
-            name,
-            "--exit-on-error",
-            "--no-owner",
-            str(dump),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return name
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(pg_conninfo("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def rows_of(dbname: str, table: str) -> list[tuple]:
-    with psycopg.connect(pg_conninfo(dbname)) as conn:
-        return conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
 
 
 def test_backup_is_recoverable_with_age_zstd_and_pg_restore(
@@ -87,14 +44,13 @@ def test_backup_is_recoverable_with_age_zstd_and_pg_restore(
     assert "TABLE DATA public vehicles_vehicle" in listing
     assert "Format: CUSTOM" in listing
 
-    restored = restore_into_new_database(dump)
+    restored = pg.restore_by_hand(dump)
     try:
         for table in ("vehicles_vehicle", "deals_deal", "payments_payment"):
-            assert rows_of(restored, table) == rows_of(
-                connections["default"].settings_dict["NAME"], table
-            )
+            live = connections["default"].settings_dict["NAME"]
+            assert pg.snapshot(restored, [table]) == pg.snapshot(live, [table])
     finally:
-        drop_database(restored)
+        pg.drop_database(restored)
 
 
 def test_manifest_lists_every_table_with_exact_counts_and_versions(
@@ -119,46 +75,6 @@ def test_manifest_lists_every_table_with_exact_counts_and_versions(
     assert saved.server_version and saved.tool_version and saved.host
 
 
-class ParkedBackup:
-    """Runs a backup in a thread while a lock parks its pg_dump on ``vehicles_vehicle``, so a
-    test can act while the dump is certainly in progress (after the snapshot was exported)."""
-
-    def __init__(self, alias: str = "default") -> None:
-        self.alias = alias
-        self.dbname = connections[alias].settings_dict["NAME"]
-        self.result: dict[str, Any] = {}
-
-    def __enter__(self) -> psycopg.Connection:
-        self.blocker = psycopg.connect(pg_conninfo(self.dbname))
-        self.blocker.execute("LOCK TABLE vehicles_vehicle IN ACCESS EXCLUSIVE MODE")
-        self.thread = threading.Thread(target=self._backup)
-        self.thread.start()
-        with psycopg.connect(pg_conninfo(self.dbname), autocommit=True) as observer:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.thread.is_alive():
-                if observer.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                    "AND application_name = 'pg_dump' AND wait_event_type = 'Lock'",
-                    [self.dbname],
-                ).fetchone()[0]:
-                    return self.blocker
-                time.sleep(0.02)
-        self.blocker.close()
-        raise AssertionError(f"pg_dump never waited on the lock: {self.result}")
-
-    def _backup(self) -> None:
-        try:
-            self.result["record"] = run_backup(self.alias)
-        except BaseException as exc:  # reported by __exit__
-            self.result["error"] = exc
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.blocker.commit()
-        self.blocker.close()
-        self.thread.join(timeout=60)
-        assert "error" not in self.result, self.result.get("error")
-
-
 def test_counts_come_from_the_dump_snapshot_while_rows_are_inserted(
     ops_settings: Any, seeded_postgres: dict[str, int], backup_dir: Path, age_key: tuple[Path, str]
 ) -> None:
@@ -177,11 +93,11 @@ def test_counts_come_from_the_dump_snapshot_while_rows_are_inserted(
     manifest = only_manifest(backup_dir)
     counted = {t["name"]: t["rows"] for t in manifest["tables"]}
     assert counted["vehicles_vehicle"] == before
-    restored = restore_into_new_database(recover_by_hand(backup_dir, manifest, age_key[0]))
+    restored = pg.restore_by_hand(recover_by_hand(backup_dir, manifest, age_key[0]))
     try:
-        assert len(rows_of(restored, "vehicles_vehicle")) == before
+        assert len(pg.snapshot(restored, ["vehicles_vehicle"])["vehicles_vehicle"]) == before
     finally:
-        drop_database(restored)
+        pg.drop_database(restored)
 
 
 def test_gzip_backups_open_with_gzip_for_the_original_plans_scripts(
@@ -232,7 +148,7 @@ def test_password_reaches_pg_dump_through_a_private_file_not_argv(
     secret = f"s3cret-{uuid.uuid4().hex}"
     role = f"nzila_backup_{uuid.uuid4().hex[:6]}"
     dbname = connections["default"].settings_dict["NAME"]
-    with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
+    with psycopg.connect(pg.conninfo(dbname), autocommit=True) as admin:
         admin.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{secret}'")
     settings.DATABASES["pgrole"] = {
         **connections["default"].settings_dict,
@@ -245,7 +161,7 @@ def test_password_reaches_pg_dump_through_a_private_file_not_argv(
     finally:
         del settings.DATABASES["pgrole"]
         del connections["pgrole"]
-        with psycopg.connect(pg_conninfo(dbname), autocommit=True) as admin:
+        with psycopg.connect(pg.conninfo(dbname), autocommit=True) as admin:
             admin.execute(f"DROP ROLE {role}")
     assert len(seen) == 1
     cmdline, environ = seen[0]

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from nzila_ops.backups.service import run_backup
+from tests.support import pg
 from tests.support.tools import decrypt_and_decompress, pg_restore_list
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3]
-
-
-def add_incompressible_rows(megabytes: int) -> None:
-    """Random bytes defeat zstd, so the stored object spans several 5 MiB multipart parts."""
-    s = connections["default"].settings_dict
-    with psycopg.connect(
-        host=s["HOST"], port=s["PORT"], user=s["USER"], dbname=s["NAME"], autocommit=True
-    ) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS blobs (id serial PRIMARY KEY, data bytea)")
-        for _ in range(megabytes):
-            conn.execute("INSERT INTO blobs (data) VALUES (%s)", [os.urandom(1 << 20)])
 
 
 def test_s3_backup_streams_in_parts_with_sse_and_recovers_by_hand(
@@ -39,7 +26,7 @@ def test_s3_backup_streams_in_parts_with_sse_and_recovers_by_hand(
     age_key: tuple[Path, str],
     tmp_path: Path,
 ) -> None:
-    add_incompressible_rows(12)
+    pg.add_incompressible_rows(12)
     ops_settings.NZILA_OPS = {
         **ops_settings.NZILA_OPS,
         "STORAGES": {"default": f"s3://{s3_bucket}/nzila/prod?sse=AES256&part_size_mb=5"},

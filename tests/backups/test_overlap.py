@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from nzila_ops.backups.service import run_backup
 from nzila_ops.models import BackupRecord
-from tests.backups.test_backup_postgresql import ParkedBackup
+from tests.support.parked import ParkedBackup
 
 pytestmark = pytest.mark.postgres
 

@@ -1,7 +1,10 @@
-"""Direct PostgreSQL access for tests: what exists, what a table holds."""
+"""Direct PostgreSQL access for tests: what exists, what a table holds, a restore by hand."""
 
 from __future__ import annotations
 
+import subprocess
+import uuid
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -42,3 +45,28 @@ def snapshot(dbname: str, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]
             table: conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
             for table in tables
         }
+
+
+def restore_by_hand(dump: Path) -> str:
+    """pg_restore a dump into a new database, as an operator would; returns its name."""
+    name = f"nzila_restored_{uuid.uuid4().hex[:8]}"
+    with admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    s = connections["default"].settings_dict
+    subprocess.run(
+        ["pg_restore", "-h", s["HOST"], "-p", str(s["PORT"]), "-U", s["USER"], "-d", name,
+         "--exit-on-error", "--no-owner", str(dump)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return name
+
+
+def add_incompressible_rows(megabytes: int, dbname: str | None = None) -> None:
+    """Random bytes defeat zstd: the stored object then spans several 5 MiB upload parts."""
+    import os
+
+    with psycopg.connect(conninfo(dbname or connections["default"].settings_dict["NAME"]),
+                         autocommit=True) as conn:  # fmt: skip
+        conn.execute("CREATE TABLE IF NOT EXISTS blobs (id serial PRIMARY KEY, data bytea)")
+        for _ in range(megabytes):
+            conn.execute("INSERT INTO blobs (data) VALUES (%s)", [os.urandom(1 << 20)])
