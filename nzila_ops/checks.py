@@ -38,6 +38,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         parse_recipients(config["AGE_RECIPIENTS"])
     except OpsError as exc:
         messages.append(Error(str(exc), id="nzila_ops.E003"))
+    try:
+        from nzila_ops.health.registry import get_checks
+
+        get_checks()
+    except OpsError as exc:
+        messages.append(Error(str(exc), id="nzila_ops.E004"))
     if not config["AGE_RECIPIENTS"]:
         messages.append(
             Warning(

@@ -4,9 +4,12 @@ from typing import Any
 
 import pytest
 from django.core.checks import run_checks
+from pyrage import x25519
 
 from nzila_ops.conf import FILESYSTEM_STORAGE, S3_STORAGE, get_config, storage_from_url
 from nzila_ops.exceptions import ConfigurationError
+
+RECIPIENT = str(x25519.Identity.generate().to_public())
 
 
 def test_file_url_becomes_a_filesystem_storage() -> None:
@@ -70,3 +73,27 @@ def test_system_checks_report_each_misconfiguration(settings: Any) -> None:
         settings, {"STORAGES": {"default": "file:///x"}, "AGE_RECIPIENTS": ["nope"]}
     ) == {"nzila_ops.E003"}
     assert check_ids(settings, {"STORAGES": {"default": "file:///x"}}) == {"nzila_ops.W001"}
+    ok = {"STORAGES": {"default": "file:///x"}, "AGE_RECIPIENTS": [RECIPIENT]}
+    assert check_ids(settings, ok) == set()
+    assert check_ids(settings, {**ok, "RETENTION": {"DAILY": -1}}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {**ok, "RETENTION": {"YEARLY": 2}}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {**ok, "NOTIFY_ON_SUCCESS": "sometimes"}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {**ok, "DRILL_CRON": "weekly"}) == {"nzila_ops.E001"}
+
+
+@pytest.mark.parametrize(
+    ("checks", "message"),
+    [
+        (["nzila_ops.health.checks.nope.Missing"], "cannot import health check"),
+        ([{"CHECK": "nzila_ops.health.checks.cache.CacheCheck", "NAME": "Bad Name"}], "URL-safe"),
+        (["nzila_ops.health.checks.cache.CacheCheck"] * 2, "two health checks are named 'cache'"),
+        ([{"NAME": "x"}], "needs a CHECK path"),
+    ],
+)
+def test_health_check_misconfiguration_is_a_system_check_error(
+    settings: Any, checks: list, message: str
+) -> None:
+    ok = {"STORAGES": {"default": "file:///x"}, "AGE_RECIPIENTS": [RECIPIENT]}
+    settings.NZILA_OPS = {**ok, "HEALTH_CHECKS": checks}
+    errors = [m for m in run_checks() if m.id == "nzila_ops.E004"]
+    assert len(errors) == 1 and message in errors[0].msg

@@ -122,3 +122,25 @@ def test_restore_from_s3_alone(
     assert pg.snapshot(live_db, APP_TABLES) == before
     previous = RestoreRecord.objects.get().previous_database
     assert previous.startswith(f"{live_db}_pre_restore_")
+
+
+def test_kept_databases_are_dropped_only_when_asked_or_past_their_age(
+    ops_settings: Any, seeded_postgres: dict, live_db: str
+) -> None:
+    from django.core.management import CommandError
+
+    call_command("backup_database", stdout=StringIO())
+    kept = restore_database(latest=True).previous_database
+    assert kept
+
+    with pytest.raises(CommandError, match="is not a database kept by a restore") as caught:
+        call_command("pre_restore_databases", "--drop", live_db)
+    assert caught.value.returncode == 2 and pg.databases_like(live_db)
+
+    out = StringIO()
+    call_command("pre_restore_databases", "--prune", stdout=out)  # 7 days: too young
+    assert out.getvalue().strip() == "dropped 0: none" and pg.databases_like(kept)
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PRE_RESTORE_KEEP_DAYS": 0}
+    out = StringIO()
+    call_command("pre_restore_databases", "--prune", stdout=out)
+    assert out.getvalue().strip() == f"dropped 1: {kept}" and not pg.databases_like(kept)
