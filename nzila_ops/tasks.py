@@ -11,9 +11,10 @@ from typing import Any
 
 from celery import shared_task
 
+from nzila_ops.backups.catalog import backups_since
 from nzila_ops.backups.drills import run_drill
 from nzila_ops.backups.retention import enforce_retention
-from nzila_ops.backups.rpo import digest_since, watch_rpo
+from nzila_ops.backups.rpo import watch_rpo
 from nzila_ops.backups.service import run_backup
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import BackupSkipped, DatabaseUnreachable, StorageError
@@ -71,7 +72,7 @@ def backup_digest_task() -> dict[str, Any]:
     """The daily email of the last 24 hours of backups (NOTIFY_ON_SUCCESS = "digest")."""
     if get_config()["NOTIFY_ON_SUCCESS"] != "digest":
         return {"sent": False}
-    records = digest_since()
+    records = backups_since(hours=24)
     lines = {
         r.name: f"{r.status}" + (f" ({r.stored_size} bytes)" if r.stored_size else "")
         for r in records

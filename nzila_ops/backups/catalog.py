@@ -91,3 +91,15 @@ def sync_catalog(storage: BackupStorage | None = None) -> dict[str, int]:
             .update(status="failed", error="interrupted: no manifest in storage")
         )
     return {"created": created, "updated": updated, "interrupted": interrupted}
+
+
+def backups_since(hours: int = 24) -> list[Any]:
+    """Every backup record started in the last ``hours`` (the daily digest), oldest first."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nzila_ops.models import BackupRecord
+
+    cutoff = timezone.now() - timedelta(hours=hours)
+    return list(BackupRecord.objects.filter(started_at__gte=cutoff).order_by("started_at"))

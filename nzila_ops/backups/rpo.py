@@ -9,7 +9,7 @@ running at once send one alert.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -85,11 +85,3 @@ def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
 def watch_rpo(now: datetime | None = None) -> list[RpoCheck]:
     """Check every database in BACKUP_DATABASES."""
     return [check_rpo(alias, now) for alias in get_config()["BACKUP_DATABASES"]]
-
-
-def digest_since(now: datetime | None = None) -> list[BackupRecord]:
-    """The backups of the last 24 hours, for the daily digest."""
-    now = now or timezone.now()
-    return list(
-        BackupRecord.objects.filter(started_at__gte=now - timedelta(days=1)).order_by("started_at")
-    )

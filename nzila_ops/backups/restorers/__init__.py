@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.db import connections
 
 from nzila_ops.backups.engines import backend_for_vendor
-from nzila_ops.backups.restorers.base import Restorer, verification_problems
+from nzila_ops.backups.restorers.base import Restorer
 from nzila_ops.conf import get_config
 
-__all__ = ["Restorer", "get_restorer", "verification_problems"]
+__all__ = ["Restorer", "get_restorer"]
 
 
 def get_restorer(alias: str) -> Restorer:
