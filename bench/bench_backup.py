@@ -27,196 +27,28 @@ deleted at the end.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shlex
 import shutil
-import statistics
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _measure  # sibling modules: bench/ is not a package
 import generate_db
+from _backup_report import evaluate, print_table, to_json
+from _backup_rows import (
+    ROW_LABELS,
+    RUNNERS,
+    Context,
+    DbResult,
+    RowResult,
+    floor_command,
+    one_line,
+    prepare_ours,
+)
+from _report import print_verdicts, write_json
 
-REPO = Path(__file__).resolve().parent.parent
-MANAGE_PY = REPO / "example_project" / "manage.py"
 MB = 1024 * 1024
-
-ROW_LABELS = {
-    "a": "floor (pg_dump -Fc -Z0)",
-    "b": "gzip -9 + sha256",
-    "c": "ours",
-    "d": "native zstd|age|sha256",
-}
-
-# Targets for row c.
-WALL_VS_FLOOR = 1.15
-RSS_LIMIT_MB = 100.0
-# "Not growing with DB size": the bigger database may use at most this much more memory.
-RSS_GROWTH_ABS_MB = 5.0
-RSS_GROWTH_REL = 0.10
-
-
-@dataclass
-class RowResult:
-    key: str
-    runs: list[_measure.Measurement] = field(default_factory=list)
-    error: str | None = None
-    summary: dict[str, Any] | None = None  # ours: the command's JSON summary (last run)
-
-    def median(self, attr: str) -> float | None:
-        """Median over the successful runs (a failed dump's time or size means nothing)."""
-        values = [getattr(m, attr) for m in self.runs if m.ok and getattr(m, attr) is not None]
-        return statistics.median(values) if values else None
-
-
-@dataclass
-class DbResult:
-    dbname: str
-    size_bytes: int
-    rows: dict[str, RowResult]
-
-
-@dataclass(frozen=True)
-class Context:
-    server: generate_db.Server
-    workdir: Path
-    ours_env: dict[str, str] | None  # None when row c could not be prepared
-
-
-ERROR_WORDS = ("error", "unknown command", "exception", "fatal", "failed", "not found")
-
-
-def one_line(text: str) -> str:
-    """The most telling single line of an error output.
-
-    That is the last line naming an error (Django follows "Unknown command" with a usage
-    hint; a traceback ends with the exception), else simply the last non-empty line.
-    """
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if any(w in line.lower() for w in ERROR_WORDS)]
-    return (errors or lines or ["(no output)"])[-1]
-
-
-def pg_args(server: generate_db.Server, dbname: str) -> str:
-    args = ["-h", server.host, "-p", str(server.port), "-U", server.user, dbname]
-    return shlex.join(args)
-
-
-def floor_command(ctx: Context, dbname: str) -> str:
-    return f"pg_dump -Fc -Z0 {pg_args(ctx.server, dbname)} > /dev/null"
-
-
-def run_floor(ctx: Context, dbname: str, result: RowResult) -> None:
-    result.runs.append(_measure.run(floor_command(ctx, dbname)))
-
-
-def run_gzip(ctx: Context, dbname: str, result: RowResult) -> None:
-    out = ctx.workdir / f"{dbname}.sql.gz"
-    target = shlex.quote(str(out))
-    command = f"pg_dump {pg_args(ctx.server, dbname)} | gzip -9 > {target} && sha256sum {target}"
-    result.runs.append(_measure.run(command, output=out))
-    out.unlink(missing_ok=True)  # only its size matters; don't let copies pile up
-
-
-def parse_summary(stdout: str) -> dict[str, Any]:
-    """The command's JSON summary: the whole stdout, or else its last JSON-looking line."""
-    try:
-        parsed = json.loads(stdout)
-    except json.JSONDecodeError:
-        candidates = [line for line in stdout.splitlines() if line.lstrip().startswith("{")]
-        if not candidates:
-            raise ValueError("no JSON summary on stdout") from None
-        parsed = json.loads(candidates[-1])
-    if not isinstance(parsed, dict):
-        raise ValueError("JSON summary is not an object")
-    return parsed
-
-
-def run_ours(ctx: Context, dbname: str, result: RowResult) -> None:
-    if ctx.ours_env is None or result.error:
-        return  # not available, or already failed once: one clear error line is enough
-    store = Path(tempfile.mkdtemp(prefix="store-", dir=ctx.workdir))
-    env = {**ctx.ours_env, **ours_db_env(ctx.server, dbname, store)}
-    argv = [sys.executable, str(MANAGE_PY), "backup_database", "--json"]
-    measurement = _measure.run(argv, env=env, cwd=REPO)
-    try:
-        if not measurement.ok:
-            raise ValueError(f"exit {measurement.returncode}: {one_line(measurement.stderr)}")
-        result.summary = parse_summary(measurement.stdout)
-        # What actually landed in the store, not just what the command claims.
-        stored = _measure.dir_size(store)
-        result.runs.append(replace(measurement, output_bytes=stored))
-    except ValueError as exc:
-        result.error = str(exc)
-    finally:
-        shutil.rmtree(store, ignore_errors=True)
-
-
-def run_native(ctx: Context, dbname: str, result: RowResult) -> None:
-    if ctx.ours_env is None or not shutil.which("age") or not shutil.which("zstd"):
-        result.error = "needs the age and zstd CLIs and an age recipient"
-        return
-    out = ctx.workdir / f"{dbname}.pgdump.zst.age"
-    target = shlex.quote(str(out))
-    recipient = shlex.quote(ctx.ours_env["NZILA_OPS_AGE_RECIPIENTS"])
-    command = (
-        f"set -o pipefail; pg_dump -Fc -Z0 {pg_args(ctx.server, dbname)} | zstd -3 -T1 -q "
-        f"| age -r {recipient} | tee {target} | sha256sum"
-    )
-    result.runs.append(_measure.run(["bash", "-c", command], output=out))
-    out.unlink(missing_ok=True)
-
-
-RUNNERS: dict[str, Callable[[Context, str, RowResult], None]] = {
-    "a": run_floor,
-    "b": run_gzip,
-    "c": run_ours,
-    "d": run_native,
-}
-
-
-def ours_db_env(server: generate_db.Server, dbname: str, store: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": f"postgres://{server.user}@{server.host}:{server.port}/{dbname}",
-        "NZILA_OPS_BACKUP_STORAGE": f"file://{store}",
-    }
-
-
-def age_recipient(workdir: Path) -> str:
-    """A fresh age X25519 recipient; the identity is kept in workdir to allow decrypting."""
-    from pyrage import x25519  # imported lazily: only row c needs it
-
-    identity = x25519.Identity.generate()
-    key_file = workdir / "age-identity.txt"
-    key_file.write_text(str(identity) + "\n")
-    key_file.chmod(0o600)
-    return str(identity.to_public())
-
-
-def prepare_ours(
-    server: generate_db.Server, dbnames: list[str], workdir: Path
-) -> tuple[dict[str, str] | None, str | None]:
-    """Env for row c after migrating every database, or (None, one-line reason)."""
-    if not MANAGE_PY.exists():
-        return None, f"{MANAGE_PY.relative_to(REPO)} does not exist yet"
-    try:
-        recipient = age_recipient(workdir)
-    except ImportError:
-        return None, "pyrage is not installed (pip install pyrage)"
-    env = {**os.environ, "NZILA_OPS_AGE_RECIPIENTS": recipient}
-    for dbname in dbnames:
-        db_env = {**env, **ours_db_env(server, dbname, workdir / "migrate-store")}
-        for argv in (["help", "backup_database"], ["migrate", "--no-input"]):
-            check = _measure.run([sys.executable, str(MANAGE_PY), *argv], env=db_env, cwd=REPO)
-            if not check.ok:
-                return None, f"manage.py {argv[0]} {argv[1]} failed: {one_line(check.stderr)}"
-    return env, None
 
 
 def resolve_databases(args: argparse.Namespace, server: generate_db.Server) -> list[str]:
@@ -270,152 +102,6 @@ def progress(row: RowResult) -> str:
     return f"{m.wall_seconds:.2f} s, {m.tree_rss_mb:.0f} MB{status}"
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def print_table(results: list[DbResult]) -> None:
-    header = (
-        f"{'database':<18} {'row':<26} {'wall s':>8} {'min-max':>13} "
-        f"{'maxRSS MB':>10} {'treeRSS MB':>11} {'output MB':>10}"
-    )
-    print("\n" + header + "\n" + "-" * len(header))
-    for db in results:
-        for key, row in db.rows.items():
-            label = f"{key}. {ROW_LABELS[key]}"
-            if not row.runs:
-                print(f"{db.dbname:<18} {label:<26} {row.error or 'no runs'}")
-                continue
-            walls = [m.wall_seconds for m in row.runs]
-            output = row.median("output_bytes")
-            failed = sum(not m.ok for m in row.runs)
-            print(
-                f"{db.dbname:<18} {label:<26} {fmt(row.median('wall_seconds'), '8.2f')} "
-                f"{f'{min(walls):.2f}-{max(walls):.2f}':>13} "
-                f"{fmt(row.median('max_rss_mb'), '10.1f')} "
-                f"{fmt(row.median('tree_rss_mb'), '11.1f')} "
-                f"{fmt(None if output is None else output / MB, '10.1f')}"
-                + (f"  ({failed} run(s) failed)" if failed else "")
-                + (f"  (then: {row.error})" if row.error else "")
-            )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    target: str
-    passed: bool
-    detail: str
-
-
-def ratio_verdict(
-    target: str, ours: float | None, ref: float | None, limit: float, unit: str = "s"
-) -> Verdict:
-    """PASS when ours / ref <= limit; values are shown in ``unit`` ("s" or "MB")."""
-    if ours is None or ref is None or ref == 0:
-        return Verdict(target, False, "no data")
-    ratio = ours / ref
-    scale = MB if unit == "MB" else 1
-    detail = f"{ours / scale:.2f} {unit} / {ref / scale:.2f} {unit} = {ratio:.2f} (<= {limit})"
-    return Verdict(target, ratio <= limit, detail)
-
-
-def evaluate(results: list[DbResult]) -> list[Verdict]:
-    verdicts = []
-    for db in results:
-        rows = db.rows
-        ours = rows.get("c", RowResult("c"))
-        floor = rows.get("a", RowResult("a"))
-        gzip = rows.get("b", RowResult("b"))
-        verdicts.append(
-            ratio_verdict(
-                f"{db.dbname}: ours wall <= {WALL_VS_FLOOR} x floor",
-                ours.median("wall_seconds"),
-                floor.median("wall_seconds"),
-                WALL_VS_FLOOR,
-            )
-        )
-        rss = ours.median("tree_rss_mb")
-        verdicts.append(
-            Verdict(
-                f"{db.dbname}: ours peak RSS <= {RSS_LIMIT_MB:.0f} MB",
-                rss is not None and rss <= RSS_LIMIT_MB,
-                "no data" if rss is None else f"{rss:.1f} MB (sampled tree sum)",
-            )
-        )
-        verdicts.append(
-            ratio_verdict(
-                f"{db.dbname}: ours output <= gzip -9 output",
-                ours.median("output_bytes"),
-                gzip.median("output_bytes"),
-                1.0,
-                unit="MB",
-            )
-        )
-    verdicts.append(rss_growth_verdict(results))
-    return verdicts
-
-
-def rss_growth_verdict(results: list[DbResult]) -> Verdict:
-    """Compare ours' memory on the smallest and the largest database."""
-    target = "ours peak RSS not growing with DB size"
-    measured = [
-        (db.size_bytes, rss)
-        for db in results
-        if "c" in db.rows and (rss := db.rows["c"].median("tree_rss_mb")) is not None
-    ]
-    if len(measured) < 2:
-        return Verdict(target, False, "needs ours results on two databases")
-    (small_size, small_rss), (big_size, big_rss) = min(measured), max(measured)
-    allowed = max(RSS_GROWTH_ABS_MB, RSS_GROWTH_REL * small_rss)
-    detail = (
-        f"{small_rss:.1f} MB @ {small_size / MB:.0f} MB DB -> {big_rss:.1f} MB @ "
-        f"{big_size / MB:.0f} MB DB (allowed +{allowed:.1f} MB)"
-    )
-    return Verdict(target, big_rss - small_rss <= allowed, detail)
-
-
-def print_verdicts(verdicts: list[Verdict]) -> None:
-    print("\ntargets:")
-    for v in verdicts:
-        print(f"  {'PASS' if v.passed else 'MISS'}  {v.target}: {v.detail}")
-
-
-def to_json(results: list[DbResult], verdicts: list[Verdict], runs: int) -> dict[str, Any]:
-    def row_json(row: RowResult) -> dict[str, Any]:
-        return {
-            "label": ROW_LABELS[row.key],
-            "error": row.error,
-            "median": {
-                attr: row.median(attr)
-                for attr in ("wall_seconds", "max_rss_mb", "tree_rss_mb", "output_bytes")
-            },
-            "runs": [
-                {
-                    "wall_seconds": m.wall_seconds,
-                    "max_rss_mb": m.max_rss_mb,
-                    "tree_rss_mb": m.tree_rss_mb,
-                    "output_bytes": m.output_bytes,
-                    "returncode": m.returncode,
-                }
-                for m in row.runs
-            ],
-            "summary": row.summary,
-        }
-
-    return {
-        "runs_per_row": runs,
-        "databases": [
-            {
-                "dbname": db.dbname,
-                "size_bytes": db.size_bytes,
-                "rows": {key: row_json(row) for key, row in db.rows.items()},
-            }
-            for db in results
-        ],
-        "targets": [{"target": v.target, "pass": v.passed, "detail": v.detail} for v in verdicts],
-    }
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dbname", action="append", help="database to back up (repeatable)")
@@ -460,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if verdicts:
         print_verdicts(verdicts)
     if args.json_out:
-        args.json_out.write_text(json.dumps(to_json(results, verdicts, args.runs), indent=2))
-        print(f"\nJSON written to {args.json_out}")
+        write_json(args.json_out, to_json(results, verdicts, args.runs))
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

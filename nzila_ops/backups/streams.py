@@ -33,7 +33,7 @@ class PrefetchReader:
     At most ``depth`` chunks are held.
     """
 
-    def __init__(self, source: BinaryIO, chunk_size: int = CHUNK_SIZE, depth: int = 8) -> None:
+    def __init__(self, source: BinaryIO, chunk_size: int = CHUNK_SIZE, depth: int = 3) -> None:
         self._source = source
         self._chunk_size = chunk_size
         self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)

@@ -1,0 +1,146 @@
+"""Table, targets and JSON report of the backup benchmark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _backup_rows import ROW_LABELS, DbResult, RowResult
+from _report import Verdict, fmt, verdicts_json
+
+MB = 1024 * 1024
+
+# Targets for row c.
+WALL_VS_FLOOR = 1.15
+RSS_LIMIT_MB = 100.0
+# "Not growing with DB size": the bigger database may use at most this much more memory.
+RSS_GROWTH_ABS_MB = 5.0
+RSS_GROWTH_REL = 0.10
+
+
+def print_table(results: list[DbResult]) -> None:
+    header = (
+        f"{'database':<18} {'row':<26} {'wall s':>8} {'min-max':>13} "
+        f"{'maxRSS MB':>10} {'treeRSS MB':>11} {'output MB':>10}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for db in results:
+        for key, row in db.rows.items():
+            label = f"{key}. {ROW_LABELS[key]}"
+            if not row.runs:
+                print(f"{db.dbname:<18} {label:<26} {row.error or 'no runs'}")
+                continue
+            walls = [m.wall_seconds for m in row.runs]
+            output = row.median("output_bytes")
+            failed = sum(not m.ok for m in row.runs)
+            print(
+                f"{db.dbname:<18} {label:<26} {fmt(row.median('wall_seconds'), '8.2f')} "
+                f"{f'{min(walls):.2f}-{max(walls):.2f}':>13} "
+                f"{fmt(row.median('max_rss_mb'), '10.1f')} "
+                f"{fmt(row.median('tree_rss_mb'), '11.1f')} "
+                f"{fmt(None if output is None else output / MB, '10.1f')}"
+                + (f"  ({failed} run(s) failed)" if failed else "")
+                + (f"  (then: {row.error})" if row.error else "")
+            )
+
+
+def ratio_verdict(
+    target: str, ours: float | None, ref: float | None, limit: float, unit: str = "s"
+) -> Verdict:
+    """PASS when ours / ref <= limit; values are shown in ``unit`` ("s" or "MB")."""
+    if ours is None or ref is None or ref == 0:
+        return Verdict(target, False, "no data")
+    ratio = ours / ref
+    scale = MB if unit == "MB" else 1
+    detail = f"{ours / scale:.2f} {unit} / {ref / scale:.2f} {unit} = {ratio:.2f} (<= {limit})"
+    return Verdict(target, ratio <= limit, detail)
+
+
+def evaluate(results: list[DbResult]) -> list[Verdict]:
+    verdicts = []
+    for db in results:
+        rows = db.rows
+        ours = rows.get("c", RowResult("c"))
+        floor = rows.get("a", RowResult("a"))
+        gzip = rows.get("b", RowResult("b"))
+        verdicts.append(
+            ratio_verdict(
+                f"{db.dbname}: ours wall <= {WALL_VS_FLOOR} x floor",
+                ours.median("wall_seconds"),
+                floor.median("wall_seconds"),
+                WALL_VS_FLOOR,
+            )
+        )
+        rss = ours.median("tree_rss_mb")
+        verdicts.append(
+            Verdict(
+                f"{db.dbname}: ours peak RSS <= {RSS_LIMIT_MB:.0f} MB",
+                rss is not None and rss <= RSS_LIMIT_MB,
+                "no data" if rss is None else f"{rss:.1f} MB (sampled tree sum)",
+            )
+        )
+        verdicts.append(
+            ratio_verdict(
+                f"{db.dbname}: ours output <= gzip -9 output",
+                ours.median("output_bytes"),
+                gzip.median("output_bytes"),
+                1.0,
+                unit="MB",
+            )
+        )
+    verdicts.append(rss_growth_verdict(results))
+    return verdicts
+
+
+def rss_growth_verdict(results: list[DbResult]) -> Verdict:
+    """Compare ours' memory on the smallest and the largest database."""
+    target = "ours peak RSS not growing with DB size"
+    measured = [
+        (db.size_bytes, rss)
+        for db in results
+        if "c" in db.rows and (rss := db.rows["c"].median("tree_rss_mb")) is not None
+    ]
+    if len(measured) < 2:
+        return Verdict(target, False, "needs ours results on two databases")
+    (small_size, small_rss), (big_size, big_rss) = min(measured), max(measured)
+    allowed = max(RSS_GROWTH_ABS_MB, RSS_GROWTH_REL * small_rss)
+    detail = (
+        f"{small_rss:.1f} MB @ {small_size / MB:.0f} MB DB -> {big_rss:.1f} MB @ "
+        f"{big_size / MB:.0f} MB DB (allowed +{allowed:.1f} MB)"
+    )
+    return Verdict(target, big_rss - small_rss <= allowed, detail)
+
+
+def to_json(results: list[DbResult], verdicts: list[Verdict], runs: int) -> dict[str, Any]:
+    def row_json(row: RowResult) -> dict[str, Any]:
+        return {
+            "label": ROW_LABELS[row.key],
+            "error": row.error,
+            "median": {
+                attr: row.median(attr)
+                for attr in ("wall_seconds", "max_rss_mb", "tree_rss_mb", "output_bytes")
+            },
+            "runs": [
+                {
+                    "wall_seconds": m.wall_seconds,
+                    "max_rss_mb": m.max_rss_mb,
+                    "tree_rss_mb": m.tree_rss_mb,
+                    "output_bytes": m.output_bytes,
+                    "returncode": m.returncode,
+                }
+                for m in row.runs
+            ],
+            "summary": row.summary,
+        }
+
+    return {
+        "runs_per_row": runs,
+        "databases": [
+            {
+                "dbname": db.dbname,
+                "size_bytes": db.size_bytes,
+                "rows": {key: row_json(row) for key, row in db.rows.items()},
+            }
+            for db in results
+        ],
+        "targets": verdicts_json(verdicts),
+    }
