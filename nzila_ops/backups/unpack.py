@@ -11,27 +11,19 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import pyrage
 import zstandard
 from pyrage import x25519
 
+from nzila_ops.backups.age_process import AgeRejected, decrypt_into
 from nzila_ops.backups.compression import get_codec
 from nzila_ops.backups.encryption import identity_fingerprints, load_identities
 from nzila_ops.backups.storages import BackupStorage
-from nzila_ops.backups.streams import (
-    CHUNK_SIZE,
-    DecompressingWriter,
-    HashingReader,
-    Trap,
-    TrappedReader,
-    TrappedWriter,
-    Writable,
-)
+from nzila_ops.backups.streams import CHUNK_SIZE, DecompressingWriter, HashingReader, Writable
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
-CORRUPTION_ERRORS = (pyrage.DecryptError, zstandard.ZstdError, zlib.error)
+CORRUPTION_ERRORS = (AgeRejected, zstandard.ZstdError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -80,26 +72,24 @@ def unpack_backup(
     codec = get_codec(manifest["compression"]["algorithm"])
     source = storage.open_reader(obj["key"])
     try:
-        reader = HashingReader(source, lambda n: progress.advance(n, obj["stored_size"]))
+        reader = HashingReader(source)
         writer = DecompressingWriter(codec.decompressor(), sink)
-        trap = Trap()
+
+        def on_bytes(done: int) -> None:
+            progress.advance(done, obj["stored_size"])
+
         try:
             if manifest.get("encryption"):
-                pyrage.decrypt_io(
-                    TrappedReader(reader, trap), TrappedWriter(writer, trap), identities
-                )
+                decrypt_into(reader, writer, identities, on_bytes)
             else:
                 while chunk := reader.read(CHUNK_SIZE):
                     writer.write(chunk)
-        except BaseException as exc:
-            # Our reader and writer record their own failures in the trap; anything else was
-            # raised inside pyrage, which reports a failed authentication tag as an OSError.
-            failure = trap.error or exc
-            from_age = trap.error is None and isinstance(exc, OSError | pyrage.DecryptError)
-            if not (from_age or isinstance(failure, CORRUPTION_ERRORS)):
-                raise failure from None  # storage down, disk full, pg_restore died...
+                    on_bytes(reader.count)
+        except CORRUPTION_ERRORS as exc:
+            # Anything else (storage down, disk full, pg_restore died...) propagates as it is.
             reader.drain()
             _check_checksum(name, obj, reader)
+            from_age = isinstance(exc, AgeRejected)
             detail = "age authentication failed" if from_age else f"{codec.name} data is corrupt"
             raise VerificationFailed(
                 f"backup {name} is corrupt: {detail} (the object was modified or truncated)"

@@ -51,7 +51,8 @@ def moto_server_process(**env: str) -> Iterator[str]:
 class FaultyProxy:
     """Forwards TCP connections to a target port. After ``fail_next()``, the next connection
     to send 256 KiB of request data gets reset in the middle of it (once): a network failing
-    mid-upload. Later connections work again, as they would after a real glitch."""
+    mid-upload. With ``fail_next(download_after=N)`` it is the response side, after N bytes: a
+    network failing mid-download. Later connections work again, as after a real glitch."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -64,10 +65,14 @@ class FaultyProxy:
         self.sockets: list[socket.socket] = []
         self.cut_event = threading.Event()
         self.armed = threading.Event()
+        self.cut_upload = True
+        self.cut_after = 256 * 1024
         self.resets = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def fail_next(self) -> None:
+    def fail_next(self, download_after: int | None = None) -> None:
+        self.cut_upload = download_after is None
+        self.cut_after = 256 * 1024 if download_after is None else download_after
         self.armed.set()
 
     def _accept(self) -> None:
@@ -91,10 +96,11 @@ class FaultyProxy:
                 data = source.recv(65536)
                 if not data:
                     break
-                if upload and self.armed.is_set():
+                watched = upload == self.cut_upload and self.armed.is_set()
+                if watched:
                     sent_while_armed += len(data)
-                # Cut in the middle of a request body, after its headers went through.
-                if upload and sent_while_armed > 256 * 1024 and self.armed.is_set():
+                # Cut in the middle of a body, after its headers went through.
+                if watched and sent_while_armed > self.cut_after:
                     self.armed.clear()
                     self.resets += 1
                     _reset(source)
@@ -116,9 +122,14 @@ class FaultyProxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with SO_LINGER 0: the peer sees a TCP reset, not a clean end of stream."""
+    """Close with SO_LINGER 0: the peer sees a TCP reset, not a clean end of stream.
+
+    shutdown() first wakes the proxy's other thread, blocked in recv() on this socket; until
+    that returns, close() alone would release nothing and the peer would wait for its timeout."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
     except OSError:
         pass

@@ -165,6 +165,61 @@ class _MultipartWriter(ObjectWriter):
             self._upload_id = None
 
 
+class _ResumingReader:
+    """An object's body that survives a dropped connection mid-download.
+
+    botocore retries a request, not a body that fails half-way (a reset, a timeout, fewer bytes
+    than Content-Length); a restore of tens of GB must not start over for one network glitch.
+    The download resumes at the byte it reached, with a Range request pinned to the object's
+    ETag (If-Match), so a replaced object cannot be spliced in. After ``max_attempts`` failed
+    reads the failure is a StorageError that says so."""
+
+    def __init__(self, storage: S3Storage, key: str) -> None:
+        self._storage, self._key = storage, key
+        response = self._get()
+        self._etag = response["ETag"]
+        self._body = response["Body"]
+        self._offset = 0
+        self._failures = 0
+
+    def _get(self, **extra: str) -> Any:
+        storage = self._storage
+        return storage._call(
+            "reading", storage.client.get_object, Bucket=storage.bucket, Key=self._key, **extra
+        )
+
+    def read(self, size: int = -1) -> bytes:
+        from botocore.exceptions import BotoCoreError
+
+        while True:
+            try:
+                data = self._body.read(size if size >= 0 else None)
+            except (BotoCoreError, OSError) as exc:
+                self._failures += 1
+                with suppress(Exception):
+                    self._body.close()
+                if self._failures >= self._storage.max_attempts:
+                    raise StorageError(
+                        f"the download from S3 bucket {self._storage.bucket!r} failed after "
+                        f"{self._offset} bytes, {self._failures} times: {exc}",
+                        transient=True,
+                    ) from None
+                range_ = f"bytes={self._offset}-"
+                self._body = self._get(Range=range_, IfMatch=self._etag)["Body"]
+                continue
+            self._offset += len(data)
+            return data
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _ResumingReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class S3Storage(BackupStorage):
     def __init__(
         self,
@@ -256,10 +311,7 @@ class S3Storage(BackupStorage):
         return _MultipartWriter(self, self._full_key(key))
 
     def open_reader(self, key: str) -> BinaryIO:
-        response = self._call(
-            "reading", self.client.get_object, Bucket=self.bucket, Key=self._full_key(key)
-        )
-        return response["Body"]
+        return _ResumingReader(self, self._full_key(key))  # type: ignore[return-value]
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self._call(

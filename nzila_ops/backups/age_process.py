@@ -1,0 +1,147 @@
+"""age decryption in a child process, so that it runs beside decompression.
+
+pyrage holds the GIL for the whole of a ``decrypt_io`` call (its Rust code calls back into the
+Python reader and writer), so in a thread it stalls the zstd decompression that follows it,
+which otherwise runs without the GIL. In a child process decryption gets a core of its own:
+this process feeds the ciphertext in from a thread (hashing it on the way) and decompresses the
+plaintext it reads back. On two cores that fetches a backup in about half the time. The child is
+pyrage itself, so the format and its checks are the same as in-process.
+
+The private identities reach the child through a pipe of its own, never argv or the
+environment (principle 7).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import IO
+
+from pyrage import x25519
+
+from nzila_ops.backups.streams import CHUNK_SIZE, HashingReader, Writable
+from nzila_ops.exceptions import OpsError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the pipes keep their default size
+    fcntl = None  # type: ignore[assignment]
+
+#: The child's exit status when pyrage rejected the stream (bad tag, truncation, bad header).
+AGE_REJECTED = 3
+
+# Run with `python -c`: it imports only pyrage, not nzila_ops or Django. argv[1] is the fd of
+# the identity pipe. Large buffers: pyrage reads and writes 8 KiB at a time.
+_CHILD = f"""
+import os, sys
+import pyrage
+from pyrage import x25519
+with os.fdopen(int(sys.argv[1]), "rb") as keys:
+    identities = [x25519.Identity.from_str(key) for key in keys.read().decode().split()]
+source = os.fdopen(0, "rb", buffering={CHUNK_SIZE})
+sink = os.fdopen(1, "wb", buffering={CHUNK_SIZE})
+try:
+    pyrage.decrypt_io(source, sink, identities)
+    sink.flush()
+except Exception as exc:
+    sys.stderr.write(" ".join(str(exc).split()) or type(exc).__name__)
+    sys.exit({AGE_REJECTED})
+"""
+
+
+class AgeRejected(Exception):
+    """pyrage refused the stream: an authentication tag failed, or it ended early."""
+
+
+class _Feeder(threading.Thread):
+    """Writes the identities, then the ciphertext, into the child; records a source failure."""
+
+    def __init__(self, reader: HashingReader, stdin: IO[bytes], keys_fd: int, keys: bytes) -> None:
+        super().__init__(name="nzila-age-feeder", daemon=True)
+        self.reader, self.stdin, self.keys_fd, self.keys = reader, stdin, keys_fd, keys
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with os.fdopen(self.keys_fd, "wb") as keys:
+                keys.write(self.keys)
+            while chunk := self.reader.read(CHUNK_SIZE):
+                self.stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # the child is gone: it rejected the stream, or we stopped it
+        except BaseException as exc:  # the storage failed: the caller re-raises it
+            self.error = exc
+        finally:
+            with suppress(OSError):
+                self.stdin.close()
+
+
+def _enlarge_pipe(stream: IO[bytes] | None) -> None:
+    # 1 MiB instead of Linux's 64 KiB: fewer wake-ups between the processes. Best effort.
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if stream is not None and setpipe is not None:
+        with suppress(OSError):
+            fcntl.fcntl(stream.fileno(), setpipe, CHUNK_SIZE)
+
+
+def decrypt_into(
+    reader: HashingReader,
+    sink: Writable,
+    identities: list[x25519.Identity],
+    on_bytes: Callable[[int], None] = lambda n: None,
+) -> None:
+    """Decrypt everything ``reader`` yields into ``sink``.
+
+    Raises AgeRejected when pyrage refuses the stream, the source's own exception when reading
+    it failed, and whatever ``sink`` raises. ``on_bytes`` gets the ciphertext bytes read so far,
+    from the calling thread."""
+    keys_read, keys_write = os.pipe()
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(keys_read)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            pass_fds=(keys_read,),
+            # The child finds pyrage wherever this process found it.
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+    except BaseException:
+        os.close(keys_write)
+        stderr.close()
+        raise
+    finally:
+        os.close(keys_read)
+    _enlarge_pipe(child.stdin)
+    _enlarge_pipe(child.stdout)
+    keys = "\n".join(str(identity) for identity in identities).encode()
+    feeder = _Feeder(reader, child.stdin, keys_write, keys)  # type: ignore[arg-type]
+    feeder.start()
+    try:
+        with child.stdout:  # type: ignore[union-attr]
+            while chunk := child.stdout.read(CHUNK_SIZE):  # type: ignore[union-attr]
+                sink.write(chunk)
+                on_bytes(reader.count)
+        returncode = child.wait()
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    finally:
+        feeder.join()
+        stderr.seek(0)
+        message = stderr.read().decode(errors="replace").strip()
+        stderr.close()
+    if feeder.error is not None:
+        raise feeder.error
+    if returncode == AGE_REJECTED:
+        raise AgeRejected(message)
+    if returncode != 0:
+        last = message.splitlines()[-1] if message else f"exit status {returncode}"
+        raise OpsError(f"the age decryption process failed: {last}")

@@ -1,0 +1,151 @@
+"""The fetch phase shared by restores, drills and verify_backup.
+
+age decryption runs in a child process beside decompression. What an operator relies on: the
+private key never shows in that process's command line or environment; a failing destination
+stops it; a download cut mid-way resumes where it stopped, and one that keeps failing is a
+storage failure (never "corrupt"), with the live database untouched.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from io import StringIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+
+from nzila_ops.backups.manifest import resolve_backup
+from nzila_ops.backups.storages import get_storage
+from nzila_ops.backups.unpack import identities_for, unpack_backup
+from tests.backups.helpers import only_manifest
+from tests.support import pg
+from tests.support.s3 import FaultyProxy
+
+pytestmark = pytest.mark.postgres
+APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
+
+
+def decryption_processes() -> list[tuple[bytes, bytes]]:
+    """(command line, environment) of this process's children that run pyrage."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+        if parent == os.getpid() and b"pyrage" in cmdline:
+            found.append((cmdline, environ))
+    return found
+
+
+def fetch(sink: Any) -> Any:
+    storage = get_storage()
+    manifest = resolve_backup(storage, "default", None, True)
+    return unpack_backup(storage, manifest, sink, identities_for(manifest))
+
+
+@pytest.fixture
+def stored(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> dict:
+    # Larger than the pipes and buffers between the processes (about 3 MiB), so the child is
+    # still decrypting when the first plaintext arrives.
+    pg.add_incompressible_rows(6)
+    call_command("backup_database", stdout=StringIO())
+    return only_manifest(backup_dir)
+
+
+def test_the_private_key_reaches_the_decryption_process_through_a_pipe_only(
+    stored: dict, age_key: tuple[Path, str]
+) -> None:
+    secret = age_key[0].read_text().split()[-1].encode()
+    assert secret.startswith(b"AGE-SECRET-KEY-1")
+
+    class WatchingSink:
+        def __init__(self) -> None:
+            self.seen: list[tuple[bytes, bytes]] = []
+            self.count = 0
+
+        def write(self, data: bytes) -> int:
+            if not self.count:
+                self.seen = decryption_processes()
+            self.count += len(data)
+            return len(data)
+
+    sink = WatchingSink()
+    result = fetch(sink)
+    assert sink.count == result.raw_size == stored["object"]["raw_size"]
+    assert sink.seen, "no decryption process was seen while the backup was decrypted"
+    for cmdline, environ in sink.seen:
+        assert secret not in cmdline and secret not in environ
+    assert decryption_processes() == []  # exited and reaped
+
+
+def test_a_failing_destination_stops_the_decryption_process(stored: dict) -> None:
+    class FullDisk:
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        fetch(FullDisk())
+    assert caught.value.errno == errno.ENOSPC  # reported as itself, not as a corrupt backup
+    assert decryption_processes() == []
+
+
+@pytest.fixture
+def s3_through_proxy(ops_settings: Any, seeded_postgres: dict, s3_bucket: str, aws_env: str) -> Any:
+    """A backup in S3 of several MiB, reached through a proxy that can cut a download."""
+    pg.add_incompressible_rows(3)
+    proxy = FaultyProxy(urlparse(aws_env).port)
+    url = f"s3://{s3_bucket}/p?endpoint_url={proxy.url}"
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "STORAGES": {"default": url}}
+    call_command("backup_database", stdout=StringIO())
+    storage = get_storage()
+    proxy.stored_size = resolve_backup(storage, "default", None, True)["object"]["stored_size"]
+    proxy.settings = ops_settings
+    yield proxy
+    proxy.close()
+
+
+def test_a_download_cut_mid_way_resumes_where_it_stopped(s3_through_proxy: Any) -> None:
+    proxy = s3_through_proxy
+    assert proxy.stored_size > 3 << 20
+    proxy.fail_next(download_after=proxy.stored_size // 2)
+
+    class CountingSink:
+        count = 0
+
+        def write(self, data: bytes) -> int:
+            self.count += len(data)
+            return len(data)
+
+    result = fetch(CountingSink())  # raises unless the SHA-256 of the whole object matches
+    assert proxy.resets == 1
+    assert result.stored_size == proxy.stored_size
+
+
+def test_a_download_that_keeps_failing_is_a_storage_failure(s3_through_proxy: Any) -> None:
+    proxy = s3_through_proxy
+    settings = proxy.settings
+    url = settings.NZILA_OPS["STORAGES"]["default"] + "&max_attempts=1"
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "STORAGES": {"default": url}}
+    live = connections["default"].settings_dict["NAME"]
+    before = pg.snapshot(live, APP_TABLES)
+    proxy.fail_next(download_after=proxy.stored_size // 2)
+
+    with pytest.raises(CommandError) as caught:
+        call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
+
+    message = str(caught.value)
+    assert proxy.resets == 1
+    assert f"the download from S3 bucket {urlparse(url).netloc!r} failed after" in message
+    assert "corrupt" not in message and "\n" not in message
+    assert pg.snapshot(live, APP_TABLES) == before
+    assert pg.databases_like(f"{live}_") == []
