@@ -8,12 +8,14 @@ plaintext it reads back. On two cores that fetches a backup in about half the ti
 pyrage itself, so the format and its checks are the same as in-process.
 
 The private identities reach the child through a pipe of its own, never argv or the
-environment (principle 7).
+environment (principle 7). Where no Python child can be started (under uWSGI ``sys.executable``
+is the server's binary; a sandbox may forbid processes), decryption happens in this process.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,9 +24,17 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import IO
 
+import pyrage
 from pyrage import x25519
 
-from nzila_ops.backups.streams import CHUNK_SIZE, HashingReader, Writable
+from nzila_ops.backups.streams import (
+    CHUNK_SIZE,
+    HashingReader,
+    Trap,
+    TrappedReader,
+    TrappedWriter,
+    Writable,
+)
 from nzila_ops.exceptions import OpsError
 
 try:
@@ -89,6 +99,14 @@ def _enlarge_pipe(stream: IO[bytes] | None) -> None:
             fcntl.fcntl(stream.fileno(), setpipe, CHUNK_SIZE)
 
 
+def python_interpreter() -> str | None:
+    """``sys.executable`` if it is a Python interpreter that can run ``-c``, else None.
+
+    Under uWSGI or another embedding server it is the server's own binary."""
+    name = os.path.basename(sys.executable or "")
+    return sys.executable if re.fullmatch(r"(python|pypy)[\d.]*(\.exe)?", name) else None
+
+
 def decrypt_into(
     reader: HashingReader,
     sink: Writable,
@@ -99,12 +117,17 @@ def decrypt_into(
 
     Raises AgeRejected when pyrage refuses the stream, the source's own exception when reading
     it failed, and whatever ``sink`` raises. ``on_bytes`` gets the ciphertext bytes read so far,
-    from the calling thread."""
+    from the calling thread. Where no child process can be started, decrypts in this process:
+    slower, the same checks."""
+    python = python_interpreter()
+    if python is None:
+        _decrypt_here(reader, sink, identities, on_bytes)
+        return
     keys_read, keys_write = os.pipe()
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(keys_read)],
+            [python, "-c", _CHILD, str(keys_read)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -112,6 +135,11 @@ def decrypt_into(
             # The child finds pyrage wherever this process found it.
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
+    except OSError:  # no process can be started here (limits, a sandbox): nothing was read
+        os.close(keys_write)
+        stderr.close()
+        _decrypt_here(reader, sink, identities, on_bytes)
+        return
     except BaseException:
         os.close(keys_write)
         stderr.close()
@@ -145,3 +173,30 @@ def decrypt_into(
     if returncode != 0:
         last = message.splitlines()[-1] if message else f"exit status {returncode}"
         raise OpsError(f"the age decryption process failed: {last}")
+
+
+def _decrypt_here(
+    reader: HashingReader,
+    sink: Writable,
+    identities: list[x25519.Identity],
+    on_bytes: Callable[[int], None],
+) -> None:
+    """The same decryption in this process, with decrypt_into's contract."""
+
+    class Reporting:
+        def write(self, data: bytes) -> int | None:
+            written = sink.write(data)
+            on_bytes(reader.count)
+            return written
+
+    trap = Trap()
+    try:
+        pyrage.decrypt_io(TrappedReader(reader, trap), TrappedWriter(Reporting(), trap), identities)
+    except BaseException as exc:
+        # Our reader and writer record their own failures in the trap; anything else was
+        # raised inside pyrage, which reports a failed authentication tag as an OSError.
+        if trap.error is not None:
+            raise trap.error from None
+        if isinstance(exc, OSError | pyrage.DecryptError):
+            raise AgeRejected(" ".join(str(exc).split())) from None
+        raise

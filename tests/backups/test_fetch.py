@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import errno
 import os
-from io import StringIO
+import sys
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,8 +20,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
+from nzila_ops.backups.age_process import AgeRejected, decrypt_into
 from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.storages import get_storage
+from nzila_ops.backups.streams import HashingReader
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from tests.backups.helpers import only_manifest
 from tests.support import pg
@@ -62,23 +65,25 @@ def stored(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> dict:
     return only_manifest(backup_dir)
 
 
+class WatchingSink:
+    """Counts what it is given; at the first write, notes the decryption processes running."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bytes, bytes]] = []
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        if not self.count:
+            self.seen = decryption_processes()
+        self.count += len(data)
+        return len(data)
+
+
 def test_the_private_key_reaches_the_decryption_process_through_a_pipe_only(
     stored: dict, age_key: tuple[Path, str]
 ) -> None:
     secret = age_key[0].read_text().split()[-1].encode()
     assert secret.startswith(b"AGE-SECRET-KEY-1")
-
-    class WatchingSink:
-        def __init__(self) -> None:
-            self.seen: list[tuple[bytes, bytes]] = []
-            self.count = 0
-
-        def write(self, data: bytes) -> int:
-            if not self.count:
-                self.seen = decryption_processes()
-            self.count += len(data)
-            return len(data)
-
     sink = WatchingSink()
     result = fetch(sink)
     assert sink.count == result.raw_size == stored["object"]["raw_size"]
@@ -86,6 +91,33 @@ def test_the_private_key_reaches_the_decryption_process_through_a_pipe_only(
     for cmdline, environ in sink.seen:
         assert secret not in cmdline and secret not in environ
     assert decryption_processes() == []  # exited and reaped
+
+
+def test_under_an_embedding_server_decryption_runs_in_this_process(
+    stored: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under uWSGI, sys.executable is the server's binary, which cannot run `python -c`.
+    monkeypatch.setattr(sys, "executable", "/usr/bin/uwsgi")
+    sink = WatchingSink()
+    result = fetch(sink)
+    assert sink.count == result.raw_size == stored["object"]["raw_size"]
+    assert sink.seen == []
+
+
+@pytest.mark.parametrize("in_child", [True, False], ids=["child process", "this process"])
+def test_a_flipped_byte_is_rejected_by_age(
+    stored: dict, backup_dir: Path, monkeypatch: pytest.MonkeyPatch, in_child: bool
+) -> None:
+    if not in_child:
+        monkeypatch.setattr(sys, "executable", "/usr/bin/uwsgi")
+    data = bytearray((backup_dir / stored["object"]["key"]).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    sink = WatchingSink()
+    with pytest.raises(AgeRejected):
+        decrypt_into(HashingReader(BytesIO(bytes(data))), sink, identities_for(stored))
+    assert 0 < sink.count < stored["object"]["stored_size"]  # the chunks before it came through
+    assert bool(sink.seen) == in_child
+    assert decryption_processes() == []
 
 
 def test_a_failing_destination_stops_the_decryption_process(stored: dict) -> None:
