@@ -44,21 +44,27 @@ except ImportError:  # not POSIX: the pipes keep their default size
 
 #: The child's exit status when pyrage rejected the stream (bad tag, truncation, bad header).
 AGE_REJECTED = 3
+#: What the child writes first, once pyrage is imported and the identities are read: until it
+#: arrives nothing has been taken from the source, so this process can still decrypt instead.
+READY = b"R"
 
 # Run with `python -c`: it imports only pyrage, not nzila_ops or Django. argv[1] is the fd of
-# the identity pipe. Large buffers: pyrage reads and writes 8 KiB at a time.
+# the identity pipe. Large buffers: pyrage reads and writes 8 KiB at a time. Only pyrage's own
+# refusals exit with AGE_REJECTED; anything else is a crash with a traceback.
 _CHILD = f"""
 import os, sys
 import pyrage
 from pyrage import x25519
 with os.fdopen(int(sys.argv[1]), "rb") as keys:
     identities = [x25519.Identity.from_str(key) for key in keys.read().decode().split()]
-source = os.fdopen(0, "rb", buffering={CHUNK_SIZE})
 sink = os.fdopen(1, "wb", buffering={CHUNK_SIZE})
+sink.write({READY!r})
+sink.flush()
+source = os.fdopen(0, "rb", buffering={CHUNK_SIZE})
 try:
     pyrage.decrypt_io(source, sink, identities)
     sink.flush()
-except Exception as exc:
+except (pyrage.DecryptError, OSError) as exc:
     sys.stderr.write(" ".join(str(exc).split()) or type(exc).__name__)
     sys.exit({AGE_REJECTED})
 """
@@ -69,26 +75,46 @@ class AgeRejected(Exception):
 
 
 class _Feeder(threading.Thread):
-    """Writes the identities, then the ciphertext, into the child; records a source failure."""
+    """Copies the ciphertext into the child; records a failure to read the source."""
 
-    def __init__(self, reader: HashingReader, stdin: IO[bytes], keys_fd: int, keys: bytes) -> None:
+    def __init__(self, reader: HashingReader, stdin: IO[bytes]) -> None:
         super().__init__(name="nzila-age-feeder", daemon=True)
-        self.reader, self.stdin, self.keys_fd, self.keys = reader, stdin, keys_fd, keys
+        self.reader, self.stdin = reader, stdin
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            with os.fdopen(self.keys_fd, "wb") as keys:
-                keys.write(self.keys)
             while chunk := self.reader.read(CHUNK_SIZE):
-                self.stdin.write(chunk)
-        except BrokenPipeError:
-            pass  # the child is gone: it rejected the stream, or we stopped it
+                try:
+                    self.stdin.write(chunk)
+                except BrokenPipeError:
+                    return  # the child is gone: it rejected the stream, or we stopped it
         except BaseException as exc:  # the storage failed: the caller re-raises it
             self.error = exc
         finally:
             with suppress(OSError):
                 self.stdin.close()
+
+
+class _Child:
+    """The decryption process, started and ready, and the file that collects its stderr."""
+
+    def __init__(self, process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
+        self.process, self._stderr = process, stderr
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def close(self) -> str:
+        """Close what is left open; returns what the child wrote to stderr."""
+        for stream in (self.process.stdin, self.process.stdout):
+            with suppress(Exception):  # discarded; the feeder may be closing stdin too
+                stream.close()  # type: ignore[union-attr]
+        self._stderr.seek(0)
+        message = self._stderr.read().decode(errors="replace").strip()
+        self._stderr.close()
+        return message
 
 
 def _enlarge_pipe(stream: IO[bytes] | None) -> None:
@@ -100,11 +126,59 @@ def _enlarge_pipe(stream: IO[bytes] | None) -> None:
 
 
 def python_interpreter() -> str | None:
-    """``sys.executable`` if it is a Python interpreter that can run ``-c``, else None.
+    """``sys.executable`` if a child can be started with it here, else None.
 
-    Under uWSGI or another embedding server it is the server's own binary."""
+    Under uWSGI or another embedding server it is the server's own binary; on Windows the
+    identity pipe cannot be handed to a child (no pass_fds)."""
     name = os.path.basename(sys.executable or "")
-    return sys.executable if re.fullmatch(r"(python|pypy)[\d.]*(\.exe)?", name) else None
+    if os.name != "posix" or not re.fullmatch(r"(python|pypy)[\d.]*", name):
+        return None
+    return sys.executable
+
+
+def _start_child(identities: list[x25519.Identity]) -> _Child | None:
+    """A ready decryption process, or None where none can run (nothing has been read yet)."""
+    python = python_interpreter()
+    if python is None:
+        return None
+    keys_read, keys_write = os.pipe()
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child.close()
+    try:
+        process = subprocess.Popen(
+            [python, "-c", _CHILD, str(keys_read)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            pass_fds=(keys_read,),
+            # The child finds pyrage wherever this process found it.
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+    except BaseException as exc:
+        os.close(keys_write)
+        stderr.close()
+        if isinstance(exc, OSError):  # limits, a sandbox: decrypt in this process
+            return None
+        raise
+    finally:
+        os.close(keys_read)
+    child = _Child(process, stderr)
+    try:
+        with os.fdopen(keys_write, "wb") as keys:
+            keys.write("\n".join(str(identity) for identity in identities).encode())
+        ready = process.stdout.read(len(READY)) == READY  # type: ignore[union-attr]
+    except BrokenPipeError:
+        ready = False
+    except BaseException:
+        child.stop()
+        child.close()
+        raise
+    if not ready:  # it could not import pyrage (a zipapp, a wrapped interpreter...)
+        child.stop()
+        child.close()
+        return None
+    _enlarge_pipe(process.stdin)
+    _enlarge_pipe(process.stdout)
+    return child
 
 
 def decrypt_into(
@@ -117,55 +191,36 @@ def decrypt_into(
 
     Raises AgeRejected when pyrage refuses the stream, the source's own exception when reading
     it failed, and whatever ``sink`` raises. ``on_bytes`` gets the ciphertext bytes read so far,
-    from the calling thread. Where no child process can be started, decrypts in this process:
-    slower, the same checks."""
-    python = python_interpreter()
-    if python is None:
+    from the calling thread. Where no child process can run, decrypts in this process: slower,
+    the same checks."""
+    child = _start_child(identities)
+    if child is None:
         _decrypt_here(reader, sink, identities, on_bytes)
-        return
-    keys_read, keys_write = os.pipe()
-    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    else:
+        _decrypt_in_child(child, reader, sink, on_bytes)
+
+
+def _decrypt_in_child(
+    child: _Child, reader: HashingReader, sink: Writable, on_bytes: Callable[[int], None]
+) -> None:
+    process = child.process
+    feeder = _Feeder(reader, process.stdin)  # type: ignore[arg-type]
     try:
-        child = subprocess.Popen(
-            [python, "-c", _CHILD, str(keys_read)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            pass_fds=(keys_read,),
-            # The child finds pyrage wherever this process found it.
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-        )
-    except OSError:  # no process can be started here (limits, a sandbox): nothing was read
-        os.close(keys_write)
-        stderr.close()
-        _decrypt_here(reader, sink, identities, on_bytes)
-        return
-    except BaseException:
-        os.close(keys_write)
-        stderr.close()
-        raise
-    finally:
-        os.close(keys_read)
-    _enlarge_pipe(child.stdin)
-    _enlarge_pipe(child.stdout)
-    keys = "\n".join(str(identity) for identity in identities).encode()
-    feeder = _Feeder(reader, child.stdin, keys_write, keys)  # type: ignore[arg-type]
-    feeder.start()
-    try:
-        with child.stdout:  # type: ignore[union-attr]
-            while chunk := child.stdout.read(CHUNK_SIZE):  # type: ignore[union-attr]
-                sink.write(chunk)
-                on_bytes(reader.count)
-        returncode = child.wait()
-    except BaseException:
-        child.kill()
-        child.wait()
-        raise
-    finally:
+        feeder.start()
+        while chunk := process.stdout.read(CHUNK_SIZE):  # type: ignore[union-attr]
+            sink.write(chunk)
+            on_bytes(reader.count)
+        returncode = process.wait()
         feeder.join()
-        stderr.seek(0)
-        message = stderr.read().decode(errors="replace").strip()
-        stderr.close()
+    except BaseException as exc:
+        child.stop()  # the feeder then fails its next write and stops
+        if feeder.ident is not None:
+            # Its hash must be complete before the caller drains the source, so wait, unless
+            # the operator interrupted: a read stalled on the network may take its timeout.
+            feeder.join(timeout=None if isinstance(exc, Exception) else 1.0)
+        raise
+    finally:
+        message = child.close()
     if feeder.error is not None:
         raise feeder.error
     if returncode == AGE_REJECTED:

@@ -67,12 +67,15 @@ class FaultyProxy:
         self.armed = threading.Event()
         self.cut_upload = True
         self.cut_after = 256 * 1024
+        self.cuts_left = 0
         self.resets = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def fail_next(self, download_after: int | None = None) -> None:
+    def fail_next(self, download_after: int | None = None, times: int = 1) -> None:
+        """Cut the next ``times`` connections (each new one counts its bytes from zero)."""
         self.cut_upload = download_after is None
         self.cut_after = 256 * 1024 if download_after is None else download_after
+        self.cuts_left = times
         self.armed.set()
 
     def _accept(self) -> None:
@@ -101,7 +104,9 @@ class FaultyProxy:
                     sent_while_armed += len(data)
                 # Cut in the middle of a body, after its headers went through.
                 if watched and sent_while_armed > self.cut_after:
-                    self.armed.clear()
+                    self.cuts_left -= 1
+                    if self.cuts_left <= 0:
+                        self.armed.clear()
                     self.resets += 1
                     _reset(source)
                     _reset(target)

@@ -50,6 +50,11 @@ def _storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
             return StorageError(f"S3 bucket {bucket!r} does not exist")
         if code in ("NoSuchKey", "404"):
             return StorageError(f"S3 object not found while {action} in bucket {bucket!r}")
+        if code in ("PreconditionFailed", "412"):
+            return StorageError(
+                f"the object changed in S3 bucket {bucket!r} while {action} (its ETag no longer "
+                "matches): start again"
+            )
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return StorageError(f"access denied to S3 bucket {bucket!r} while {action} ({code})")
         transient = code in TRANSIENT_CODES or status >= 500
@@ -172,7 +177,8 @@ class _ResumingReader:
     than Content-Length); a restore of tens of GB must not start over for one network glitch.
     The download resumes at the byte it reached, with a Range request pinned to the object's
     ETag (If-Match), so a replaced object cannot be spliced in. After ``max_attempts`` failed
-    reads the failure is a StorageError that says so."""
+    reads in a row (a read that brings data starts the count again) the failure is a
+    StorageError that says so."""
 
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._storage, self._key = storage, key
@@ -201,12 +207,14 @@ class _ResumingReader:
                 if self._failures >= self._storage.max_attempts:
                     raise StorageError(
                         f"the download from S3 bucket {self._storage.bucket!r} failed after "
-                        f"{self._offset} bytes, {self._failures} times: {exc}",
+                        f"{self._offset} bytes, {self._failures} times in a row: {exc}",
                         transient=True,
                     ) from None
                 range_ = f"bytes={self._offset}-"
                 self._body = self._get(Range=range_, IfMatch=self._etag)["Body"]
                 continue
+            if data:
+                self._failures = 0
             self._offset += len(data)
             return data
 
