@@ -9,8 +9,15 @@ import pytest
 from django.core.management import call_command
 from pyrage import x25519
 
+from tests.support import pg
 from tests.support.host import host_project  # noqa: F401  (a fixture)
 from tests.support.s3 import free_port
+
+
+@pytest.fixture(autouse=True)
+def _drop_blob_tables() -> Iterator[None]:
+    yield
+    pg.drop_blobs()
 
 
 @pytest.fixture(scope="session")

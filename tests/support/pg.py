@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,27 @@ def restore_by_hand(dump: Path) -> str:
     return name
 
 
+#: Databases given a ``blobs`` table; dropped after each test (Django's flush knows only its
+#: models' tables, so the rows would otherwise weigh on every later test's backups).
+BLOB_DATABASES: set[str] = set()
+
+
 def add_incompressible_rows(megabytes: int, dbname: str | None = None) -> None:
     """Random bytes defeat zstd: the stored object then spans several 5 MiB upload parts."""
     import os
 
-    with psycopg.connect(conninfo(dbname or connections["default"].settings_dict["NAME"]),
-                         autocommit=True) as conn:  # fmt: skip
+    dbname = dbname or connections["default"].settings_dict["NAME"]
+    BLOB_DATABASES.add(dbname)
+    with psycopg.connect(conninfo(dbname), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS blobs (id serial PRIMARY KEY, data bytea)")
         for _ in range(megabytes):
             conn.execute("INSERT INTO blobs (data) VALUES (%s)", [os.urandom(1 << 20)])
+
+
+def drop_blobs() -> None:
+    while BLOB_DATABASES:
+        dbname = BLOB_DATABASES.pop()
+        # suppress: the test may have dropped the database itself.
+        with suppress(psycopg.OperationalError), psycopg.connect(conninfo(dbname)) as conn:
+            conn.execute("DROP TABLE IF EXISTS blobs")
+            conn.commit()
