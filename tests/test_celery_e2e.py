@@ -1,5 +1,5 @@
 """End to end: a real Celery worker process, Redis as broker and result backend, the backup
-and retention tasks against real PostgreSQL."""
+and retention tasks and a DR drill against real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -70,3 +70,13 @@ def test_worker_runs_backups_and_retention(worker: tuple[Celery, dict[str, str]]
     # Both backups are in this hour: the newest is kept, the older one goes.
     assert retention == {"default": {"deleted": first_listing, "failed": {}}}
     assert backups_in(env) == [outcome["name"]]
+
+
+def test_worker_runs_a_drill_that_restores_and_verifies_the_latest_backup(
+    worker: tuple[Celery, dict[str, str]],
+) -> None:
+    client, _env = worker
+    # The worker decrypts in a child process of its own, as restore_database does.
+    drill = client.send_task("nzila_ops.run_dr_drill").get(timeout=180)
+    assert drill["result"] == "passed", drill["error"]
+    assert 0 < drill["rto_seconds"] < 180
