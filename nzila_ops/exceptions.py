@@ -19,6 +19,15 @@ class OpsError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
+def describe(exc: BaseException) -> str:
+    """One line for the operator: an OpsError's own message, anything else with its type (a
+    bare "timed out" or "[Errno 28]" says too little about where it came from)."""
+    if isinstance(exc, OpsError):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class ConfigurationError(OpsError):
     """The NZILA_OPS setting (or the environment behind it) is wrong or incomplete."""
 

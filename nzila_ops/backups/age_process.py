@@ -34,13 +34,9 @@ from nzila_ops.backups.streams import (
     TrappedReader,
     TrappedWriter,
     Writable,
+    enlarge_pipe,
 )
 from nzila_ops.exceptions import OpsError
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the pipes keep their default size
-    fcntl = None  # type: ignore[assignment]
 
 #: The child's exit status when pyrage rejected the stream (bad tag, truncation, bad header).
 AGE_REJECTED = 3
@@ -117,14 +113,6 @@ class _Child:
         return message
 
 
-def _enlarge_pipe(stream: IO[bytes] | None) -> None:
-    # 1 MiB instead of Linux's 64 KiB: fewer wake-ups between the processes. Best effort.
-    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if stream is not None and setpipe is not None:
-        with suppress(OSError):
-            fcntl.fcntl(stream.fileno(), setpipe, CHUNK_SIZE)
-
-
 def python_interpreter() -> str | None:
     """``sys.executable`` if a child can be started with it here, else None.
 
@@ -176,8 +164,8 @@ def _start_child(identities: list[x25519.Identity]) -> _Child | None:
         child.stop()
         child.close()
         return None
-    _enlarge_pipe(process.stdin)
-    _enlarge_pipe(process.stdout)
+    enlarge_pipe(process.stdin)
+    enlarge_pipe(process.stdout)
     return child
 
 

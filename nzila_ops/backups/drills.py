@@ -18,8 +18,9 @@ from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.restore import PhaseTimer, fetch_and_load
 from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.backups.storages import get_storage
+from nzila_ops.backups.unpack import identities_for
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import InvalidArgument, OpsError
+from nzila_ops.exceptions import InvalidArgument, describe
 from nzila_ops.models import DrillRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -47,7 +48,9 @@ def run_drill(database: str = "default", progress: Progress = NULL_PROGRESS) -> 
         with restorer.lock() as lock:
             restorer.clean_leftovers(lock)
             scratch = restorer.scratch_name(started_at)
-            verification = fetch_and_load(restorer, lock, storage, manifest, scratch, timer)
+            verification = fetch_and_load(
+                restorer, lock, storage, manifest, identities_for(manifest), scratch, timer
+            )
             rto = round(time.monotonic() - started, 3)
             with timer.phase("cleanup"):
                 restorer.drop(lock, scratch)
@@ -55,10 +58,8 @@ def run_drill(database: str = "default", progress: Progress = NULL_PROGRESS) -> 
             error = f"RTO {rto:.0f} s exceeds the target of {target_seconds:.0f} s"
     except InvalidArgument:
         raise
-    except OpsError as exc:
-        error = str(exc)
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error = describe(exc)
     progress.finish()
     record = DrillRecord.objects.create(
         backup_name=backup_name,

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import DatabaseError, connections
 from django.utils import timezone
+from pyrage import x25519
 
 from nzila_ops import signals
 from nzila_ops.backups.catalog import sync_catalog
@@ -36,7 +37,7 @@ from nzila_ops.backups.restorers import Restorer, get_restorer
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError
+from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, describe
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 logger = logging.getLogger("nzila_ops.restore")
@@ -93,12 +94,12 @@ def fetch_and_load(
     lock: Any,
     storage: BackupStorage,
     manifest: dict[str, Any],
+    identities: list[x25519.Identity],
     target: str,
     timer: PhaseTimer,
 ) -> dict[str, Any]:
     """Phases 1-3 into ``target``. On any failure ``target`` is dropped; returns the
     verification report."""
-    identities = identities_for(manifest)
     with tempfile.TemporaryDirectory(prefix="nzila-restore-", dir=scratch_directory()) as tmp:
         raw = restorer.raw_path(target, Path(tmp))
         try:
@@ -133,7 +134,7 @@ def restore_database(
     storage = get_storage()
     manifest = resolve_backup(storage, database, backup, latest)
     restorer.check_compatible(manifest)
-    identities_for(manifest)  # a missing or wrong key is reported before anything else
+    identities = identities_for(manifest)  # a missing or wrong key: before anything else
     if target is not None and ("/" in target or not target.strip()) and restorer.vendor != "sqlite":
         raise InvalidArgument(f"invalid target database name {target!r}")
     where = target or restorer.live_name
@@ -160,7 +161,9 @@ def restore_database(
             if target is not None and restorer.exists(lock, target):
                 raise InvalidArgument(f"target {target!r} already exists: choose a new name")
             scratch = target or restorer.scratch_name(started_at)
-            outcome.verification = fetch_and_load(restorer, lock, storage, manifest, scratch, timer)
+            outcome.verification = fetch_and_load(
+                restorer, lock, storage, manifest, identities, scratch, timer
+            )
             if target is None:
                 connections.close_all()
                 with timer.phase("swap"):
@@ -174,7 +177,7 @@ def restore_database(
     except BaseException as exc:
         outcome.phase_seconds = timer.seconds
         outcome.finished_at = timezone.now().isoformat()
-        reason = str(exc) if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+        reason = describe(exc)
         _record(outcome, started_by, succeeded=False, error=reason)
         logger.error("restore of %s into %s failed: %s", manifest["name"], where, reason)
         if isinstance(exc, OpsError) or not isinstance(exc, Exception):

@@ -33,7 +33,7 @@ from nzila_ops.backups.manifest import (
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import BACKUP_TYPES, get_config
-from nzila_ops.exceptions import BackupError, BackupSkipped, InvalidArgument, OpsError
+from nzila_ops.exceptions import BackupError, BackupSkipped, InvalidArgument, OpsError, describe
 from nzila_ops.models import BackupRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -244,9 +244,7 @@ def run_backup(
         if writer is not None:
             writer.abort()
         _remove_partial(plan)
-        reason = str(exc) if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            reason = "interrupted"
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
         _save_record(
             record, status=BackupRecord.Status.FAILED, finished_at=timezone.now(), error=reason
         )

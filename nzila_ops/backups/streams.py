@@ -10,11 +10,26 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import BinaryIO, Protocol
+from contextlib import suppress
+from typing import IO, BinaryIO, Protocol
 
 from nzila_ops.backups.compression import Compressor, Decompressor
 
 CHUNK_SIZE = 1 << 20
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: pipes keep their default size
+    fcntl = None  # type: ignore[assignment]
+
+
+def enlarge_pipe(stream: IO[bytes] | None, size: int = CHUNK_SIZE) -> None:
+    """Grow a pipe from Linux's 64 KiB to ``size`` (best effort), so the process at the other
+    end is not paused, and this one woken, every 64 KiB."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if stream is not None and setpipe is not None:
+        with suppress(OSError):
+            fcntl.fcntl(stream.fileno(), setpipe, size)
 
 
 class Writable(Protocol):
@@ -165,18 +180,15 @@ class HashingWriter:
 class HashingReader:
     """Passes reads through while computing SHA-256 and size of exactly what was read."""
 
-    def __init__(self, source: Readable, on_bytes: Callable[[int], None] = lambda n: None) -> None:
+    def __init__(self, source: Readable) -> None:
         self._source = source
         self._hash = hashlib.sha256()
-        self._on_bytes = on_bytes
         self.count = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._source.read(size)
         self._hash.update(data)
         self.count += len(data)
-        if data:
-            self._on_bytes(self.count)
         return data
 
     def drain(self) -> None:

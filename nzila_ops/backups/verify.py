@@ -13,7 +13,7 @@ import tempfile
 from contextlib import suppress
 from typing import Any
 
-from nzila_ops.backups.engines.pgclient import find_tool
+from nzila_ops.backups.engines.pgclient import find_tool, tool_error
 from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
@@ -62,8 +62,7 @@ class PgRestoreListSink:
         self._stdout.seek(0)
         self._stderr.seek(0)
         if returncode != 0:
-            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln]
-            detail = lines[0] if lines else f"exit status {returncode}"
+            detail = tool_error(self._stderr, returncode, "pg_restore")
             raise VerificationFailed(f"pg_restore cannot read the dump: {detail}")
         return self._stdout.read().decode(errors="replace")
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from nzila_ops.exceptions import describe
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -66,13 +68,8 @@ class Check:
         except Warn as exc:
             status, reason = Status.WARNING, str(exc) or "degraded"
         except Exception as exc:
-            status, reason = Status.FAILING, _one_line(exc)
+            status, reason = Status.FAILING, describe(exc)[:300]
         return self.result(status, reason, (time.monotonic() - started) * 1000)
 
     def result(self, status: Status, reason: str, latency_ms: float) -> CheckResult:
         return CheckResult(self.name, status, reason, latency_ms, self.critical, time.time())
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]

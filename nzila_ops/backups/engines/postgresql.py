@@ -11,24 +11,20 @@ the decompressed stream is a plain custom-format archive that ``pg_restore`` rea
 
 from __future__ import annotations
 
-import fcntl
-import re
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import psycopg
 from psycopg import sql
 
 from nzila_ops.backups.engines.base import DumpEngine, DumpResult, SequenceValue, TableCount
-from nzila_ops.backups.engines.pgclient import PgClient, server_version_text
+from nzila_ops.backups.engines.pgclient import PgClient, server_version_text, tool_error
+from nzila_ops.backups.streams import enlarge_pipe
 from nzila_ops.exceptions import DumpError
-
-F_SETPIPE_SZ = 1031  # Linux: grow the pipe so pg_dump is not paused every 64 KiB.
-PIPE_SIZE = 1 << 20
 
 TABLES_SQL = """
 SELECT n.nspname, c.relname
@@ -92,8 +88,7 @@ class PostgreSQLDumpEngine(DumpEngine):
                 process = subprocess.Popen(
                     command, stdout=subprocess.PIPE, stderr=stderr, env=env, bufsize=0
                 )
-                with suppress(OSError):
-                    fcntl.fcntl(process.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+                enlarge_pipe(process.stdout)  # pg_dump is not paused every 64 KiB
                 counter = _Counter(connection, result)
                 counter.start()
                 try:
@@ -106,7 +101,7 @@ class PostgreSQLDumpEngine(DumpEngine):
                 returncode = process.wait()
                 counter.join()
                 if returncode != 0:
-                    raise DumpError(f"pg_dump failed: {_last_error_line(stderr, returncode)}")
+                    raise DumpError(f"pg_dump failed: {tool_error(stderr, returncode, 'pg_dump')}")
                 if counter.error is not None:
                     raise DumpError(f"counting rows failed: {counter.error}")
         finally:
@@ -135,15 +130,3 @@ class _Counter(threading.Thread):
                 self.result.sequences.append(SequenceValue(schema, name, last_value))
         except psycopg.Error as exc:
             self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-
-
-def _last_error_line(stderr: Any, returncode: int) -> str:
-    stderr.seek(0)
-    lines = [line.strip() for line in stderr.read().decode(errors="replace").splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
-        return f"exit status {returncode}"
-    # Prefer the first "error:" line: later ones are usually consequences.
-    errors = [line for line in lines if "error:" in line]
-    line = (errors or lines)[0]
-    return re.sub(r"^pg_dump:\s*(error:\s*)?", "", line)

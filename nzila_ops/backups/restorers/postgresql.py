@@ -22,7 +22,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from nzila_ops.backups.engines.pgclient import PgClient, parse_version, server_version_text
+from nzila_ops.backups.engines.pgclient import (
+    PgClient,
+    parse_version,
+    server_version_text,
+    tool_error,
+)
 from nzila_ops.backups.restorers.base import (
     PRE_RESTORE_MARK,
     SCRATCH_MARK,
@@ -138,11 +143,8 @@ class PostgreSQLRestorer(Restorer):
             ).strip()
             result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
             if result.returncode != 0:
-                stderr.seek(0)
-                lines = [ln.strip() for ln in stderr.read().decode(errors="replace").splitlines()]
-                errors = [ln for ln in lines if "error" in ln.lower()] or [ln for ln in lines if ln]
-                detail = errors[0] if errors else f"exit status {result.returncode}"
-                raise RestoreError(f"pg_restore failed: {re.sub(r'^pg_restore: ', '', detail)}")
+                detail = tool_error(stderr, result.returncode, "pg_restore")
+                raise RestoreError(f"pg_restore failed: {detail}")
 
     def verify(self, target: str, manifest: dict[str, Any]) -> dict[str, Any]:
         counts: dict[tuple[str, str], int | None] = {}

@@ -181,6 +181,9 @@ class _ResumingReader:
     StorageError that says so."""
 
     def __init__(self, storage: S3Storage, key: str) -> None:
+        from botocore.exceptions import BotoCoreError
+
+        self._read_errors = (BotoCoreError, OSError)  # resolved once: read() runs per chunk
         self._storage, self._key = storage, key
         response = self._get()
         self._etag = response["ETag"]
@@ -195,12 +198,10 @@ class _ResumingReader:
         )
 
     def read(self, size: int = -1) -> bytes:
-        from botocore.exceptions import BotoCoreError
-
         while True:
             try:
                 data = self._body.read(size if size >= 0 else None)
-            except (BotoCoreError, OSError) as exc:
+            except self._read_errors as exc:
                 self._failures += 1
                 with suppress(Exception):
                     self._body.close()
