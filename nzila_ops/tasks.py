@@ -13,7 +13,7 @@ from celery import shared_task
 
 from nzila_ops.backups.catalog import backups_since
 from nzila_ops.backups.drills import run_drill
-from nzila_ops.backups.retention import enforce_retention
+from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.backups.rpo import watch_rpo
 from nzila_ops.backups.service import run_backup
 from nzila_ops.conf import get_config
@@ -51,8 +51,7 @@ def backup_database_task(
 
 @shared_task(name="nzila_ops.enforce_retention")
 def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
-    aliases = [database] if database else get_config()["BACKUP_DATABASES"]
-    runs = [enforce_retention(alias) for alias in aliases]
+    runs = enforce_retention_all(database)
     return {run.database: {"deleted": run.deleted, "failed": run.failed} for run in runs}
 
 

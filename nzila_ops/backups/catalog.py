@@ -103,3 +103,22 @@ def backups_since(hours: int = 24) -> list[Any]:
 
     cutoff = timezone.now() - timedelta(hours=hours)
     return list(BackupRecord.objects.filter(started_at__gte=cutoff).order_by("started_at"))
+
+
+def newest_good_backup(alias: str) -> Any:
+    """The newest successful, not deleted backup record of ``alias`` (None if there is none):
+    what the RPO watch and the backup-freshness health check both measure."""
+    from nzila_ops.models import BackupRecord
+
+    return (
+        BackupRecord.objects.filter(
+            database_alias=alias, status=BackupRecord.Status.SUCCEEDED, deleted_at=None
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+def rpo_limit_seconds(config: dict[str, Any]) -> float:
+    """Past this age the newest good backup breaches the RPO (target plus grace)."""
+    return float(config["RPO_TARGET_SECONDS"] + config["RPO_GRACE_SECONDS"])

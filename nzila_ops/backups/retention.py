@@ -181,3 +181,9 @@ def enforce_retention(
         sum(d.keep for d in run.decisions),
     )
     return run
+
+
+def enforce_retention_all(database: str | None = None, dry_run: bool = False) -> list[RetentionRun]:
+    """``database``, or every database in BACKUP_DATABASES: what the command and task run."""
+    aliases = [database] if database else get_config()["BACKUP_DATABASES"]
+    return [enforce_retention(alias, dry_run=dry_run) for alias in aliases]

@@ -14,9 +14,10 @@ from datetime import datetime
 from django.utils import timezone
 
 from nzila_ops import signals
+from nzila_ops.backups.catalog import newest_good_backup, rpo_limit_seconds
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.conf import get_config
-from nzila_ops.models import BackupRecord, RpoState
+from nzila_ops.models import RpoState
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,8 @@ def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
     check_alias(database)
     now = now or timezone.now()
     config = get_config()
-    limit = float(config["RPO_TARGET_SECONDS"] + config["RPO_GRACE_SECONDS"])
-    newest = (
-        BackupRecord.objects.filter(
-            database_alias=database, status=BackupRecord.Status.SUCCEEDED, deleted_at=None
-        )
-        .order_by("-finished_at")
-        .first()
-    )
+    limit = rpo_limit_seconds(config)
+    newest = newest_good_backup(database)
     age = (now - newest.finished_at).total_seconds() if newest else None
     breached = age is None or age > limit
     state, _ = RpoState.objects.get_or_create(

@@ -10,11 +10,16 @@ class BackupStorageCheck(Check):
     """The backup storage is reachable and writable (option ``storage``: its name)."""
 
     name = "backup_storage"
+    _storage = None
 
     def check(self) -> str | None:
         from nzila_ops.backups.storages import get_storage
 
-        get_storage(self.options.get("storage")).check()
+        # Built once per check: an S3 storage's client is a boto3 session, costly to make at
+        # every poll. Checks are rebuilt when the settings change.
+        if self._storage is None:
+            self._storage = get_storage(self.options.get("storage"))
+        self._storage.check()
         return None
 
 
@@ -25,20 +30,15 @@ class BackupFreshnessCheck(Check):
     name = "backup_freshness"
 
     def check(self) -> str | None:
-        from nzila_ops.models import BackupRecord
+        from nzila_ops.backups.catalog import newest_good_backup, rpo_limit_seconds
 
         alias = self.options.get("alias", "default")
         config = get_config()
-        newest = (
-            BackupRecord.objects.filter(database_alias=alias, status="succeeded", deleted_at=None)
-            .order_by("-finished_at")
-            .values_list("finished_at", flat=True)
-            .first()
-        )
+        newest = newest_good_backup(alias)
         if newest is None:
             raise RuntimeError(f"no successful backup of {alias!r}")
-        age = (timezone.now() - newest).total_seconds()
-        if age > config["RPO_TARGET_SECONDS"] + config["RPO_GRACE_SECONDS"]:
+        age = (timezone.now() - newest.finished_at).total_seconds()
+        if age > rpo_limit_seconds(config):
             raise RuntimeError(f"newest backup of {alias!r} is {age / 60:.0f} min old")
         if age > config["RPO_TARGET_SECONDS"]:
             raise Warn(f"newest backup of {alias!r} is {age / 60:.0f} min old")

@@ -17,10 +17,11 @@ class CeleryWorkersCheck(Check):
 
         # Leave time to report within the check's own timeout.
         wait = max(0.2, (self.timeout or 2.0) * 0.6)
-        replies = current_app.control.ping(timeout=wait)
+        # limit=1: return at the first answer instead of collecting them for the whole wait.
+        replies = current_app.control.ping(timeout=wait, limit=1)
         if not replies:
             raise RuntimeError(f"no Celery worker answered a ping within {wait:.1f} s")
-        return f"{len(replies)} worker(s) answered"
+        return "a worker answered"
 
 
 class CeleryBeatCheck(Check):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from contextlib import suppress
 from typing import Any
 
@@ -8,7 +9,9 @@ from django.db import connections
 
 from nzila_ops.health.base import Check
 
-_opened: list[Any] = []
+# The raw connections the health threads opened, for close_pooled_connections(). Weak: one
+# replaced after a failure is forgotten with it, so the set does not grow with reconnects.
+_opened: weakref.WeakSet[Any] = weakref.WeakSet()
 _opened_lock = threading.Lock()
 
 
@@ -32,9 +35,9 @@ class DatabaseCheck(Check):
         except Exception:
             connection.close()  # do not reuse a broken connection next time
             raise
-        with _opened_lock:
-            if connection.connection is not None and connection.connection not in _opened:
-                _opened.append(connection.connection)
+        if connection.connection is not None:
+            with _opened_lock:
+                _opened.add(connection.connection)
         return None
 
 

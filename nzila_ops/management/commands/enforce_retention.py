@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nzila_ops.backups.retention import enforce_retention
-from nzila_ops.conf import get_config
+from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.exceptions import OpsError
 from nzila_ops.management.base import OpsCommand
 
@@ -23,8 +22,7 @@ class Command(OpsCommand):
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def run(self, **options: Any) -> None:
-        aliases = [options["database"]] if options["database"] else get_config()["BACKUP_DATABASES"]
-        runs = [enforce_retention(alias, dry_run=options["dry_run"]) for alias in aliases]
+        runs = enforce_retention_all(options["database"], dry_run=options["dry_run"])
         if options["json"]:
             self.stdout.write(json.dumps([run.as_dict() for run in runs], indent=2))
         else:

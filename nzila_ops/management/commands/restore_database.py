@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from nzila_ops.backups.restore import restore_database
-from nzila_ops.management.base import OpsCommand
+from nzila_ops.management.base import OpsCommand, format_phases
 
 CONFIRMATION_WORD = "RESTORE"
 
@@ -57,13 +57,10 @@ class Command(OpsCommand):
         if options["json"]:
             self.stdout.write(json.dumps(outcome.as_dict()))
             return
-        phases = ", ".join(
-            f"{name} {seconds:.1f} s" for name, seconds in outcome.phase_seconds.items()
-        )
         verified = outcome.verification
         self.stdout.write(
             f"restored {outcome.backup_name} into {outcome.target} in "
-            f"{outcome.total_seconds:.1f} s ({phases}); verified "
+            f"{outcome.total_seconds:.1f} s ({format_phases(outcome.phase_seconds)}); verified "
             f"{verified.get('tables', 0)} tables, {verified.get('rows', 0)} rows"
         )
         if outcome.previous_database:

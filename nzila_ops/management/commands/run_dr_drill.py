@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from nzila_ops.backups.drills import run_drill
-from nzila_ops.management.base import OpsCommand
+from nzila_ops.management.base import OpsCommand, format_phases
 
 
 class Command(OpsCommand):
@@ -36,11 +36,10 @@ class Command(OpsCommand):
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         elif record.result == "passed":
-            phases = ", ".join(f"{k} {v:.1f} s" for k, v in record.phase_seconds.items())
             self.stdout.write(
                 f"drill PASSED: {record.backup_name} restored and verified in "
                 f"{record.rto_seconds:.1f} s (RTO target {record.rto_target_seconds:.0f} s; "
-                f"{phases})"
+                f"{format_phases(record.phase_seconds)})"
             )
         if record.result != "passed":
             raise CommandError(f"drill FAILED: {record.error}", returncode=1)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from nzila_ops.backups.verify import verify_backup
+from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.management.base import OpsCommand, human_size
 
 
@@ -23,8 +24,6 @@ class Command(OpsCommand):
 
     def run(self, **options: Any) -> None:
         if bool(options["name"]) == bool(options["latest"]):
-            from nzila_ops.exceptions import InvalidArgument
-
             raise InvalidArgument("give either a backup NAME or --latest")
         report = verify_backup(
             name=options["name"],
