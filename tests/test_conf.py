@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -44,6 +45,24 @@ def test_s3_url_carries_bucket_prefix_and_options() -> None:
 def test_bad_storage_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         storage_from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3://acme/p?endpoint=http://x", "invalid options: got an unexpected keyword argument"),
+        ("s3://acme/p?part_size_mb=8MB", "invalid options: invalid literal for int()"),
+    ],
+)
+def test_a_typo_in_a_storage_url_option_is_a_configuration_error(
+    settings: Any, url: str, message: str
+) -> None:
+    from nzila_ops.backups.storages import get_storage
+
+    settings.NZILA_OPS = {"STORAGES": {"default": url}}
+    with pytest.raises(ConfigurationError, match=re.escape(f"backup storage 'default': {message}")):
+        get_storage()
+    assert "nzila_ops.E002" in check_ids(settings, {"STORAGES": {"default": url}})
 
 
 def test_user_settings_merge_over_defaults_and_recipients_may_be_a_string(settings: Any) -> None:

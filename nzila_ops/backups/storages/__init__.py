@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.utils.module_loading import import_string
 
 from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter
@@ -28,4 +30,9 @@ def get_storage(name: str | None = None) -> BackupStorage:
         raise ConfigurationError(
             f"backup storage {name!r}: cannot import {spec['BACKEND']}: {exc}"
         ) from None
-    return backend(name=name, **spec["OPTIONS"])
+    try:
+        return backend(name=name, **spec["OPTIONS"])
+    except (TypeError, ValueError) as exc:
+        # An unknown option (a typo in the URL's query) or a value of the wrong shape.
+        detail = re.sub(r"^\w+\.__init__\(\) ", "", str(exc))
+        raise ConfigurationError(f"backup storage {name!r}: invalid options: {detail}") from None
