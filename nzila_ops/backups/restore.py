@@ -135,8 +135,8 @@ def restore_database(
     manifest = resolve_backup(storage, database, backup, latest)
     restorer.check_compatible(manifest)
     identities = identities_for(manifest)  # a missing or wrong key: before anything else
-    if target is not None and ("/" in target or not target.strip()) and restorer.vendor != "sqlite":
-        raise InvalidArgument(f"invalid target database name {target!r}")
+    if target is not None:
+        restorer.check_target(target)
     where = target or restorer.live_name
     if confirm is not None and not confirm(
         f"Restore backup {manifest['name']} ({manifest['finished_at']}) into {where}"

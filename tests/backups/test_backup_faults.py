@@ -24,12 +24,13 @@ pytestmark = pytest.mark.postgres
 REPO = Path(__file__).resolve().parents[2]
 
 
-def backup_fails(*args: str) -> CommandError:
+def backup_fails(*args: str, code: int = 1) -> CommandError:
+    """Exit status 1 for a failure, 2 for a wrong setting or argument (exceptions.py)."""
     with pytest.raises(CommandError) as caught:
         call_command("backup_database", *args)
     message = str(caught.value)
     assert "\n" not in message and message.strip(), message
-    assert caught.value.returncode != 0
+    assert caught.value.returncode == code, message
     return caught.value
 
 
@@ -46,13 +47,13 @@ def only_failed_record() -> BackupRecord:
 
 
 def test_unknown_alias_is_refused_before_anything_happens(ops_settings: Any, db: Any) -> None:
-    error = backup_fails("--database", "nope")
+    error = backup_fails("--database", "nope", code=2)
     assert "unknown database alias 'nope'" in str(error) and error.returncode == 2
     assert not BackupRecord.objects.exists()
 
 
 def test_unknown_type_is_refused_before_anything_happens(ops_settings: Any, db: Any) -> None:
-    error = backup_fails("--type", "yearly")
+    error = backup_fails("--type", "yearly", code=2)
     assert "unknown backup type 'yearly'" in str(error) and error.returncode == 2
     assert not BackupRecord.objects.exists()
 
@@ -107,7 +108,7 @@ def test_invalid_age_recipient_is_refused(
     ops_settings: Any, seeded_postgres: dict, backup_dir: Path
 ) -> None:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_RECIPIENTS": ["age1notakey"]}
-    error = backup_fails()
+    error = backup_fails(code=2)
     assert "invalid age recipient 'age1notakey'" in str(error) and error.returncode == 2
     only_failed_record()
     assert_nothing_left(backup_dir)

@@ -40,12 +40,13 @@ def backed_up(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> Ite
         pg.drop_database(leftover)
 
 
-def restore_fails(*args: str) -> CommandError:
+def restore_fails(*args: str, code: int = 1) -> CommandError:
+    """Exit status 1 for a failure, 2 for a wrong setting or argument (exceptions.py)."""
     with pytest.raises(CommandError) as caught:
         call_command("restore_database", "--no-input", *args, stdout=StringIO())
     message = str(caught.value)
     assert message.strip() and "\n" not in message, message
-    assert caught.value.returncode != 0
+    assert caught.value.returncode == code, message
     return caught.value
 
 
@@ -62,7 +63,7 @@ def test_unknown_backup_name(backed_up: dict) -> None:
 
 @pytest.mark.parametrize("name", ["../etc/passwd", "default/x", "a..b", "/abs"])
 def test_names_with_path_separators_or_dotdot_are_refused(backed_up: dict, name: str) -> None:
-    error = restore_fails("--backup", name)
+    error = restore_fails("--backup", name, code=2)
     assert f"invalid backup name {name!r}" in str(error) and error.returncode == 2
     assert_live_untouched(backed_up)
 
@@ -110,7 +111,7 @@ def test_a_missing_manifest_means_no_such_backup(backed_up: dict, backup_dir: Pa
 
 def test_missing_identity_file_setting(backed_up: dict, ops_settings: Any) -> None:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": None}
-    error = restore_fails("--latest")
+    error = restore_fails("--latest", code=2)
     assert "is encrypted: set NZILA_OPS['AGE_IDENTITY_FILE']" in str(error)
     assert_live_untouched(backed_up)
 
@@ -119,7 +120,7 @@ def test_wrong_identity(backed_up: dict, ops_settings: Any, tmp_path: Path) -> N
     other = tmp_path / "other.txt"
     other.write_text(f"{x25519.Identity.generate()}\n")
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": str(other)}
-    error = restore_fails("--latest")
+    error = restore_fails("--latest", code=2)
     assert f"no identity in {other} can decrypt" in str(error)
     assert "AGE-SECRET-KEY" not in str(error)
     assert_live_untouched(backed_up)
@@ -127,7 +128,7 @@ def test_wrong_identity(backed_up: dict, ops_settings: Any, tmp_path: Path) -> N
 
 def test_identity_file_that_does_not_exist(backed_up: dict, ops_settings: Any) -> None:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": "/nowhere/key.txt"}
-    error = restore_fails("--latest")
+    error = restore_fails("--latest", code=2)
     assert "cannot read age identity file /nowhere/key.txt" in str(error)
     assert_live_untouched(backed_up)
 
@@ -164,8 +165,43 @@ def test_storage_unreachable(backed_up: dict, ops_settings: Any, aws_env: str) -
 
 
 def test_an_existing_target_is_refused(backed_up: dict) -> None:
-    error = restore_fails("--latest", "--target", "postgres")
+    error = restore_fails("--latest", "--target", "postgres", code=2)
     assert "target 'postgres' already exists" in str(error)
+    assert_live_untouched(backed_up)
+
+
+@pytest.mark.parametrize("target", ["", "a/b", "x" * 64])
+def test_an_invalid_target_name_is_refused(backed_up: dict, target: str) -> None:
+    error = restore_fails("--latest", "--target", target, code=2)
+    assert f"invalid target database name {target!r}: 1 to 63 bytes" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_a_restored_database_that_does_not_match_its_manifest_is_dropped(
+    backed_up: dict, backup_dir: Path
+) -> None:
+    # A manifest that promises one row more than the dump holds: what verification exists for.
+    path = next((backup_dir / "default").glob("*.manifest.json"))
+    manifest = json.loads(path.read_text())
+    table = next(t for t in manifest["tables"] if t["name"] == "vehicles_vehicle")
+    table["rows"] += 1
+    path.write_text(json.dumps(manifest))
+    error = restore_fails("--latest")
+    assert "restored database does not match the manifest: table public.vehicles_vehicle has" in (
+        str(error)
+    )
+    assert_live_untouched(backed_up)
+
+
+def test_a_second_restore_while_one_runs_is_refused(backed_up: dict) -> None:
+    import psycopg
+
+    # What a running restore holds: the advisory lock on the maintenance database.
+    with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as holder:
+        key = f"nzila_ops.restore:{backed_up['live']}"
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+        error = restore_fails("--latest")
+    assert f"another restore or drill of database {backed_up['live']!r} is running" in str(error)
     assert_live_untouched(backed_up)
 
 

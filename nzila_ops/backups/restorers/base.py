@@ -105,6 +105,9 @@ class Restorer:
         """Drop scratch targets left by a restore or drill that was killed. Returns them."""
         raise NotImplementedError
 
+    def check_target(self, target: str) -> None:
+        """Raise InvalidArgument unless ``target`` can name a new database (or file)."""
+
     def scratch_name(self, at: datetime) -> str:
         raise NotImplementedError
 

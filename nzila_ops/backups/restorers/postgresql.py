@@ -35,7 +35,7 @@ from nzila_ops.backups.restorers.base import (
     stamp,
     verification_report,
 )
-from nzila_ops.exceptions import RestoreError
+from nzila_ops.exceptions import InvalidArgument, RestoreError
 
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently; never let it.
 
@@ -109,6 +109,12 @@ class PostgreSQLRestorer(Restorer):
         for name in leftovers:
             self.drop(lock, name)
         return leftovers
+
+    def check_target(self, target: str) -> None:
+        if not target.strip() or "/" in target or len(target.encode()) > MAX_IDENTIFIER:
+            raise InvalidArgument(
+                f"invalid target database name {target!r}: 1 to {MAX_IDENTIFIER} bytes, no '/'"
+            )
 
     def scratch_name(self, at: datetime) -> str:
         return _name(self.live_name, f"{SCRATCH_MARK}{stamp(at)}")

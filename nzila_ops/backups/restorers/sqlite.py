@@ -71,8 +71,7 @@ class SQLiteRestorer(Restorer):
         return Path(target)  # the dump is the database file itself
 
     def load(self, lock: int, raw: Path, target: str) -> None:
-        if Path(target) != raw:
-            os.replace(raw, target)
+        pass  # raw_path() is the target itself: the fetch already wrote the database file
 
     def verify(self, target: str, manifest: dict[str, Any]) -> dict[str, Any]:
         try:
