@@ -48,7 +48,7 @@ class WebSocketCheck(Check):
             raise RuntimeError("no WebSocket URL configured (NZILA_WEBSOCKET_URL)")
         port = url.port or (443 if url.scheme == "wss" else 80)
         key = base64.b64encode(os.urandom(16)).decode()
-        with socket.create_connection((url.hostname, port), timeout=self.timeout or 2.0) as sock:
+        with socket.create_connection((url.hostname, port), timeout=self.timeout_seconds()) as sock:
             sock.sendall(
                 f"GET {url.path or '/'} HTTP/1.1\r\nHost: {url.hostname}:{port}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"

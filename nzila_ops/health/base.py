@@ -57,6 +57,13 @@ class Check:
         self.timeout = timeout  # None: HEALTH_TIMEOUT_SECONDS
         self.options = options
 
+    def timeout_seconds(self) -> float:
+        """This check's own timeout, or HEALTH_TIMEOUT_SECONDS: what the runner waits, and what
+        a check gives its client's socket so that a hung dependency frees the thread."""
+        from nzila_ops.conf import get_config
+
+        return float(self.timeout or get_config()["HEALTH_TIMEOUT_SECONDS"])
+
     def check(self) -> str | None:
         raise NotImplementedError
 

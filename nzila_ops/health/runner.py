@@ -60,7 +60,7 @@ def run_checks(checks: list[Check], use_cache: bool = True) -> HealthReport:
                     results[check.name] = cached
     started = time.monotonic()
     pending: list[tuple[Check, float, Future[CheckResult]]] = [
-        (check, float(check.timeout or config["HEALTH_TIMEOUT_SECONDS"]), _pool.submit(check.run))
+        (check, check.timeout_seconds(), _pool.submit(check.run))
         for check in checks
         if check.name not in results
     ]

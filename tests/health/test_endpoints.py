@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from nzila_ops.health.base import Check
 from tests.support.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +75,39 @@ def test_a_hung_redis_fails_within_its_timeout_and_the_others_still_report(
     assert status == 503 and body["checks"]["redis"] == "failing"
     assert body["checks"]["database"] == "ok" and body["checks"]["cache"] == "ok"
     assert elapsed < 2.0 + 0.2, elapsed  # the default timeout is 2 s
+
+
+class HangingCheck(Check):
+    """A host project's check whose dependency never answers (until the test ends)."""
+
+    name = "hanging"
+    release = threading.Event()
+
+    def check(self) -> str | None:
+        self.release.wait(10)
+        return None
+
+
+def test_a_check_that_hangs_is_failing_after_its_own_timeout(client: Client, settings: Any) -> None:
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": [
+            "nzila_ops.health.checks.database.DatabaseCheck",
+            {"CHECK": f"{__name__}.HangingCheck", "TIMEOUT": 0.3},
+        ],
+        "HEALTH_TOKEN": "s3cret-token",
+        "HEALTH_CACHE_SECONDS": 0,
+    }
+    HangingCheck.release.clear()
+    try:
+        started = time.monotonic()
+        status, body, _, _ = get(client, "/ops/health/", X_NZILA_HEALTH_TOKEN="s3cret-token")
+        elapsed = time.monotonic() - started
+    finally:
+        HangingCheck.release.set()  # frees the runner's thread
+    assert status == 503 and body["checks"] == {"database": "ok", "hanging": "failing"}
+    assert body["details"]["hanging"]["reason"] == "timed out after 0.3 s"
+    assert elapsed < 0.3 + 0.2, elapsed
 
 
 def test_one_check_per_endpoint_and_unknown_names_are_404(

@@ -16,7 +16,7 @@ class CeleryWorkersCheck(Check):
         from celery import current_app
 
         # Leave time to report within the check's own timeout.
-        wait = max(0.2, (self.timeout or 2.0) * 0.6)
+        wait = max(0.2, self.timeout_seconds() * 0.6)
         # limit=1: return at the first answer instead of collecting them for the whole wait.
         replies = current_app.control.ping(timeout=wait, limit=1)
         if not replies:

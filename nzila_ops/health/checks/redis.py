@@ -35,6 +35,6 @@ class RedisCheck(Check):
             return self._clients[key]
 
     def check(self) -> str | None:
-        if not self.client(self.timeout or 2.0).ping():
+        if not self.client(self.timeout_seconds()).ping():
             raise RuntimeError("PING was not answered with PONG")
         return None
