@@ -17,13 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from urllib.request import Request, urlopen
+
+from django.urls import reverse
 
 from nzila_ops.conf import DEFAULTS, get_config
 from nzila_ops.exceptions import ConfigurationError, OpsError
 
-HEALTH_PATH = "/ops/health/"
 #: What a healthy health response contains exactly once (its overall status).
 HEALTHY_KEYWORD = '"status": "ok"'
 KEYWORD_MONITOR = 2
@@ -152,7 +153,7 @@ def sync_monitors(check_names: list[str], dry_run: bool = False) -> list[Change]
     """
     config = uptimerobot_config()
     client = UptimeRobotClient(config["API_KEY"], config["API_URL"])
-    health_url = config["BASE_URL"] + HEALTH_PATH
+    health_url = config["BASE_URL"] + reverse("nzila_ops:health")
     existing: dict[str, dict[str, Any]] = {}
     for monitor in sorted(client.get_monitors(search=health_url), key=lambda m: int(m["id"])):
         # Two monitors on one URL (one made by hand): the oldest is ours, the other is left alone.
@@ -188,9 +189,13 @@ def sync_monitors(check_names: list[str], dry_run: bool = False) -> list[Change]
 
 def desired_monitors(config: dict[str, Any], check_names: list[str]) -> list[dict[str, Any]]:
     """The newMonitor parameters of every endpoint's monitor: the overall one first."""
-    base = config["BASE_URL"] + HEALTH_PATH
-    endpoints = [("all critical", base)]
-    endpoints += [(name, f"{base}{quote(name, safe='')}/") for name in dict.fromkeys(check_names)]
+    # reverse(): the host may mount nzila_ops.urls under a prefix of its own. Check names are
+    # URL-safe and unique (registry).
+    base = config["BASE_URL"]
+    endpoints = [("all critical", base + reverse("nzila_ops:health"))]
+    endpoints += [
+        (name, base + reverse("nzila_ops:health-check", args=[name])) for name in check_names
+    ]
     return [
         {
             "friendly_name": FRIENDLY_NAME_PREFIX + label,

@@ -60,6 +60,17 @@ def uptimerobot_settings(settings: Any) -> dict[str, Any]:
     return dict(settings.NZILA_OPS["UPTIMEROBOT"])
 
 
+def test_monitor_urls_follow_where_the_host_mounts_the_endpoints(
+    robot: FakeUptimeRobot, robot_settings: Any
+) -> None:
+    robot_settings.ROOT_URLCONF = "tests.health.prefixed_urls"
+    sync_monitors(["database"])
+    assert set(robot.by_url()) == {
+        f"{BASE_URL}/internal/ops/health/",
+        f"{BASE_URL}/internal/ops/health/database/",
+    }
+
+
 def test_sync_creates_one_keyword_monitor_per_health_endpoint(
     robot: FakeUptimeRobot, robot_settings: Any
 ) -> None:
