@@ -113,7 +113,9 @@ DEFAULTS: dict[str, Any] = {
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
 COMPRESSIONS = ("zstd", "gzip")
 SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
-RETENTION_KEYS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "MIN_AGE_MINUTES")
+# Settings that group sub-settings: a user's dict is completed with the defaults it leaves out,
+# and a sub-setting that does not exist is refused (a typo must not silently keep a default).
+SECTIONS = ("RETENTION", "UPTIMEROBOT")
 
 
 def storage_from_url(url: str) -> dict[str, Any]:
@@ -179,18 +181,11 @@ def _validate(config: dict[str, Any]) -> None:
             f"NZILA_OPS['NOTIFY_ON_SUCCESS'] is {config['NOTIFY_ON_SUCCESS']!r}; "
             f"use one of {SUCCESS_NOTIFICATIONS}"
         )
-    retention = {**DEFAULTS["RETENTION"], **(config["RETENTION"] or {})}
-    bad = [
-        k
-        for k, v in retention.items()
-        if k not in RETENTION_KEYS or not isinstance(v, int) or v < 0
-    ]
+    bad = [k for k, v in config["RETENTION"].items() if not isinstance(v, int) or v < 0]
     if bad:
         raise ConfigurationError(
-            f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers for "
-            f"{', '.join(RETENTION_KEYS)}"
+            f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers"
         )
-    config["RETENTION"] = retention
     crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
              "HEALTH_SAMPLE_CRON")  # fmt: skip
     for key in crons:
@@ -211,8 +206,23 @@ def get_config() -> dict[str, Any]:
         raise ConfigurationError(f"unknown NZILA_OPS setting(s): {', '.join(unknown)}")
     config = copy.deepcopy(DEFAULTS)
     config.update(copy.deepcopy(user))
+    for section in SECTIONS:
+        config[section] = _complete_section(section, config[section])
     _validate(config)
     return config
+
+
+def _complete_section(section: str, given: Any) -> dict[str, Any]:
+    given = {} if given is None else given
+    if not isinstance(given, dict):
+        raise ConfigurationError(f"NZILA_OPS[{section!r}] must be a dict")
+    unknown = sorted(set(given) - set(DEFAULTS[section]))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown NZILA_OPS[{section!r}] setting(s) {', '.join(unknown)}: use "
+            f"{', '.join(DEFAULTS[section])}"
+        )
+    return {**DEFAULTS[section], **given}
 
 
 @receiver(setting_changed)

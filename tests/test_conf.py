@@ -7,7 +7,7 @@ import pytest
 from django.core.checks import run_checks
 from pyrage import x25519
 
-from nzila_ops.conf import FILESYSTEM_STORAGE, S3_STORAGE, get_config, storage_from_url
+from nzila_ops.conf import DEFAULTS, FILESYSTEM_STORAGE, S3_STORAGE, get_config, storage_from_url
 from nzila_ops.exceptions import ConfigurationError
 
 RECIPIENT = str(x25519.Identity.generate().to_public())
@@ -72,6 +72,16 @@ def test_user_settings_merge_over_defaults_and_recipients_may_be_a_string(settin
     assert config["COMPRESSION"] == "zstd" and config["RTO_TARGET_SECONDS"] == 3600
 
 
+def test_a_section_given_in_part_is_completed_with_its_defaults(settings: Any) -> None:
+    settings.NZILA_OPS = {"RETENTION": {"DAILY": 30}, "UPTIMEROBOT": {"API_KEY": "u1-x"}}
+    config = get_config()
+    assert config["RETENTION"] == {**DEFAULTS["RETENTION"], "DAILY": 30}
+    assert config["UPTIMEROBOT"] == {**DEFAULTS["UPTIMEROBOT"], "API_KEY": "u1-x"}
+    settings.NZILA_OPS = {"UPTIMEROBOT": {"APIKEY": "u1-x"}}
+    with pytest.raises(ConfigurationError, match=r"unknown NZILA_OPS\['UPTIMEROBOT'\] setting"):
+        get_config()
+
+
 def test_override_settings_is_seen_at_once(settings: Any) -> None:
     settings.NZILA_OPS = {"COMPRESSION": "gzip"}
     assert get_config()["COMPRESSION"] == "gzip"
@@ -96,6 +106,8 @@ def test_system_checks_report_each_misconfiguration(settings: Any) -> None:
     assert check_ids(settings, ok) == set()
     assert check_ids(settings, {**ok, "RETENTION": {"DAILY": -1}}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "RETENTION": {"YEARLY": 2}}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {**ok, "RETENTION": "7 daily"}) == {"nzila_ops.E001"}
+    assert check_ids(settings, {**ok, "UPTIMEROBOT": {"APIKEY": "u1-x"}}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "NOTIFY_ON_SUCCESS": "sometimes"}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "DRILL_CRON": "weekly"}) == {"nzila_ops.E001"}
 
