@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from pyrage import x25519
 
+from tests.backups.helpers import table_counts
 from tests.support import pg
 from tests.support.host import host_project  # noqa: F401  (a fixture)
 from tests.support.s3 import free_port
@@ -61,17 +62,6 @@ def seeded_postgres(transactional_db: Any) -> dict[str, int]:
 def seeded_sqlite(transactional_db: Any, django_db_blocker: Any) -> dict[str, int]:
     call_command("seed_demo", vehicles=200, database="sqlite", stdout=StringIO())
     return table_counts("sqlite")
-
-
-def table_counts(alias: str) -> dict[str, int]:
-    from deals.models import Deal
-    from payments.models import Payment
-    from vehicles.models import Vehicle
-
-    return {
-        model._meta.db_table: model.objects.using(alias).count()
-        for model in (Vehicle, Deal, Payment)
-    }
 
 
 @pytest.fixture(scope="session")

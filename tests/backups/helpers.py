@@ -1,4 +1,5 @@
-"""Shared steps of backup tests: find the stored object, turn it back into a dump by hand."""
+"""Shared steps of backup tests: find the stored object, damage it, turn it back into a dump by
+hand, count the example project's rows."""
 
 from __future__ import annotations
 
@@ -27,3 +28,25 @@ def stored_files(backup_dir: Path) -> list[str]:
 def recover_by_hand(backup_dir: Path, manifest: dict[str, Any], identity: Path | None) -> Path:
     stored = backup_dir / manifest["object"]["key"]
     return decrypt_and_decompress(stored, identity, manifest["compression"]["algorithm"])
+
+
+#: The example project's tables whose contents restores must bring back.
+APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    """Invert one byte of a stored object (a negative offset counts from the end)."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def table_counts(alias: str) -> dict[str, int]:
+    from deals.models import Deal
+    from payments.models import Payment
+    from vehicles.models import Vehicle
+
+    return {
+        model._meta.db_table: model.objects.using(alias).count()
+        for model in (Vehicle, Deal, Payment)
+    }

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,10 @@ from nzila_ops.backups.catalog import list_backups
 from nzila_ops.models import BackupRecord
 from tests.backups.helpers import stored_files
 from tests.support import pg
+from tests.support.host import example_env, manage
 from tests.support.s3 import FaultyProxy, free_port, moto_server_process
 
 pytestmark = pytest.mark.postgres
-REPO = Path(__file__).resolve().parents[2]
 
 
 def backup_fails(*args: str, code: int = 1) -> CommandError:
@@ -219,25 +217,11 @@ def test_local_disk_full_fails_cleanly_and_removes_the_partial_file(
 
 
 def test_a_command_failure_is_one_line_on_stderr_with_exit_status(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path / 'backups'}",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "example_project" / "manage.py"),
-            "backup_database",
-            "--database",
-            "replica",
-            "--skip-checks",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    env = example_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
     )
+    result = manage(env, "backup_database", "--database", "replica", "--skip-checks")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "CommandError: unknown database alias 'replica' (configured: default)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from io import StringIO
 from pathlib import Path
@@ -17,10 +16,10 @@ from django.db import connections
 
 from nzila_ops.backups.service import run_backup
 from nzila_ops.models import BackupRecord
-from tests.backups.helpers import only_manifest, recover_by_hand
-from tests.conftest import table_counts
+from tests.backups.helpers import only_manifest, recover_by_hand, table_counts
 from tests.support import pg
 from tests.support.parked import ParkedBackup
+from tests.support.procs import children
 from tests.support.tools import pg_restore_list
 
 pytestmark = pytest.mark.postgres
@@ -125,21 +124,8 @@ def test_without_recipients_the_backup_is_plain_zstd(
 
 
 def our_running_pg_dumps() -> list[tuple[bytes, bytes]]:
-    """(argv, environment) of the pg_dump this process started, read from /proc as `ps e`
-    would show them to any user of the machine."""
-    seen = []
-    parent_line = f"PPid:\t{os.getpid()}"
-    for proc in Path("/proc").iterdir():
-        try:
-            if (
-                proc.name.isdigit()
-                and (proc / "comm").read_text().strip() == "pg_dump"
-                and parent_line in (proc / "status").read_text().splitlines()
-            ):
-                seen.append(((proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()))
-        except OSError:
-            continue
-    return seen
+    """(argv, environment) of the pg_dump this process started, as any user could see them."""
+    return [(c.cmdline, c.environ) for c in children() if c.comm == "pg_dump"]
 
 
 def test_password_reaches_pg_dump_through_a_private_file_not_argv(

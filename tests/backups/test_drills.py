@@ -14,7 +14,7 @@ from django.db import connections
 from nzila_ops.backups.drills import run_drill
 from nzila_ops.models import DrillRecord
 from nzila_ops.signals import drill_failed
-from tests.backups.helpers import only_manifest
+from tests.backups.helpers import flip_byte, only_manifest
 from tests.support import pg
 
 pytestmark = pytest.mark.postgres
@@ -60,9 +60,7 @@ def test_a_drill_of_a_corrupt_backup_fails_and_is_recorded(
 ) -> None:
     call_command("backup_database", stdout=StringIO())
     stored = backup_dir / only_manifest(backup_dir)["object"]["key"]
-    data = bytearray(stored.read_bytes())
-    data[100] ^= 0x10
-    stored.write_bytes(bytes(data))
+    flip_byte(stored, 100)
     record = run_drill("default")
     assert record.result == "failed" and "checksum" in record.error
     assert record.rto_seconds is None

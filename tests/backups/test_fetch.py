@@ -26,33 +26,25 @@ from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.streams import HashingReader
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.exceptions import StorageError
-from tests.backups.helpers import only_manifest
+from tests.backups.helpers import APP_TABLES, only_manifest
 from tests.support import pg
+from tests.support.procs import children
 from tests.support.s3 import FaultyProxy
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes in /proc"),
 ]
-APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
 
 
 def decryption_processes() -> list[tuple[bytes, bytes]]:
     """(command line, environment) of this process's children that run pyrage, and of any
     child that exited without being reaped (a zombie's command line is empty)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
-            cmdline = (entry / "cmdline").read_bytes()
-            environ = (entry / "environ").read_bytes()
-        except (OSError, ValueError):
-            continue  # exited meanwhile
-        if int(parent) == os.getpid() and (b"pyrage" in cmdline or state == "Z"):
-            found.append((cmdline, environ))
-    return found
+    return [
+        (child.cmdline, child.environ)
+        for child in children()
+        if b"pyrage" in child.cmdline or child.state == "Z"
+    ]
 
 
 def fetch(sink: Any) -> Any:

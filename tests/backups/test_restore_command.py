@@ -8,17 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.backups.helpers import APP_TABLES
 from tests.support import pg
-from tests.support.host import manage
+from tests.support.host import MANAGE_PY, manage
 
 pytestmark = pytest.mark.postgres
-REPO = Path(__file__).resolve().parents[2]
-TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
 
 
 @pytest.fixture
@@ -29,23 +27,23 @@ def host(host_project: dict[str, str]) -> dict[str, str]:
 
 def test_only_the_exact_word_restore_confirms(host: dict[str, str]) -> None:
     name = host["DBNAME"]
-    before = pg.snapshot(name, TABLES)
+    before = pg.snapshot(name, APP_TABLES)
     with psycopg.connect(pg.conninfo(name), autocommit=True) as conn:
         conn.execute("DELETE FROM payments_payment")  # the accident to undo
-    damaged = pg.snapshot(name, TABLES)
+    damaged = pg.snapshot(name, APP_TABLES)
     for answer in ["restore\n", "RESTORE \n", "yes\n", "\n", ""]:
         result = manage(host, "restore_database", "--latest", input=answer)
         assert result.returncode != 0, answer
         assert result.stderr.strip() == (
             "CommandError: restore aborted: not confirmed, nothing was changed"
         )
-        assert pg.snapshot(name, TABLES) == damaged
+        assert pg.snapshot(name, APP_TABLES) == damaged
         assert pg.databases_like(f"{name}_") == []
 
     result = manage(host, "restore_database", "--latest", input="RESTORE\n")
     assert result.returncode == 0, result.stderr
     assert "Type RESTORE to continue" in result.stdout
-    assert pg.snapshot(name, TABLES) == before
+    assert pg.snapshot(name, APP_TABLES) == before
 
 
 def test_a_killed_restore_leaves_the_live_database_and_the_next_run_cleans_up(
@@ -63,12 +61,12 @@ def test_a_killed_restore_leaves_the_live_database_and_the_next_run_cleans_up(
             "DELETE FROM deals_deal WHERE id % 2 = 0 "
             "AND id NOT IN (SELECT deal_id FROM payments_payment)"
         )
-    live_before = pg.snapshot(name, TABLES)
+    live_before = pg.snapshot(name, APP_TABLES)
 
     process = subprocess.Popen(
         [
             sys.executable,
-            str(REPO / "example_project" / "manage.py"),
+            str(MANAGE_PY),
             "restore_database",
             "--latest",
             "--no-input",
@@ -86,7 +84,7 @@ def test_a_killed_restore_leaves_the_live_database_and_the_next_run_cleans_up(
     os.killpg(process.pid, signal.SIGKILL)  # the command and its pg_restore, as an OOM kill would
     process.wait()
 
-    assert pg.snapshot(name, TABLES) == live_before
+    assert pg.snapshot(name, APP_TABLES) == live_before
     leftovers = pg.databases_like(f"{name}_nzila_scratch_")
     assert leftovers, "expected the killed restore's scratch database"
 

@@ -14,12 +14,11 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from pyrage import x25519
 
-from tests.backups.helpers import only_manifest
+from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
 from tests.support import pg
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.postgres
-APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
 
 
 @pytest.fixture
@@ -81,10 +80,8 @@ def test_no_backups_at_all(ops_settings: Any, seeded_postgres: dict, tmp_path: P
 def test_a_flipped_byte_anywhere_is_caught_before_anything_changes(
     backed_up: dict, where: float
 ) -> None:
-    data = bytearray(backed_up["object"].read_bytes())
-    offset = int(len(data) * where) if isinstance(where, float) else where % len(data)
-    data[offset] ^= 0x01
-    backed_up["object"].write_bytes(bytes(data))
+    size = backed_up["object"].stat().st_size
+    flip_byte(backed_up["object"], int(size * where) if isinstance(where, float) else where)
     error = restore_fails("--latest")
     assert "is corrupt" in str(error) or "failed its checksum" in str(error)
     assert "sha256" in str(error) or "authentication" in str(error)
@@ -95,7 +92,10 @@ def test_a_truncated_object_is_caught(backed_up: dict) -> None:
     data = backed_up["object"].read_bytes()
     backed_up["object"].write_bytes(data[: len(data) // 2])
     error = restore_fails("--latest")
-    assert backed_up["manifest"]["name"] in str(error)
+    assert (
+        f"backup {backed_up['manifest']['name']} is {len(data) // 2} bytes in storage, the "
+        f"manifest says {len(data)} (truncated or replaced)"
+    ) in str(error)
     assert_live_untouched(backed_up)
 
 
@@ -208,9 +208,7 @@ def test_a_second_restore_while_one_runs_is_refused(backed_up: dict) -> None:
 def test_a_failed_restore_is_recorded_in_the_untouched_database(backed_up: dict) -> None:
     from nzila_ops.models import RestoreRecord
 
-    data = bytearray(backed_up["object"].read_bytes())
-    data[-10] ^= 0xFF
-    backed_up["object"].write_bytes(bytes(data))
+    flip_byte(backed_up["object"], -10)
     restore_fails("--latest")
     record = RestoreRecord.objects.get()
     assert record.result == "failed" and "failed its checksum" in record.error

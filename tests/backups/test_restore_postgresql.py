@@ -12,10 +12,11 @@ from django.db import connections
 
 from nzila_ops.backups.restore import restore_database
 from nzila_ops.models import BackupRecord, RestoreRecord
+from tests.backups.helpers import APP_TABLES
 from tests.support import pg
 
 pytestmark = pytest.mark.postgres
-APP_TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment", "auth_user"]
+TABLES = [*APP_TABLES, "auth_user"]
 
 
 @pytest.fixture
@@ -31,14 +32,14 @@ def test_database_dropped_then_restored_with_every_row(
     ops_settings: Any, seeded_postgres: dict, live_db: str
 ) -> None:
     call_command("backup_database", stdout=StringIO())
-    before = pg.snapshot(live_db, APP_TABLES)
+    before = pg.snapshot(live_db, TABLES)
     connections["default"].close()
     pg.drop_database(live_db)
 
     out = StringIO()
     call_command("restore_database", "--latest", "--no-input", stdout=out)
 
-    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.snapshot(live_db, TABLES) == before
     assert "restored default-" in out.getvalue() and "verified" in out.getvalue()
     restore = RestoreRecord.objects.get()
     assert restore.result == "succeeded" and restore.previous_database == ""
@@ -57,19 +58,19 @@ def test_restore_keeps_the_previous_database_and_later_backups_stay_listed(
     import json
 
     first_name = json.loads(first.getvalue())["name"]
-    before = pg.snapshot(live_db, APP_TABLES)
+    before = pg.snapshot(live_db, TABLES)
     call_command("seed_demo", vehicles=400, stdout=StringIO())  # changes after the backup
-    changed = pg.snapshot(live_db, APP_TABLES)
+    changed = pg.snapshot(live_db, TABLES)
     call_command("backup_database", stdout=StringIO())
     later_name = BackupRecord.objects.exclude(name=first_name).get().name
 
     outcome = restore_database(backup=first_name, started_by="test")
 
-    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.snapshot(live_db, TABLES) == before
     assert outcome.previous_database and outcome.previous_database.startswith(
         f"{live_db}_pre_restore_"
     )
-    assert pg.snapshot(outcome.previous_database, APP_TABLES) == changed
+    assert pg.snapshot(outcome.previous_database, TABLES) == changed
     names = set(BackupRecord.objects.values_list("name", flat=True))
     assert names == {first_name, later_name}
     assert set(BackupRecord.objects.values_list("status", flat=True)) == {"succeeded"}
@@ -85,22 +86,22 @@ def test_target_restores_beside_the_live_database_and_stops(
     ops_settings: Any, seeded_postgres: dict, live_db: str
 ) -> None:
     call_command("backup_database", stdout=StringIO())
-    before = pg.snapshot(live_db, APP_TABLES)
+    before = pg.snapshot(live_db, TABLES)
     call_command("seed_demo", vehicles=350, stdout=StringIO())
-    live_now = pg.snapshot(live_db, APP_TABLES)
+    live_now = pg.snapshot(live_db, TABLES)
     target = f"{live_db}_inspect"
 
     outcome = restore_database(latest=True, target=target)
 
     assert not outcome.swapped and outcome.target == target
-    assert pg.snapshot(target, APP_TABLES) == before
+    assert pg.snapshot(target, TABLES) == before
     with pg.admin() as conn:
         comment = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
             [target],
         ).fetchone()[0]
     assert comment == f"restored by nzila_ops from {outcome.backup_name}"
-    assert pg.snapshot(live_db, APP_TABLES) == live_now
+    assert pg.snapshot(live_db, TABLES) == live_now
     assert "swap" not in outcome.phase_seconds
 
 
@@ -112,14 +113,14 @@ def test_restore_from_s3_alone(
         "STORAGES": {"default": f"s3://{s3_bucket}/prod"},
     }
     call_command("backup_database", stdout=StringIO())
-    before = pg.snapshot(live_db, APP_TABLES)
+    before = pg.snapshot(live_db, TABLES)
     connections["default"].close()
     pg.drop_database(live_db)
     pg.create_database(live_db)  # empty, never migrated
 
     call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
 
-    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.snapshot(live_db, TABLES) == before
     previous = RestoreRecord.objects.get().previous_database
     assert previous.startswith(f"{live_db}_pre_restore_")
 

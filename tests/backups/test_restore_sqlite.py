@@ -13,15 +13,14 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 
 from nzila_ops.backups.restore import restore_database
-from tests.backups.helpers import only_manifest
+from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "sqlite"])
-TABLES = ["vehicles_vehicle", "deals_deal", "payments_payment"]
 
 
 def contents(path: str | Path) -> dict[str, list[tuple]]:
     with closing(sqlite3.connect(path)) as db:
-        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in APP_TABLES}
 
 
 def live_path() -> Path:
@@ -65,9 +64,7 @@ def test_corrupt_sqlite_backup_leaves_the_live_file_alone(
     call_command("backup_database", "--database", "sqlite", stdout=StringIO())
     manifest = only_manifest(backup_dir, "sqlite")
     stored = backup_dir / manifest["object"]["key"]
-    data = bytearray(stored.read_bytes())
-    data[len(data) // 3] ^= 0x40
-    stored.write_bytes(bytes(data))
+    flip_byte(stored, stored.stat().st_size // 3)
     before = contents(live_path())
     with pytest.raises(CommandError, match=r"corrupt|checksum"):
         call_command("restore_database", "--latest", "--database", "sqlite", "--no-input")

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.backups.helpers import only_manifest
-from tests.conftest import table_counts
+from tests.backups.helpers import flip_byte, only_manifest, table_counts
 
 pytestmark = pytest.mark.postgres
 
@@ -44,17 +43,19 @@ def test_a_damaged_backup_fails_verification(
 ) -> None:
     summary = backup()
     stored = backup_dir / only_manifest(backup_dir)["object"]["key"]
-    data = bytearray(stored.read_bytes())
+    size = stored.stat().st_size
     if fault == "flip":
-        data[len(data) * 2 // 3] ^= 0x02
+        flip_byte(stored, size * 2 // 3)
+        expected = f"backup {summary['name']} failed its checksum"
     elif fault == "truncate":
-        del data[-1000:]
+        stored.write_bytes(stored.read_bytes()[:-1000])
+        expected = f"backup {summary['name']} is {size - 1000} bytes in storage"
     else:
-        data += b"junk"
-    stored.write_bytes(bytes(data))
+        stored.write_bytes(stored.read_bytes() + b"junk")
+        expected = f"backup {summary['name']} is {size + 4} bytes in storage"
     with pytest.raises(CommandError) as caught:
         call_command("verify_backup", summary["name"])
-    assert caught.value.returncode == 1 and summary["name"] in str(caught.value)
+    assert caught.value.returncode == 1 and expected in str(caught.value)
 
 
 def test_an_unencrypted_gzip_backup_verifies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from io import StringIO
@@ -20,6 +21,7 @@ from nzila_ops.health.checks.database import DatabaseCheck
 from nzila_ops.health.checks.redis import RedisCheck
 from nzila_ops.health.checks.system import DiskSpaceCheck, MigrationsCheck
 from nzila_ops.models import BackupRecord
+from tests.support.host import example_env, manage
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.django_db
@@ -31,23 +33,11 @@ def test_database() -> None:
 
 def test_database_at_a_dead_port_fails_through_check_health(tmp_path: Path) -> None:
     """As an operator would see it: the command against a database nobody listens for."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from tests.support.host import MANAGE_PY
-
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/gone",
-        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path}",
-    }
-    result = subprocess.run(
-        [sys.executable, str(MANAGE_PY), "check_health", "database", "--json", "--skip-checks"],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    env = example_env(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/gone",
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path}",
+    )
+    result = manage(env, "check_health", "database", "--json", "--skip-checks")
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: failing: database"
     report = json.loads(result.stdout)

@@ -18,6 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 MANAGE_PY = REPO / "example_project" / "manage.py"
 
 
+def example_env(**variables: str) -> dict[str, str]:
+    """This process's environment with the example project's settings and ``variables``."""
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings", **variables}
+
+
 def manage(env: dict[str, str], *args: str, **kwargs: object) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(MANAGE_PY), *args],
@@ -36,15 +41,13 @@ def host_project(tmp_path: Path, age_key: tuple[Path, str], db: object) -> Itera
     name = f"nzila_cmd_{uuid.uuid4().hex[:8]}"
     s = connections["default"].settings_dict
     pg.create_database(name)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nzila_export_hub.settings",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
-        "NZILA_OPS_BACKUP_STORAGE": f"file://{tmp_path / 'backups'}",
-        "NZILA_OPS_AGE_RECIPIENTS": age_key[1],
-        "NZILA_OPS_AGE_IDENTITY_FILE": str(age_key[0]),
-        "DBNAME": name,
-    }
+    env = example_env(
+        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
+        NZILA_OPS_AGE_RECIPIENTS=age_key[1],
+        NZILA_OPS_AGE_IDENTITY_FILE=str(age_key[0]),
+        DBNAME=name,
+    )
     for args in (["migrate", "-v0"], ["seed_demo", "--vehicles", "300"], ["backup_database"]):
         result = manage(env, *args)
         assert result.returncode == 0, result.stderr
