@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from nzila_ops.exceptions import OpsError
 
@@ -44,6 +45,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         get_checks()
     except OpsError as exc:
         messages.append(Error(str(exc), id="nzila_ops.E004"))
+    for path in config["NOTIFIERS"]:
+        # notify() logs and skips a backend it cannot import: found here at deploy time, not
+        # when the first failure should have been reported.
+        try:
+            import_string(path)
+        except ImportError as exc:
+            messages.append(Error(f"cannot import notifier {path}: {exc}", id="nzila_ops.E005"))
     if not config["AGE_RECIPIENTS"]:
         messages.append(
             Warning(

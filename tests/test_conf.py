@@ -108,6 +108,8 @@ def test_system_checks_report_each_misconfiguration(settings: Any) -> None:
     assert check_ids(settings, {**ok, "RETENTION": {"YEARLY": 2}}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "RETENTION": "7 daily"}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "UPTIMEROBOT": {"APIKEY": "u1-x"}}) == {"nzila_ops.E001"}
+    bad_notifier = {**ok, "NOTIFIERS": ["nzila_ops.notify.email.NoSuchNotifier"]}
+    assert check_ids(settings, bad_notifier) == {"nzila_ops.E005"}
     assert check_ids(settings, {**ok, "NOTIFY_ON_SUCCESS": "sometimes"}) == {"nzila_ops.E001"}
     assert check_ids(settings, {**ok, "DRILL_CRON": "weekly"}) == {"nzila_ops.E001"}
 
