@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,30 @@ def test_pg_dump_older_than_the_server_is_refused(
     error = backup_fails()
     assert "pg_dump 12.22 is older than the server (PostgreSQL 15." in str(error)
     only_failed_record()
+    assert_nothing_left(backup_dir)
+
+
+def test_pg_dump_failing_mid_way_is_named_and_leaves_nothing(
+    ops_settings: Any, seeded_postgres: dict, backup_dir: Path, tmp_path: Path
+) -> None:
+    # Stands in for a pg_dump that dies part-way (a role without SELECT on a table, say): it
+    # answers --version like the real one, writes some output, then reports an error.
+    real = shutil.which("pg_dump")
+    failing = tmp_path / "pg_dump"
+    failing.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = "--version" ] && exec {real} --version\n'
+        "head -c 100000 /dev/urandom\n"
+        'echo "pg_dump: error: query failed: ERROR:  permission denied for table secrets" >&2\n'
+        "exit 1\n"
+    )
+    failing.chmod(0o755)
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": str(failing)}
+    error = backup_fails()
+    assert str(error) == (
+        "pg_dump failed: query failed: ERROR: permission denied for table secrets"
+    )
+    assert "permission denied" in only_failed_record().error
     assert_nothing_left(backup_dir)
 
 

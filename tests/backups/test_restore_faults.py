@@ -126,6 +126,49 @@ def test_wrong_identity(backed_up: dict, ops_settings: Any, tmp_path: Path) -> N
     assert_live_untouched(backed_up)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "holds no identity"), ("{public}\n", "line 1: not an AGE-SECRET-KEY-1 identity")],
+    ids=["empty", "a public key"],
+)
+def test_an_identity_file_without_a_private_key(
+    backed_up: dict, ops_settings: Any, tmp_path: Path, content: str, message: str
+) -> None:
+    public = str(x25519.Identity.generate().to_public())
+    wrong = tmp_path / "key.txt"
+    wrong.write_text(content.format(public=public))
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": str(wrong)}
+    error = restore_fails("--latest", code=2)
+    assert f"age identity file {wrong}" in str(error) and message in str(error)
+    assert public not in str(error)  # a mangled key line is never echoed
+    assert_live_untouched(backed_up)
+
+
+def test_a_manifest_whose_object_is_gone(backed_up: dict) -> None:
+    # What a deletion interrupted between object and manifest would leave (retention deletes
+    # the object first, then the manifest).
+    backed_up["object"].unlink()
+    error = restore_fails("--latest")
+    assert backed_up["manifest"]["object"]["key"] in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_an_unreadable_manifest_is_skipped_for_the_previous_backup(
+    backed_up: dict, backup_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = backed_up["manifest"]["name"]
+    call_command("backup_database", stdout=StringIO())
+    newest = next(
+        p for p in (backup_dir / "default").glob("*.manifest.json") if first not in p.name
+    )
+    newest.write_text("{ not json")
+    with caplog.at_level("WARNING", logger="nzila_ops"):
+        outcome_out = StringIO()
+        call_command("restore_database", "--latest", "--no-input", "--json", stdout=outcome_out)
+    assert json.loads(outcome_out.getvalue())["backup_name"] == first
+    assert f"skipping unreadable manifest default/{newest.name}" in caplog.text
+
+
 def test_identity_file_that_does_not_exist(backed_up: dict, ops_settings: Any) -> None:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "AGE_IDENTITY_FILE": "/nowhere/key.txt"}
     error = restore_fails("--latest", code=2)
