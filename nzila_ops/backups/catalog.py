@@ -76,15 +76,17 @@ def sync_catalog(storage: BackupStorage | None = None) -> dict[str, int]:
     storage = storage or get_storage()
     manifests = list(iter_manifests(storage))
     created = updated = 0
+    newest = None
     for manifest in manifests:
+        fields = record_fields(manifest, storage.name)
         _, was_created = BackupRecord.objects.update_or_create(
-            name=manifest["name"], defaults=record_fields(manifest, storage.name)
+            name=manifest["name"], defaults=fields
         )
         created += was_created
         updated += not was_created
+        newest = fields["started_at"] if newest is None else max(newest, fields["started_at"])
     interrupted = 0
-    if manifests:
-        newest = max(record_fields(m, storage.name)["started_at"] for m in manifests)
+    if newest is not None:
         interrupted = (
             BackupRecord.objects.filter(status="running", started_at__lt=newest)
             .exclude(name__in=[m["name"] for m in manifests])

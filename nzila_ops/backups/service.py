@@ -141,6 +141,19 @@ def reap_stale_records(alias: str, now: datetime) -> int:
     )
 
 
+def _record_fields(plan: BackupPlan, started_at: datetime) -> dict[str, Any]:
+    """What every catalog row of this backup attempt says, whatever becomes of it."""
+    return {
+        "name": plan.name,
+        "database_alias": plan.alias,
+        "engine": plan.engine.vendor,
+        "backup_type": plan.backup_type,
+        "started_at": started_at,
+        "storage_name": plan.storage.name,
+        "host": socket.gethostname(),
+    }
+
+
 def _skip(plan: BackupPlan, started_at: datetime) -> BackupSkipped:
     running = BackupRecord.objects.filter(
         database_alias=plan.alias, status=BackupRecord.Status.RUNNING
@@ -148,16 +161,10 @@ def _skip(plan: BackupPlan, started_at: datetime) -> BackupSkipped:
     holder = f"{running.name}, started {running.started_at:%Y-%m-%d %H:%M:%S}" if running else "?"
     reason = f"skipped: another backup of {plan.alias!r} is running ({holder})"
     BackupRecord.objects.create(
-        name=plan.name,
-        database_alias=plan.alias,
-        engine=plan.engine.vendor,
-        backup_type=plan.backup_type,
+        **_record_fields(plan, started_at),
         status=BackupRecord.Status.SKIPPED,
-        started_at=started_at,
         finished_at=timezone.now(),
-        storage_name=plan.storage.name,
         error=reason,
-        host=socket.gethostname(),
     )
     logger.info("backup of %s %s", plan.alias, reason)
     return BackupSkipped(reason)
@@ -169,17 +176,11 @@ def _create_record(plan: BackupPlan, started_at: datetime) -> BackupRecord | Non
         reap_stale_records(plan.alias, started_at)
         with transaction.atomic():
             return BackupRecord.objects.create(
-                name=plan.name,
-                database_alias=plan.alias,
-                engine=plan.engine.vendor,
-                backup_type=plan.backup_type,
+                **_record_fields(plan, started_at),
                 status=BackupRecord.Status.RUNNING,
-                started_at=started_at,
-                storage_name=plan.storage.name,
                 storage_key=plan.object_key,
                 compression=plan.compression,
                 encryption_recipients=[recipient_fingerprint(r) for r in plan.recipients],
-                host=socket.gethostname(),
             )
     except IntegrityError:
         raise _skip(plan, started_at) from None

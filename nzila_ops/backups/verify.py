@@ -14,6 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from nzila_ops.backups.engines.pgclient import find_tool, tool_error
+from nzila_ops.backups.engines.postgresql import PostgreSQLDumpEngine
 from nzila_ops.backups.manifest import resolve_backup
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
@@ -102,7 +103,8 @@ def verify_backup(
     identities = identities_for(manifest)
     dump_format = manifest["dump"]["format"]
     sink: PgRestoreListSink | SQLiteHeaderSink
-    sink = PgRestoreListSink() if dump_format == "pg_dump-custom" else SQLiteHeaderSink()
+    is_pg_dump = dump_format == PostgreSQLDumpEngine.dump_format
+    sink = PgRestoreListSink() if is_pg_dump else SQLiteHeaderSink()
     progress.phase("verify")
     try:
         result = unpack_backup(storage, manifest, sink, identities, progress)

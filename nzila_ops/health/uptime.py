@@ -71,18 +71,21 @@ def uptime(component: str, start: datetime, end: datetime) -> float | None:
 
     None when nothing was recorded for it before ``end``. Time before its first sample is
     left out of the window rather than guessed."""
-    flips = list(ComponentFlip.objects.filter(component=component, at__lt=end).order_by("at", "id"))
-    if not flips:
+    flips = ComponentFlip.objects.filter(component=component)
+    # Only the state at ``start`` and the changes inside the window matter, however long the
+    # component's history.
+    previous = flips.filter(at__lte=start).order_by("-at", "-id").first()
+    inside = list(flips.filter(at__gt=start, at__lt=end).order_by("at", "id"))
+    if previous is None and not inside:
         return None
-    before = [f for f in flips if f.at <= start]
-    status = before[-1].new if before else None
-    cursor = start if before else max(start, flips[0].at)
-    down = 0.0
-    for flip in (f for f in flips if f.at > start):
+    status = previous.new if previous else None
+    window_start = start if previous else max(start, inside[0].at)
+    cursor, down = window_start, 0.0
+    for flip in inside:
         if status == "failing":
             down += (flip.at - cursor).total_seconds()
         status, cursor = flip.new, flip.at
     if status == "failing":
         down += (end - cursor).total_seconds()
-    observed = (end - (start if before else max(start, flips[0].at))).total_seconds()
+    observed = (end - window_start).total_seconds()
     return 1.0 if observed <= 0 else 1.0 - down / observed
