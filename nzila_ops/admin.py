@@ -6,8 +6,31 @@ from django.template.defaultfilters import filesizeformat
 from nzila_ops.models import BackupRecord, DrillRecord, RestoreRecord
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the services (the catalog mirrors storage; restores and drills are
+    history): nobody adds or edits them by hand."""
+
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, record: BackupRecord | RestoreRecord | DrillRecord) -> str:
+        seconds = record.duration_seconds
+        return "" if seconds is None else f"{seconds:.1f} s"
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyAdmin):
+    list_filter = ("result", "database_alias")
+    search_fields = ("backup_name", "error")
+
+
 @admin.register(BackupRecord)
-class BackupRecordAdmin(admin.ModelAdmin):
+class BackupRecordAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "database_alias",
@@ -21,20 +44,7 @@ class BackupRecordAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "database_alias", "backup_type", "engine")
     search_fields = ("name", "sha256", "error")
-    date_hierarchy = "started_at"
-    # The catalog mirrors storage: rows are written by the backup service, never by hand.
     readonly_fields = [field.name for field in BackupRecord._meta.fields]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    @admin.display(description="duration")
-    def duration(self, record: BackupRecord) -> str:
-        seconds = record.duration_seconds
-        return "" if seconds is None else f"{seconds:.1f} s"
 
     @admin.display(description="stored")
     def stored(self, record: BackupRecord) -> str:
@@ -48,24 +58,6 @@ class BackupRecordAdmin(admin.ModelAdmin):
     @admin.display(boolean=True)
     def encrypted(self, record: BackupRecord) -> bool:
         return record.encrypted
-
-
-class ReadOnlyHistoryAdmin(admin.ModelAdmin):
-    """Restores and drills are history written by the services; nobody edits them by hand."""
-
-    list_filter = ("result", "database_alias")
-    date_hierarchy = "started_at"
-    search_fields = ("backup_name", "error")
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    @admin.display(description="duration")
-    def duration(self, record: RestoreRecord | DrillRecord) -> str:
-        return f"{record.duration_seconds:.1f} s"
 
 
 @admin.register(RestoreRecord)
