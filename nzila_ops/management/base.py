@@ -22,6 +22,11 @@ def human_size(size: float | None) -> str:
     return f"{size:.1f} TB"  # pragma: no cover
 
 
+def action_text(action: str, dry_run: bool) -> str:
+    """ "created", or in a dry run "would be created"; "unchanged" either way."""
+    return f"would be {action}" if dry_run and action != "unchanged" else action
+
+
 def format_phases(phase_seconds: dict[str, float]) -> str:
     """ "fetch 1.2 s, restore 9.8 s, ...": the phases of a restore or drill, in order."""
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phase_seconds.items())

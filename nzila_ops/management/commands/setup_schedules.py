@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nzila_ops.management.base import OpsCommand
+from nzila_ops.management.base import OpsCommand, action_text
 from nzila_ops.schedules import setup_schedules
 
 
@@ -18,7 +18,6 @@ class Command(OpsCommand):
         parser.add_argument("--dry-run", action="store_true", help="show, change nothing")
 
     def run(self, **options: Any) -> None:
-        verb = "would be " if options["dry_run"] else ""
         for change in setup_schedules(dry_run=options["dry_run"]):
-            action = change.action if change.action == "unchanged" else verb + change.action
+            action = action_text(change.action, options["dry_run"])
             self.stdout.write(f"{change.name:<32} {action:<18} {change.detail}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nzila_ops.health.uptimerobot import UNCHANGED, sync_monitors
-from nzila_ops.management.base import OpsCommand
+from nzila_ops.health.uptimerobot import sync_monitors
+from nzila_ops.management.base import OpsCommand, action_text
 
 
 class Command(OpsCommand):
@@ -22,9 +22,8 @@ class Command(OpsCommand):
         # Imported when run so that listing commands never loads the health check registry.
         from nzila_ops.health.registry import check_names
 
-        verb = "would be " if options["dry_run"] else ""
         for change in sync_monitors(check_names(), dry_run=options["dry_run"]):
-            action = change.action if change.action == UNCHANGED else verb + change.action
+            action = action_text(change.action, options["dry_run"])
             if change.fields:
                 action += f" ({', '.join(change.fields)})"
             self.stdout.write(f"{change.name:<32} {action:<24} {change.url}")
