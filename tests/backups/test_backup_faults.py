@@ -147,6 +147,23 @@ def test_missing_bucket_is_named(ops_settings: Any, seeded_postgres: dict, aws_e
     assert "does not exist" in only_failed_record().error
 
 
+def test_missing_aws_credentials_are_named(
+    ops_settings: Any, seeded_postgres: dict, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to find either
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "STORAGES": {"default": f"s3://backups/x?endpoint_url={moto_endpoint}&region=us-east-1"},
+    }
+    error = backup_fails()
+    assert str(error) == "no AWS credentials found (set AWS_ACCESS_KEY_ID or use a role)"
+    only_failed_record()
+
+
 def test_access_denied_to_the_bucket_is_named(
     ops_settings: Any, seeded_postgres: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -263,6 +263,30 @@ def test_an_http_error_from_the_api_is_one_line_without_the_key(
     assert str(error.value) == "UptimeRobot getMonitors failed: HTTP 503 Service Unavailable"
 
 
+def test_the_rate_limit_is_reported_with_when_to_retry(
+    robot: FakeUptimeRobot, robot_settings: Any
+) -> None:
+    robot.http_error = 429
+    with pytest.raises(OpsError) as error:
+        sync_monitors(CHECKS)
+    assert str(error.value) == (
+        "UptimeRobot getMonitors failed: rate limited (HTTP 429), retry after 60 s"
+    )
+    assert robot.monitors == {}
+
+
+def test_an_answer_that_is_not_json_is_one_line(
+    robot: FakeUptimeRobot, robot_settings: Any
+) -> None:
+    robot.raw_answer = b"<html><body>502 Bad Gateway</body></html>"
+    with pytest.raises(OpsError) as error:
+        sync_monitors(CHECKS)
+    assert str(error.value) == (
+        "UptimeRobot getMonitors failed: answer is not JSON: "
+        "b'<html><body>502 Bad Gateway</body></html>'"
+    )
+
+
 def test_an_unreachable_api_is_one_line_error(robot_settings: Any) -> None:
     url = f"http://127.0.0.1:{free_port()}/v2/"  # nothing listens there
     configure(robot_settings, **{**uptimerobot_settings(robot_settings), "API_URL": url})

@@ -38,8 +38,11 @@ class FakeUptimeRobot:
         self.api_key = api_key
         self.monitors: dict[int, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
-        # An HTTP status every call answers with instead (a 5xx outage), or None.
+        # An HTTP status every call answers with instead (a 5xx outage; 429 comes with
+        # Retry-After, as UptimeRobot's rate limit does), or None.
         self.http_error: int | None = None
+        # A body every call answers with instead, with HTTP 200 (a proxy's HTML page), or None.
+        self.raw_answer: bytes | None = None
         self._ids = itertools.count(777_000_001)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -170,17 +173,24 @@ class FakeUptimeRobot:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 params = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
                 method = self.path.rstrip("/").rsplit("/", 1)[-1]
-                if robot.http_error is not None:
+                if robot.http_error is not None or robot.raw_answer is not None:
                     with robot._lock:
                         robot.requests.append(Recorded(method, params))
-                    self._send(robot.http_error, {"error": "Service Unavailable"})
+                    if robot.raw_answer is not None:
+                        self._send(200, robot.raw_answer, "text/html")
+                    else:
+                        self._send(robot.http_error or 500, {"error": "Service Unavailable"})
                     return
                 self._send(200, robot.answer(method, params))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(
+                self, status: int, payload: dict[str, Any] | bytes, kind: str = "application/json"
+            ) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if status == 429:
+                    self.send_header("Retry-After", "60")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
