@@ -76,10 +76,30 @@ def resolve_backup(
         return find_manifest(storage, name)
     if not latest:
         raise InvalidArgument("give a backup name or --latest")
-    for manifest in iter_manifests(storage, database):
-        return manifest
+    newest = _newest_manifest(storage, database) if database else None
+    if newest is None:
+        newest = next(iter_manifests(storage, database), None)
+    if newest is not None:
+        return newest
     what = f"database {database!r}" if database else "any database"
     raise BackupNotFound(f"no backups of {what} in {storage.describe()}")
+
+
+def _newest_manifest(storage: BackupStorage, alias: str) -> dict[str, Any] | None:
+    """The newest readable manifest of ``alias``, reading as few as possible: a restore from
+    S3 should not fetch every manifest kept by retention to use one. Names start with the
+    alias and the UTC start time (service.backup_name), and one backup of a database runs at
+    a time, so within an alias the names sort in time order."""
+    prefix = f"{alias}/"
+    keys = [key for key in storage.list_keys(prefix) if key.endswith(MANIFEST_SUFFIX)]
+    for key in sorted(keys, reverse=True):
+        try:
+            manifest = _parse(key, storage.read_bytes(key))
+        except StorageError:
+            continue  # deleted between listing and reading (retention running)
+        if manifest is not None and manifest.get("database_alias") == alias:
+            return manifest
+    return None
 
 
 def find_manifest(storage: BackupStorage, name: str) -> dict[str, Any]:
