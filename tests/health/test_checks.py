@@ -20,6 +20,7 @@ from nzila_ops.health.checks.celery import CeleryBeatCheck, CeleryWorkersCheck, 
 from nzila_ops.health.checks.database import DatabaseCheck
 from nzila_ops.health.checks.redis import RedisCheck
 from nzila_ops.health.checks.system import DiskSpaceCheck, MigrationsCheck
+from nzila_ops.health.runner import run_checks
 from nzila_ops.models import BackupRecord
 from tests.support.host import example_env, manage
 from tests.support.s3 import free_port
@@ -29,6 +30,15 @@ pytestmark = pytest.mark.django_db
 
 def test_database() -> None:
     assert DatabaseCheck().run().status is Status.OK
+
+
+@pytest.mark.django_db(databases=["default", "sqlite"])
+def test_database_on_sqlite() -> None:
+    # The embedded default (make demo); its connections differ from PostgreSQL's. Twice, in
+    # the runner's threads as in production: the second poll reuses the thread's connection.
+    for _ in range(2):
+        [result] = run_checks([DatabaseCheck(alias="sqlite")], use_cache=False).results
+        assert result.status is Status.OK, result.reason
 
 
 def test_database_at_a_dead_port_fails_through_check_health(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from contextlib import suppress
 from typing import Any
 
@@ -9,9 +8,10 @@ from django.db import connections
 
 from nzila_ops.health.base import Check
 
-# The raw connections the health threads opened, for close_pooled_connections(). Weak: one
-# replaced after a failure is forgotten with it, so the set does not grow with reconnects.
-_opened: weakref.WeakSet[Any] = weakref.WeakSet()
+# The raw connection each health thread holds per alias, for close_pooled_connections(). Keyed
+# so that one replaced after a failure replaces its entry: the map does not grow with
+# reconnects. (Not a WeakSet: sqlite3 connections cannot be weakly referenced.)
+_opened: dict[tuple[int, str], Any] = {}
 _opened_lock = threading.Lock()
 
 
@@ -35,9 +35,12 @@ class DatabaseCheck(Check):
         except Exception:
             connection.close()  # do not reuse a broken connection next time
             raise
-        if connection.connection is not None:
+        raw = connection.connection
+        # Only what the thread notices closed on its next poll (psycopg's .closed): those are
+        # the server connections that would block dropping a database. SQLite's block nothing.
+        if raw is not None and hasattr(raw, "closed"):
             with _opened_lock:
-                _opened.add(connection.connection)
+                _opened[threading.get_ident(), alias] = raw
         return None
 
 
@@ -47,7 +50,7 @@ def close_pooled_connections() -> None:
     The raw driver connections are closed: Django's wrappers may only be used by the thread
     that created them. A closed one is noticed and reopened by its thread on the next poll."""
     with _opened_lock:
-        for raw in _opened:
+        for raw in _opened.values():
             with suppress(Exception):  # already broken: nothing to release
                 raw.close()
         _opened.clear()
