@@ -19,7 +19,8 @@ SQLITE_DIR = Path(tempfile.gettempdir()) / f"nzila-tests-{os.getpid()}"
 SQLITE_DIR.mkdir(exist_ok=True)
 
 DATABASES = {
-    "default": {**PG, "NAME": "nzila_ops"},
+    # NZILA_TEST_DB lets two test runs on one machine keep their databases apart.
+    "default": {**PG, "NAME": os.environ.get("NZILA_TEST_DB", "nzila_ops")},
     "sqlite": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(SQLITE_DIR / "sqlite.sqlite3"),

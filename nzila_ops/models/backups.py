@@ -47,6 +47,12 @@ class BackupRecord(models.Model):
     manifest = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Refreshed every few seconds by the run that holds the 'running' claim; a "
+        "claim whose heartbeat has stopped belongs to a dead run and is taken over.",
+    )
     deleted_at = models.DateTimeField(
         null=True, blank=True, help_text="When retention deleted the object; the row is history."
     )
