@@ -8,7 +8,9 @@ from nzila_ops.models import BackupRecord, DrillRecord, RestoreRecord
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records written by the services (the catalog mirrors storage; restores and drills are
-    history): nobody adds or edits them by hand."""
+    history): nobody adds, edits or deletes them by hand. Deleting a catalog row would look
+    like deleting the backup, which stays in storage (retention deletes backups), and the
+    restores and drills are the audit trail an SLA report reads."""
 
     date_hierarchy = "started_at"
 
@@ -16,6 +18,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Also removes the "Delete selected" action, which needs this permission.
         return False
 
     @admin.display(description="duration")

@@ -51,3 +51,52 @@ def test_admin_lists_backups_restores_and_drills_without_edit_rights(admin_clien
         response = admin_client.get(f"/admin/nzila_ops/{model}/")
         assert response.status_code == 200 and text in response.content.decode()
         assert admin_client.get(f"/admin/nzila_ops/{model}/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_history_records_cannot_be_deleted_from_the_admin(admin_client: Any) -> None:
+    """Deleting a catalog row would look like deleting the backup (it stays in storage), and
+    restores and drills are the audit trail: no delete action, no delete page."""
+    now = timezone.now()
+    records = {
+        "backuprecord": BackupRecord.objects.create(
+            name="default-20261127T000000Z-hourly-abcd",
+            database_alias="default",
+            engine="postgresql",
+            started_at=now,
+            finished_at=now,
+            status="succeeded",
+        ),
+        "restorerecord": RestoreRecord.objects.create(
+            backup_name="b1",
+            database_alias="default",
+            target="nzila",
+            started_by="ops",
+            started_at=now,
+            finished_at=now,
+            result="succeeded",
+        ),
+        "drillrecord": DrillRecord.objects.create(
+            backup_name="b1",
+            database_alias="default",
+            started_at=now,
+            finished_at=now,
+            rto_target_seconds=3600,
+            result="passed",
+        ),
+    }
+    for model, record in records.items():
+        changelist = f"/admin/nzila_ops/{model}/"
+        page = admin_client.get(changelist).content.decode()
+        assert "Delete selected" not in page and 'value="delete_selected"' not in page
+        response = admin_client.post(
+            changelist,
+            {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
+        )
+        assert response.status_code in (200, 302)
+        assert admin_client.get(f"{changelist}{record.pk}/delete/").status_code == 403
+        assert (
+            admin_client.post(f"{changelist}{record.pk}/delete/", {"post": "yes"}).status_code
+            == 403
+        )
+        assert type(record).objects.filter(pk=record.pk).exists(), model
