@@ -1,13 +1,24 @@
-# Front doors: `make demo`, `make test`, `make bench`. Each sets up its own virtualenv.
+# Front doors: `make demo`, `make test`, `make bench`. Each does its whole set-up: the machine
+# (scripts/setup_host) and the virtualenv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 MANAGE := $(BIN)/python example_project/manage.py
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean host
 
-$(STAMP): pyproject.toml
+# The machine's own set-up (scripts/setup_host): Debian packages installed where missing,
+# PostgreSQL and Redis started if down. Each front door says how much it needs; its
+# prerequisites inherit that (a target-specific variable), so `make test` does it all and
+# `make demo` (SQLite only) never needs PostgreSQL.
+SETUP_NEEDS := demo
+test bench: SETUP_NEEDS := test
+
+host:
+	@PYTHON=$(PYTHON) scripts/setup_host $(SETUP_NEEDS)
+
+$(STAMP): pyproject.toml | host
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
@@ -43,10 +54,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: host lint
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: host $(STAMP)
 	$(BIN)/python bench/bench_backup.py
 	$(BIN)/python bench/bench_restore.py
 	$(BIN)/python bench/bench_health.py
