@@ -80,6 +80,9 @@ class Change:
     name: str
     action: str  # created, updated, unchanged, removed
     detail: str
+    # False when an operator switched the entry off in the admin: it stays off, whatever the
+    # action, and the output must say so (an "unchanged" entry that never runs is a surprise).
+    enabled: bool = True
 
 
 def setup_schedules(dry_run: bool = False) -> list[Change]:
@@ -97,10 +100,12 @@ def setup_schedules(dry_run: bool = False) -> list[Change]:
                 PeriodicTask.objects.filter(name=entry.name).select_related("crontab").first()
             )
             args = json.dumps(list(entry.args))
+            enabled = existing is None or existing.enabled
             if existing is not None and _matches(existing, entry, args):
-                changes.append(Change(entry.name, "unchanged", detail))
+                changes.append(Change(entry.name, "unchanged", detail, enabled))
                 continue
-            changes.append(Change(entry.name, "updated" if existing else "created", detail))
+            action = "updated" if existing else "created"
+            changes.append(Change(entry.name, action, detail, enabled))
             if dry_run:
                 continue
             crontab, _ = CrontabSchedule.objects.get_or_create(

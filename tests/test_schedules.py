@@ -80,3 +80,17 @@ def test_a_bad_crontab_is_one_clear_error(ops_settings: Any) -> None:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "hourly"}
     with pytest.raises(CommandError, match=r"BACKUP_CRON.*crontab with 5 fields"):
         run()
+
+
+def test_an_entry_disabled_by_an_operator_is_shown_as_such(ops_settings: Any) -> None:
+    run()
+    PeriodicTask.objects.filter(name="nzila_ops: DR drill default").update(enabled=False)
+    lines = {line.split("  ")[0].strip(): line for line in run("--dry-run").splitlines()}
+    assert "unchanged (disabled by an operator)" in lines["nzila_ops: DR drill default"]
+    assert "disabled" not in lines["nzila_ops: backup default"]
+
+    # A change of crontab is applied, and the entry stays off: the output says both.
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "DRILL_CRON": "0 5 * * 0"}
+    lines = {line.split("  ")[0].strip(): line for line in run().splitlines()}
+    assert "updated (disabled by an operator)" in lines["nzila_ops: DR drill default"]
+    assert PeriodicTask.objects.get(name="nzila_ops: DR drill default").enabled is False

@@ -20,4 +20,6 @@ class Command(OpsCommand):
     def run(self, **options: Any) -> None:
         for change in setup_schedules(dry_run=options["dry_run"]):
             action = action_text(change.action, options["dry_run"])
+            if not change.enabled:
+                action += " (disabled by an operator)"
             self.stdout.write(f"{change.name:<32} {action:<18} {change.detail}")
