@@ -107,14 +107,30 @@ def backups_since(hours: int = 24) -> list[Any]:
     return list(BackupRecord.objects.filter(started_at__gte=cutoff).order_by("started_at"))
 
 
-def newest_good_backup(alias: str) -> Any:
-    """The newest successful, not deleted backup record of ``alias`` (None if there is none):
-    what the RPO watch and the backup-freshness health check both measure."""
+def configured_location() -> str:
+    """Where the storage new backups go to points now (``file:///srv/backups``,
+    ``s3://bucket/prefix``), as its manifests record it. Raises ConfigurationError."""
+    return get_storage().describe()
+
+
+def newest_good_backup(alias: str, location: str | None = None) -> Any:
+    """The newest successful, not deleted backup record of ``alias`` in the storage at
+    ``location`` (default: the configured one), or None: what the RPO watch and the
+    backup-freshness health check both measure.
+
+    Rows are matched on the location their manifest records, not on the storage's name: when
+    STORAGES["default"] is pointed at another bucket or directory, the backups of the old one
+    are not in the configured storage and must not count as good (they count again if the
+    setting points back)."""
     from nzila_ops.models import BackupRecord
 
+    location = configured_location() if location is None else location
     return (
         BackupRecord.objects.filter(
-            database_alias=alias, status=BackupRecord.Status.SUCCEEDED, deleted_at=None
+            database_alias=alias,
+            status=BackupRecord.Status.SUCCEEDED,
+            deleted_at=None,
+            manifest__storage__location=location,
         )
         .order_by("-finished_at")
         .first()

@@ -14,9 +14,10 @@ from datetime import datetime
 from django.utils import timezone
 
 from nzila_ops import signals
-from nzila_ops.backups.catalog import newest_good_backup, rpo_limit_seconds
+from nzila_ops.backups.catalog import configured_location, newest_good_backup, rpo_limit_seconds
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.conf import get_config
+from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.models import RpoState
 
 
@@ -28,10 +29,12 @@ class RpoCheck:
     newest_backup: str | None
     age_seconds: float | None
     limit_seconds: float
+    # The configured storage's location, or why it cannot be built (a misconfiguration).
+    storage: str = "the configured storage"
 
     def describe(self) -> str:
         if self.newest_backup is None:
-            return f"database {self.database!r} has no successful backup"
+            return f"database {self.database!r} has no successful backup in {self.storage}"
         state = "older than" if self.breached else "within"
         return (
             f"newest good backup of {self.database!r} is {self.newest_backup}, "
@@ -45,7 +48,13 @@ def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
     now = now or timezone.now()
     config = get_config()
     limit = rpo_limit_seconds(config)
-    newest = newest_good_backup(database)
+    try:
+        storage = configured_location()
+        newest = newest_good_backup(database, storage)
+    except ConfigurationError as exc:
+        # No usable storage means no backup to restore from: a breach, said loudly, rather
+        # than a watch task that fails where nobody looks.
+        storage, newest = f"the configured storage ({exc})", None
     age = (now - newest.finished_at).total_seconds() if newest else None
     breached = age is None or age > limit
     state, _ = RpoState.objects.get_or_create(
@@ -63,7 +72,9 @@ def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
         newest_backup=newest.name if newest else "",
         newest_backup_at=newest.finished_at if newest else None,
     )
-    check = RpoCheck(database, breached, changed, newest.name if newest else None, age, limit)
+    check = RpoCheck(
+        database, breached, changed, newest.name if newest else None, age, limit, storage
+    )
     if changed:
         signals.rpo_changed.send(
             sender=RpoState,

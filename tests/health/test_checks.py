@@ -118,6 +118,7 @@ def test_backup_freshness_against_the_rpo(settings: Any) -> None:
     record = BackupRecord.objects.create(
         name="b", database_alias="default", engine="postgresql", status="succeeded",
         started_at=now, finished_at=now - timedelta(minutes=5),
+        manifest={"storage": {"name": "default", "location": "file:///tmp/x"}},
     )  # fmt: skip
     assert BackupFreshnessCheck().run().status is Status.OK
     BackupRecord.objects.filter(pk=record.pk).update(finished_at=now - timedelta(minutes=17))

@@ -30,13 +30,18 @@ class BackupFreshnessCheck(Check):
     name = "backup_freshness"
 
     def check(self) -> str | None:
-        from nzila_ops.backups.catalog import newest_good_backup, rpo_limit_seconds
+        from nzila_ops.backups.catalog import (
+            configured_location,
+            newest_good_backup,
+            rpo_limit_seconds,
+        )
 
         alias = self.options.get("alias", "default")
         config = get_config()
-        newest = newest_good_backup(alias)
+        location = configured_location()
+        newest = newest_good_backup(alias, location)
         if newest is None:
-            raise RuntimeError(f"no successful backup of {alias!r}")
+            raise RuntimeError(f"no successful backup of {alias!r} in {location}")
         age = (timezone.now() - newest.finished_at).total_seconds()
         if age > rpo_limit_seconds(config):
             raise RuntimeError(f"newest backup of {alias!r} is {age / 60:.0f} min old")
