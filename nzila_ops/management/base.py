@@ -6,7 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core import checks
+from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 
 from nzila_ops.exceptions import OpsError
 from nzila_ops.progress import Progress
@@ -30,6 +31,27 @@ def action_text(action: str, dry_run: bool) -> str:
 def format_phases(phase_seconds: dict[str, float]) -> str:
     """ "fetch 1.2 s, restore 9.8 s, ...": the phases of a restore or drill, in order."""
     return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phase_seconds.items())
+
+
+def _check_line(message: checks.CheckMessage) -> str:
+    where = f"{message.obj}: " if message.obj is not None else ""
+    return f"{where}{message.msg} [{message.id}]" if message.id else f"{where}{message.msg}"
+
+
+def misconfiguration_summary(errors: list[checks.CheckMessage]) -> str:
+    """One line naming the first error (and how many more), then the others and the hints,
+    one per line: what a command prints when the system checks refuse the configuration."""
+    if not errors:  # pragma: no cover  (SystemCheckError is raised only with errors)
+        return "misconfigured (run manage.py check)"
+    first, *others = errors
+    more = f" and {len(others)} more error{'s' if len(others) > 1 else ''}:" if others else ""
+    lines = [f"misconfigured (run manage.py check): {_check_line(first)}{more}"]
+    for message in errors:
+        if message is not first:
+            lines.append(f"  {_check_line(message)}")
+        if message.hint:
+            lines.append(f"    hint: {message.hint}")
+    return "\n".join(lines)
 
 
 class TerminalProgress(Progress):
@@ -77,6 +99,34 @@ class OpsCommand(BaseCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         raise NotImplementedError
+
+    def check(
+        self,
+        app_configs: Any = None,
+        tags: Any = None,
+        display_num_errors: bool = False,
+        include_deployment_checks: bool = False,
+        fail_level: int = checks.ERROR,
+        databases: Any = None,
+    ) -> None:
+        """Django's system checks, but a misconfiguration exits 2 (as documented for a wrong
+        setting) with a one-line summary first, instead of SystemCheckError's report and 1."""
+        try:
+            super().check(
+                app_configs, tags, display_num_errors, include_deployment_checks, fail_level,
+                databases,
+            )  # fmt: skip
+        except SystemCheckError:
+            # Run again for the messages themselves: SystemCheckError holds only its text.
+            # This costs a second pass on the failure path only.
+            found = checks.run_checks(
+                app_configs=app_configs,
+                tags=tags,
+                include_deployment_checks=include_deployment_checks,
+                databases=databases,
+            )
+            errors = [m for m in found if m.is_serious(fail_level) and not m.is_silenced()]
+            raise CommandError(misconfiguration_summary(errors), returncode=2) from None
 
     def progress_for(self, options: dict[str, Any]) -> Progress:
         stdout = getattr(self.stdout, "_out", sys.stdout)
