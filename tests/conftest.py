@@ -33,6 +33,7 @@ def age_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def backup_dir(tmp_path: Path) -> Path:
+    (tmp_path / "backups").mkdir()
     return tmp_path / "backups"
 
 

@@ -78,13 +78,18 @@ EMAIL_BACKEND = env(
 NZILA_OPS = {
     "STORAGES": {
         "default": env(
-            "NZILA_OPS_BACKUP_STORAGE", default=f"file://{BASE_DIR / 'var' / 'backups'}"
+            # ?create=true: the demo makes its directory on first run; a deployment points at
+            # a directory (or volume) that must already exist.
+            "NZILA_OPS_BACKUP_STORAGE",
+            default=f"file://{BASE_DIR / 'var' / 'backups'}?create=true",
         ),
     },
     "AGE_RECIPIENTS": env.list("NZILA_OPS_AGE_RECIPIENTS", default=[]),
     "AGE_IDENTITY_FILE": env("NZILA_OPS_AGE_IDENTITY_FILE", default=None),
     "COMPRESSION": env("NZILA_OPS_COMPRESSION", default="zstd"),
-    "BACKUP_CRON": env("NZILA_OPS_BACKUP_CRON", default="0 * * * *"),
+    # Private directory for temporary plaintext (a restore's decrypted dump); None: system temp.
+    "SCRATCH_DIR": env("NZILA_OPS_SCRATCH_DIR", default=None),
+    "BACKUP_CRON": env("NZILA_OPS_BACKUP_CRON", default="*/10 * * * *"),  # as nzila_ops.conf
     "NOTIFY_ON_SUCCESS": env("NZILA_OPS_NOTIFY_ON_SUCCESS", default="each"),
     # Partial JSON, merged over the defaults, e.g. {"HOURLY": 48}.
     "RETENTION": env.json("NZILA_OPS_RETENTION", default={}),

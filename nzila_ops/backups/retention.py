@@ -17,9 +17,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from nzila_ops.backups import workdir
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.backups.manifest import iter_manifests, manifest_key
-from nzila_ops.backups.storages import get_storage
+from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import OpsError
 
@@ -120,6 +121,8 @@ class RetentionRun:
     decisions: list[Decision]
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # What killed runs had left (partial files, incomplete uploads, private work directories).
+    swept: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class RetentionRun:
             ],
             "deleted": self.deleted,
             "failed": self.failed,
+            "swept": self.swept,
         }
 
 
@@ -159,6 +163,7 @@ def enforce_retention(
     run = RetentionRun(database, plan_retention(backups, now, Policy.from_settings()))
     if dry_run:
         return run
+    run.swept = sweep_abandoned(storage)
     for decision in run.decisions:
         if decision.keep or decision.name not in manifests:
             continue
@@ -181,6 +186,23 @@ def enforce_retention(
         sum(d.keep for d in run.decisions),
     )
     return run
+
+
+def sweep_abandoned(storage: BackupStorage) -> list[str]:
+    """Remove what killed backups and restores left, in storage and in the private work
+    directory. Best effort: retention goes on whatever happens here."""
+    swept = []
+    try:
+        swept += storage.sweep_abandoned_writes()
+    except OpsError as exc:
+        logger.warning("retention: abandoned writes in storage not swept: %s", exc)
+    try:
+        swept += [f"{path}, left by a run that died" for path in workdir.sweep_abandoned()]
+    except OpsError as exc:
+        logger.warning("retention: work directory not swept: %s", exc)
+    for what in swept:
+        logger.warning("retention: removed %s", what)
+    return swept
 
 
 def enforce_retention_all(database: str | None = None, dry_run: bool = False) -> list[RetentionRun]:

@@ -12,15 +12,16 @@ import logging
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 
 import nzila_ops
 from nzila_ops import signals
 from nzila_ops.backups.catalog import record_fields
+from nzila_ops.backups.claim import claim_backup
 from nzila_ops.backups.compression import get_codec
 from nzila_ops.backups.encryption import ENCRYPTION_FORMAT, parse_recipients, recipient_fingerprint
 from nzila_ops.backups.engines import DumpEngine, DumpResult, check_alias, get_dump_engine
@@ -33,7 +34,7 @@ from nzila_ops.backups.manifest import (
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import BACKUP_TYPES, get_config
-from nzila_ops.exceptions import BackupError, BackupSkipped, InvalidArgument, OpsError, describe
+from nzila_ops.exceptions import BackupError, InvalidArgument, OpsError, describe
 from nzila_ops.models import BackupRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -127,22 +128,8 @@ def build_manifest(
     }
 
 
-def reap_stale_records(alias: str, now: datetime) -> int:
-    """Mark failed the 'running' records of ``alias`` whose worker must be dead (older than
-    BACKUP_STALE_SECONDS), so that they no longer hold the claim. Compare-and-update: safe
-    when two workers do it at once."""
-    cutoff = now - timedelta(seconds=get_config()["BACKUP_STALE_SECONDS"])
-    return BackupRecord.objects.filter(
-        database_alias=alias, status=BackupRecord.Status.RUNNING, started_at__lt=cutoff
-    ).update(
-        status=BackupRecord.Status.FAILED,
-        finished_at=now,
-        error="stale: still 'running' after BACKUP_STALE_SECONDS; its worker died",
-    )
-
-
 def _record_fields(plan: BackupPlan, started_at: datetime) -> dict[str, Any]:
-    """What every catalog row of this backup attempt says, whatever becomes of it."""
+    """What the catalog row of this backup attempt says from the start."""
     return {
         "name": plan.name,
         "database_alias": plan.alias,
@@ -151,44 +138,10 @@ def _record_fields(plan: BackupPlan, started_at: datetime) -> dict[str, Any]:
         "started_at": started_at,
         "storage_name": plan.storage.name,
         "host": socket.gethostname(),
+        "storage_key": plan.object_key,
+        "compression": plan.compression,
+        "encryption_recipients": [recipient_fingerprint(r) for r in plan.recipients],
     }
-
-
-def _skip(plan: BackupPlan, started_at: datetime) -> BackupSkipped:
-    running = BackupRecord.objects.filter(
-        database_alias=plan.alias, status=BackupRecord.Status.RUNNING
-    ).first()
-    holder = f"{running.name}, started {running.started_at:%Y-%m-%d %H:%M:%S}" if running else "?"
-    reason = f"skipped: another backup of {plan.alias!r} is running ({holder})"
-    BackupRecord.objects.create(
-        **_record_fields(plan, started_at),
-        status=BackupRecord.Status.SKIPPED,
-        finished_at=timezone.now(),
-        error=reason,
-    )
-    logger.info("backup of %s %s", plan.alias, reason)
-    return BackupSkipped(reason)
-
-
-def _create_record(plan: BackupPlan, started_at: datetime) -> BackupRecord | None:
-    """Claim the database: insert its one 'running' record, or raise BackupSkipped."""
-    try:
-        reap_stale_records(plan.alias, started_at)
-        with transaction.atomic():
-            return BackupRecord.objects.create(
-                **_record_fields(plan, started_at),
-                status=BackupRecord.Status.RUNNING,
-                storage_key=plan.object_key,
-                compression=plan.compression,
-                encryption_recipients=[recipient_fingerprint(r) for r in plan.recipients],
-            )
-    except IntegrityError:
-        raise _skip(plan, started_at) from None
-    except DatabaseError as exc:
-        # The catalog lives in a database that may be the one failing. Storage stays the truth:
-        # the backup can still be taken; the catalog is rebuilt from manifests later.
-        logger.warning("backup %s: cannot write the catalog row: %s", plan.name, exc)
-        return None
 
 
 def _save_record(record: BackupRecord | None, **fields: Any) -> None:
@@ -207,7 +160,17 @@ def _remove_partial(plan: BackupPlan) -> None:
         try:
             plan.storage.delete(key)
         except OpsError as exc:
-            logger.error("backup %s: could not remove partial %s: %s", plan.name, key, exc)
+            logger.warning("backup %s: could not remove partial %s: %s", plan.name, key, exc)
+
+
+def _sweep_abandoned_writes(plan: BackupPlan) -> None:
+    """Remove what killed runs left in storage (partial files, incomplete uploads). Best
+    effort: a failure here must not cost this backup."""
+    try:
+        for what in plan.storage.sweep_abandoned_writes():
+            logger.warning("backup storage %s: removed %s", plan.storage.name, what)
+    except OpsError as exc:
+        logger.warning("backup storage %s: abandoned writes not swept: %s", plan.storage.name, exc)
 
 
 def run_backup(
@@ -222,14 +185,18 @@ def run_backup(
     """
     started_at = timezone.now()
     plan = plan_backup(database, backup_type, started_at)
-    record = _create_record(plan, started_at)
+    claim = claim_backup(plan.alias, _record_fields(plan, started_at), started_at)
+    record = claim.record
     writer = None
+    wrote = False
     try:
         recipients = parse_recipients(plan.recipients)
         progress.phase("check")
         plan.storage.check()
         plan.engine.preflight()
+        _sweep_abandoned_writes(plan)
         progress.phase("dump")
+        wrote = True
         writer = plan.storage.open_writer(plan.object_key)
         codec = get_codec(plan.compression)
         compressor = codec.compressor(plan.compression_level, get_config()["COMPRESSION_THREADS"])
@@ -242,14 +209,18 @@ def run_backup(
         manifest = build_manifest(plan, started_at, finished_at, dump, stream)
         write_manifest(plan.storage, manifest)
     except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
+        # The cause first; cleaning up may fail for the same cause (a missing bucket).
+        logger.error("backup of %s failed: %s", plan.alias, reason)
         if writer is not None:
             writer.abort()
-        _remove_partial(plan)
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
+        if wrote:
+            _remove_partial(plan)
+        # Recorded before the claim goes: a run taking it over must not find us 'running'.
         _save_record(
             record, status=BackupRecord.Status.FAILED, finished_at=timezone.now(), error=reason
         )
-        logger.error("backup of %s failed: %s", plan.alias, reason)
+        claim.release()
         signals.backup_failed.send(
             sender=BackupRecord,
             record=record,
@@ -274,6 +245,7 @@ def run_backup(
         tool_version=dump.tool_version,
         manifest=manifest,
     )
+    claim.release()
     if record is None:  # the catalog was unreachable; describe the backup from its manifest
         record = BackupRecord(name=plan.name, **record_fields(manifest, plan.storage.name))
     logger.info("backup %s succeeded: %s bytes stored", plan.name, stream.stored_size)

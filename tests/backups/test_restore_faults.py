@@ -72,6 +72,7 @@ def test_no_backups_at_all(ops_settings: Any, seeded_postgres: dict, tmp_path: P
         **ops_settings.NZILA_OPS,
         "STORAGES": {"default": f"file://{tmp_path / 'empty'}"},
     }
+    (tmp_path / "empty").mkdir()
     error = restore_fails("--latest")
     assert "no backups of database 'default'" in str(error)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 
 from nzila_ops.backups.storages.base import BackupStorage
 from nzila_ops.backups.storages.filesystem import FileSystemStorage
-from nzila_ops.backups.storages.s3 import S3Storage
+from nzila_ops.backups.storages.s3 import S3Storage, is_abandoned_upload
 from nzila_ops.exceptions import InvalidArgument, StorageError
 
 
@@ -59,11 +63,61 @@ class StorageContract:
     def test_check_passes_when_reachable(self) -> None:
         self.storage.check()
 
+    def abandon_a_write(self, key: str) -> None:
+        """Leave behind what a writer killed mid-write leaves, as each backend's would."""
+        raise NotImplementedError
+
+    def test_what_a_killed_write_left_is_swept_and_said(self) -> None:
+        self.abandon_a_write("db/dead.bin")
+        assert self.sweep_later() != []
+        assert self.sweep_later() == []  # nothing left for the next run
+        assert list(self.storage.list_keys()) == []
+
+    def sweep_later(self) -> list[str]:
+        # Leftovers are removed only once they are old enough not to be a write just starting.
+        with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
+            swept = self.storage.sweep_abandoned_writes()
+        assert all("dead.bin" in what for what in swept)
+        return swept
+
 
 class TestFileSystemStorage(StorageContract):
     @pytest.fixture(autouse=True)
     def _storage(self, tmp_path: Path) -> None:
+        (tmp_path / "store").mkdir()
         self.storage = FileSystemStorage("default", location=str(tmp_path / "store"))
+
+    def abandon_a_write(self, key: str) -> None:
+        # A real process, killed with SIGKILL in the middle of its write.
+        code = (
+            "import os, signal, sys\n"
+            "from nzila_ops.backups.storages.filesystem import FileSystemStorage\n"
+            "writer = FileSystemStorage('d', location=sys.argv[1]).open_writer(sys.argv[2])\n"
+            "writer.write(b'x' * 3_000_000)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n"
+        )
+        subprocess.run([sys.executable, "-c", code, str(self.storage.root), key], check=False)
+        assert [p.name for p in self.storage.root.rglob("*.partial")] != []
+
+    def test_a_write_in_progress_is_never_swept(self) -> None:
+        writer = self.storage.open_writer("db/live.bin")
+        writer.write(b"x" * (6 << 20))
+        with time_machine.travel(datetime.now(UTC) + timedelta(days=3)):
+            assert self.storage.sweep_abandoned_writes() == []
+        writer.commit()
+        assert self.storage.size("db/live.bin") == 6 << 20
+
+    def test_the_storage_directory_must_exist(self, tmp_path: Path) -> None:
+        typo = FileSystemStorage("default", location=str(tmp_path / "backup"))
+        with pytest.raises(StorageError, match=r"backup does not exist .*create=true"):
+            typo.check()
+        with pytest.raises(StorageError, match="does not exist"):
+            list(typo.list_keys())
+        assert not (tmp_path / "backup").exists()
+
+    def test_create_true_creates_the_storage_directory(self, tmp_path: Path) -> None:
+        FileSystemStorage("default", location=str(tmp_path / "new"), create="true").check()
+        assert (tmp_path / "new").is_dir()
 
     def test_partial_writes_are_hidden_until_commit(self, tmp_path: Path) -> None:
         writer = self.storage.open_writer("db/c.bin")
@@ -78,6 +132,29 @@ class TestS3Storage(StorageContract):
     @pytest.fixture(autouse=True)
     def _storage(self, s3_bucket: str) -> None:
         self.storage = S3Storage("default", bucket=s3_bucket, prefix="p/q", part_size_mb=5)
+
+    def abandon_a_write(self, key: str) -> None:
+        # What a backup whose process died (or whose abort could not reach S3) leaves: an
+        # upload started, a part sent, never completed nor aborted.
+        client, bucket = self.storage.client, self.storage.bucket
+        full_key = f"{self.storage.prefix}/{key}"
+        upload = client.create_multipart_upload(Bucket=bucket, Key=full_key)
+        client.upload_part(
+            Bucket=bucket, Key=full_key, UploadId=upload["UploadId"], PartNumber=1, Body=b"x" * 100
+        )
+
+    def test_only_uploads_under_the_prefix_are_swept(self, s3_client: Any, s3_bucket: str) -> None:
+        s3_client.create_multipart_upload(Bucket=s3_bucket, Key="other-app/big.bin")
+        self.abandon_a_write("db/dead.bin")
+        assert len(self.sweep_later()) == 1
+        remaining = s3_client.list_multipart_uploads(Bucket=s3_bucket)["Uploads"]
+        assert [u["Key"] for u in remaining] == ["other-app/big.bin"]
+
+    def test_only_uploads_older_than_a_day_count_as_abandoned(self) -> None:
+        now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+        assert not is_abandoned_upload(now - timedelta(hours=23, minutes=59), now)
+        assert not is_abandoned_upload(now, now)
+        assert is_abandoned_upload(now - timedelta(days=1, minutes=1), now)
 
     def test_objects_live_under_the_prefix(self, s3_client: Any, s3_bucket: str) -> None:
         self.storage.write_bytes("db/m.json", b"{}")

@@ -41,6 +41,7 @@ def host_project(tmp_path: Path, age_key: tuple[Path, str], db: object) -> Itera
     name = f"nzila_cmd_{uuid.uuid4().hex[:8]}"
     s = connections["default"].settings_dict
     pg.create_database(name)
+    (tmp_path / "backups").mkdir()
     env = example_env(
         DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
         NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from nzila_ops.backups.workdir import work_directory
 from nzila_ops.exceptions import DatabaseUnreachable, DumpError
 
 # libpq parameters that may appear in a Django DATABASES OPTIONS dict (the rest are Django's own).
@@ -129,16 +129,13 @@ class PgClient:
         for option, value in (s.get("OPTIONS") or {}).items():
             if option in LIBPQ_OPTIONS:
                 env[LIBPQ_OPTIONS[option]] = str(value)
-        private_dir = tempfile.mkdtemp(prefix="nzila-pg-")  # mode 0700
-        try:
+        with work_directory("pg") as private_dir:
             if s.get("PASSWORD"):
-                passfile = Path(private_dir) / "pgpass"
+                passfile = private_dir / "pgpass"
                 passfile.touch(mode=0o600)
                 passfile.write_text(f"*:*:*:*:{_escape_pgpass(str(s['PASSWORD']))}\n")
                 env["PGPASSFILE"] = str(passfile)
             yield env
-        finally:
-            shutil.rmtree(private_dir, ignore_errors=True)
 
     def tool_path(self, setting: str) -> str:
         return find_tool(self.config, setting)

@@ -9,13 +9,13 @@ as soon as the stream is done.
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from nzila_ops.backups.engines.base import DumpEngine, DumpResult, SequenceValue, TableCount
+from nzila_ops.backups.workdir import work_directory
 from nzila_ops.exceptions import DumpError
 
 
@@ -68,9 +68,10 @@ class SQLiteDumpEngine(DumpEngine):
     @contextmanager
     def open_dump(self) -> Iterator[tuple[BinaryIO, DumpResult]]:
         self.preflight()
-        scratch = self.config.get("SCRATCH_DIR") or None
-        with tempfile.TemporaryDirectory(prefix="nzila-sqlite-", dir=scratch) as directory:
-            copy = Path(directory) / "snapshot.sqlite3"
+        # The snapshot is the database in plain text: it goes in the private work directory.
+        with work_directory("sqlite") as directory:
+            copy = directory / "snapshot.sqlite3"
+            copy.touch(mode=0o600)
             try:
                 with (
                     closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as source,

@@ -67,6 +67,12 @@ class BackupStorage:
         """Every key under ``prefix`` (relative to the storage's root), in no particular order."""
         raise NotImplementedError
 
+    def sweep_abandoned_writes(self) -> list[str]:
+        """Remove what writers that died mid-write left behind (a partial file, an incomplete
+        multipart upload), never touching a write still in progress. Returns a description of
+        each thing removed. Called by every backup and by retention."""
+        raise NotImplementedError
+
 
 def check_key(key: str) -> str:
     """Refuse keys that could escape the storage root; storages call this on every key."""

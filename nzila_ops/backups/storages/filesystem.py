@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -14,6 +16,11 @@ from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_k
 from nzila_ops.exceptions import ConfigurationError, StorageError
 
 PARTIAL_SUFFIX = ".partial"
+NURSERY_SUFFIX = ".partial-new"
+CHECK_PREFIX = ".nzila-check-"
+# Unlocked temporary files (a check's probe, a partial killed before its lock) are removed only
+# once older than this.
+UNLOCKED_GRACE_SECONDS = 60
 
 
 def _os_error(action: str, path: Path, exc: OSError) -> StorageError:
@@ -31,9 +38,15 @@ class _FileWriter(ObjectWriter):
         self._path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(
-                prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent
+            # Born under a name the sweep only removes when old, locked, then renamed: a sweep
+            # never finds a .partial of a live writer unlocked. The lock is held until the file
+            # is closed and dropped by the kernel when the process dies, however it dies.
+            fd, nursery = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=NURSERY_SUFFIX, dir=path.parent
             )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            temp = nursery[: -len(NURSERY_SUFFIX)] + PARTIAL_SUFFIX
+            os.rename(nursery, temp)
         except OSError as exc:
             raise _os_error("creating", path, exc) from None
         self._temp = Path(temp)
@@ -49,8 +62,10 @@ class _FileWriter(ObjectWriter):
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
+            # Renamed while still open: closing first would drop the lock and let a sweep take
+            # the finished file for an abandoned one.
             os.replace(self._temp, self._path)
+            self._file.close()
             _fsync_directory(self._path.parent)
         except OSError as exc:
             self.abort()
@@ -63,6 +78,16 @@ class _FileWriter(ObjectWriter):
         self._temp.unlink(missing_ok=True)
 
 
+def _flag(value: bool | str, option: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(f"option {option}={value!r}: use true or false")
+
+
 def _fsync_directory(directory: Path) -> None:
     # Without this, a power cut after rename can leave the directory entry unwritten.
     fd = os.open(directory, os.O_RDONLY)
@@ -73,11 +98,15 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class FileSystemStorage(BackupStorage):
-    def __init__(self, name: str, location: str | None = None) -> None:
+    """``location`` must exist: a typo (``/srv/backup``) or an unmounted volume must not turn into
+    backups on the local disk. ``create=True`` (``file:///srv/backups?create=true``) creates it."""
+
+    def __init__(self, name: str, location: str | None = None, create: bool | str = False) -> None:
         super().__init__(name)
         if not location:
             raise ConfigurationError(f"backup storage {name!r} needs a 'location' directory")
         self.root = Path(location).expanduser()
+        self.create = _flag(create, "create")
 
     def describe(self) -> str:
         return f"file://{self.root}"
@@ -85,10 +114,19 @@ class FileSystemStorage(BackupStorage):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    def _require_root(self) -> None:
+        if not self.root.is_dir():
+            raise StorageError(
+                f"backup storage directory {self.root} does not exist (a typo, or a volume "
+                "that is not mounted?): create it, or add ?create=true to the storage URL"
+            )
+
     def check(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".nzila-check-"):
+            if self.create:
+                self.root.mkdir(parents=True, exist_ok=True)
+            self._require_root()
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=CHECK_PREFIX):
                 pass
         except OSError as exc:
             raise _os_error("checking", self.root, exc) from None
@@ -101,6 +139,7 @@ class FileSystemStorage(BackupStorage):
         try:
             return path.open("rb")
         except FileNotFoundError:
+            self._require_root()
             raise StorageError(f"no object {key} in {self.describe()}") from None
         except OSError as exc:
             raise _os_error("reading", path, exc) from None
@@ -134,6 +173,7 @@ class FileSystemStorage(BackupStorage):
             raise _os_error("deleting", self._path(key), exc) from None
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
+        self._require_root()
         base = self.root / prefix if prefix else self.root
         if not base.is_dir():
             return
@@ -143,3 +183,45 @@ class FileSystemStorage(BackupStorage):
                     continue  # temporary files of writes in progress
                 full = Path(directory) / filename
                 yield full.relative_to(self.root).as_posix()
+
+    def sweep_abandoned_writes(self) -> list[str]:
+        removed = []
+        if not self.root.is_dir():
+            return removed
+        for directory, _subdirs, files in os.walk(self.root):
+            for filename in files:
+                path = Path(directory) / filename
+                if _is_abandoned(path):
+                    with suppress(FileNotFoundError):
+                        path.unlink()
+                        removed.append(f"{path.relative_to(self.root)}, left by a killed write")
+        return removed
+
+
+def _is_abandoned(path: Path) -> bool:
+    """A temporary file no live writer holds."""
+    name = path.name
+    if not name.startswith("."):
+        return False
+    if name.endswith(PARTIAL_SUFFIX):
+        return _lock_is_free(path)
+    if name.endswith(NURSERY_SUFFIX) or name.startswith(CHECK_PREFIX):
+        try:
+            return time.time() - path.stat().st_mtime > UNLOCKED_GRACE_SECONDS
+        except OSError:
+            return False
+    return False
+
+
+def _lock_is_free(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True

@@ -37,6 +37,8 @@ class Command(OpsCommand):
                         verdict = "FAILED to delete" if d.name in run.failed else "deleted"
                     why = ", ".join(d.reasons) or "in no retention bucket"
                     self.stdout.write(f"  {d.name:<48} {verdict:<16} {why}")
+                for what in run.swept:
+                    self.stdout.write(f"  removed {what}")
         failed = {name: error for run in runs for name, error in run.failed.items()}
         if failed:
             raise OpsError(f"{len(failed)} deletion(s) failed and will be retried: {failed}")
