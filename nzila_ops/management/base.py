@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from django.core import checks
@@ -86,14 +90,39 @@ class TerminalProgress(Progress):
         self.stream.flush()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, systemd, a container stop) in a command: raised where the command is, so
+    it unwinds as Ctrl-C does and every cleanup runs (a restore's plaintext dump, scratch
+    databases, partial objects). Python's default for SIGTERM runs none of them."""
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class OpsCommand(BaseCommand):
     """Subclasses implement ``run(**options)``; an OpsError becomes one line and an exit code."""
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            self.run(*args, **options)
+            with sigterm_unwinds():
+                self.run(*args, **options)
         except OpsError as exc:
             raise CommandError(str(exc), returncode=exc.exit_code) from None
+        except Terminated:
+            raise CommandError("terminated", returncode=143) from None
         except KeyboardInterrupt:
             raise CommandError("interrupted", returncode=130) from None
 
