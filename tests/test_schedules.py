@@ -40,7 +40,7 @@ def test_installs_the_entries_from_the_settings(ops_settings: Any) -> None:
         "nzila_ops.backup_database",
         '["default", "hourly"]',
     )
-    assert installed["nzila_ops: backup default"][2].startswith("0 * * * *")
+    assert installed["nzila_ops: backup default"][2].startswith("*/10 * * * *")
     assert installed["nzila_ops: retention"][0] == "nzila_ops.enforce_retention"
     assert installed["nzila_ops: DR drill default"][2].startswith("0 4 * * 0")
     assert installed["nzila_ops: RPO watch"][2].startswith("*/5 * * * *")

@@ -1,8 +1,13 @@
 """Compression codecs: zstd (default) and gzip (the original plan's format).
 
 Both produce standard files: ``zstd -d`` and ``gzip -d`` read them. A codec hands out streaming
-compressor/decompressor objects with the ``compress()/flush()`` and ``decompress()`` shape that
-``zlib`` and ``zstandard`` share, so the pipeline treats them alike.
+compressor objects with the ``compress()/flush()`` shape that ``zlib`` and ``zstandard`` share,
+and decompressors whose every call returns at most a given number of bytes, so the pipeline
+treats them alike and its memory does not depend on the compression ratio.
+
+Decompression uses ``compression.zstd`` (the standard library from Python 3.14, the
+``backports.zstd`` package before): python-zstandard's ``decompressobj`` has no output limit, and
+1 MiB of a backup whose tables compress a hundredfold came back as one 100 MiB block.
 """
 
 from __future__ import annotations
@@ -14,9 +19,19 @@ from typing import Protocol
 
 import zstandard
 
+try:
+    from compression import zstd
+except ImportError:  # Python < 3.14
+    from backports import zstd  # type: ignore[no-redef]
+
 from nzila_ops.exceptions import ConfigurationError
 
 ZSTD_JOB_SIZE = 1 << 20
+#: A zstd window larger than this (2**27, 128 MiB) is refused rather than allocated.
+ZSTD_WINDOW_LOG_MAX = 27
+
+#: What a decompressor raises on bytes that are not a valid stream of its format.
+CORRUPT_DATA_ERRORS: tuple[type[Exception], ...] = (zstd.ZstdError, zlib.error)
 
 
 class Compressor(Protocol):
@@ -25,7 +40,63 @@ class Compressor(Protocol):
 
 
 class Decompressor(Protocol):
-    def decompress(self, data: bytes) -> bytes: ...
+    """``decompress(data, max_length)`` returns at most ``max_length`` bytes; while
+    ``needs_input`` is False more output is waiting, collected with ``decompress(b"", ...)``.
+    ``eof`` is True once the stream's end marker (and checksum) has been read."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    def decompress(self, data: bytes, max_length: int) -> bytes: ...
+
+
+class ZstdDecompressor:
+    """One zstd frame, as ``compression.zstd`` decompresses it; data after the frame's end is
+    refused (python-zstandard's ``decompressobj`` refused it too, and a backup is one frame)."""
+
+    def __init__(self) -> None:
+        self._zstd = zstd.ZstdDecompressor(
+            options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX}
+        )
+
+    @property
+    def eof(self) -> bool:
+        return self._zstd.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self._zstd.eof or self._zstd.needs_input
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._zstd.eof:
+            if data:
+                raise zstd.ZstdError("data after the end of the zstd stream")
+            return b""
+        return self._zstd.decompress(data, max_length)
+
+
+class GzipDecompressor:
+    """A gzip member through ``zlib``, whose ``max_length`` leaves the input it did not get to
+    in ``unconsumed_tail``."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.decompressobj(31)  # wbits=31: a gzip container
+        self._full = False  # the last call filled max_length: inflate may hold more
+
+    @property
+    def eof(self) -> bool:
+        return self._zlib.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return self._zlib.eof or not (self._zlib.unconsumed_tail or self._full)
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        pending = self._zlib.unconsumed_tail
+        output = self._zlib.decompress(pending + data if pending else data, max_length)
+        self._full = len(output) == max_length
+        return output
 
 
 @dataclass(frozen=True)
@@ -61,10 +132,7 @@ class Codec:
         return zlib.compressobj(level, zlib.DEFLATED, 31)
 
     def decompressor(self) -> Decompressor:
-        if self.name == "zstd":
-            # max_window_size bounds memory whatever level wrote the file.
-            return zstandard.ZstdDecompressor(max_window_size=1 << 27).decompressobj()
-        return zlib.decompressobj(31)
+        return ZstdDecompressor() if self.name == "zstd" else GzipDecompressor()
 
 
 CODECS = {

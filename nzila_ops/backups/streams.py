@@ -201,20 +201,28 @@ class HashingReader:
 
 
 class DecompressingWriter:
-    """Decompresses what is written to it into ``sink``; ``finish()`` checks the stream ended
-    properly (a truncated zstd or gzip stream decompresses without error until then)."""
+    """Decompresses what is written to it into ``sink``, in pieces of at most ``piece_size``
+    bytes whatever the compression ratio (1 MiB of a repetitive table can stand for 100 MiB);
+    ``finished()`` checks the stream ended properly (a truncated zstd or gzip stream
+    decompresses without error until then)."""
 
-    def __init__(self, decompressor: Decompressor, sink: Writable) -> None:
+    def __init__(
+        self, decompressor: Decompressor, sink: Writable, piece_size: int = CHUNK_SIZE
+    ) -> None:
         self._decompressor = decompressor
         self._sink = sink
+        self._piece_size = piece_size
         self.count = 0
 
     def write(self, data: bytes) -> int:
-        output = self._decompressor.decompress(data)
-        if output:
-            self.count += len(output)
-            self._sink.write(output)
-        return len(data)
+        output = self._decompressor.decompress(data, self._piece_size)
+        while True:
+            if output:
+                self.count += len(output)
+                self._sink.write(output)
+            if self._decompressor.needs_input:
+                return len(data)
+            output = self._decompressor.decompress(b"", self._piece_size)
 
     def flush(self) -> None:
         pass

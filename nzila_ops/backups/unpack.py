@@ -7,15 +7,13 @@ catches truncation), and the zstd/gzip checksum of the decompressed stream.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import zstandard
 from pyrage import x25519
 
 from nzila_ops.backups.age_process import AgeRejected, decrypt_into
-from nzila_ops.backups.compression import get_codec
+from nzila_ops.backups.compression import CORRUPT_DATA_ERRORS, get_codec
 from nzila_ops.backups.encryption import identity_fingerprints, load_identities
 from nzila_ops.backups.storages import BackupStorage
 from nzila_ops.backups.streams import CHUNK_SIZE, DecompressingWriter, HashingReader, Writable
@@ -23,7 +21,7 @@ from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
-CORRUPTION_ERRORS = (AgeRejected, zstandard.ZstdError, zlib.error)
+CORRUPTION_ERRORS = (AgeRejected, *CORRUPT_DATA_ERRORS)
 
 
 @dataclass(frozen=True)
