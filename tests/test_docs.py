@@ -44,3 +44,48 @@ def test_every_check_id_is_documented() -> None:
         re.findall(r"`(nzila_ops\.[EW]\d+)`", (REPO / "docs" / "checks.md").read_text())
     )
     assert ids and ids == documented
+
+
+# Phrases that point at the project's own working notes, which a reader of the docs never sees.
+INTERNAL_REFERENCE = re.compile(
+    r"\broadmap\b|\bissue (?:notes|#?\d+)\b|\b(?:the|this) [a-z]+ issue\b|\(\w+ issue\)"
+    r"|\b(?:this|next|previous|last|later|a later) session\b",
+    flags=re.IGNORECASE,
+)
+# The example project's environment variables (README's table), as opposed to NZILA_OPS keys.
+EXAMPLE_VARIABLE = re.compile(
+    r"\b(?:NZILA_OPS_[A-Z_]+|NZILA_WEBSOCKET_URL|DATABASE_URL|DJANGO_[A-Z_]+)\b"
+)
+
+
+def test_the_docs_refer_to_nothing_outside_them() -> None:
+    found = [
+        f"{doc.name}: {match.group(0)!r}"
+        for doc in DOCS
+        for match in INTERNAL_REFERENCE.finditer(doc.read_text())
+    ]
+    assert found == []
+
+
+def test_docs_describe_settings_and_name_the_example_projects_variables_only_as_such() -> None:
+    # docs/ describe NZILA_OPS keys; an environment variable of the example project is one way
+    # to fill them, named only in a section that says it is the example project's.
+    unlabelled = []
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        for section in re.split(r"^#+ ", doc.read_text(), flags=re.MULTILINE):
+            for match in EXAMPLE_VARIABLE.finditer(section):
+                if "example project" not in section[: match.start()]:
+                    unlabelled.append(f"{doc.name}: {match.group(0)}")
+    assert unlabelled == []
+
+
+def test_each_setting_is_described_in_one_row_of_the_settings_tables() -> None:
+    rows = [
+        name
+        for doc in ("backups.md", "scheduling.md", "health.md")
+        for cell in re.findall(
+            r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", (REPO / "docs" / doc).read_text(), re.MULTILINE
+        )
+        for name in re.findall(r"`([A-Z_]+)`", cell)
+    ]
+    assert sorted(name for name in set(rows) if rows.count(name) > 1) == []
