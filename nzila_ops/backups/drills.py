@@ -1,8 +1,9 @@
 """Disaster-recovery drills: prove, on a schedule, that the latest backup restores within the RTO.
 
-A drill restores the latest backup of a database into a scratch database, verifies it exactly
-as a real restore does, measures the achieved RTO (start to verified), drops the scratch
-database and records a DrillRecord. It fails when anything fails or the RTO exceeds the target.
+A drill restores the latest backup of a database (or a named one) into a scratch database,
+verifies it exactly as a real restore does, measures the achieved RTO (start to verified),
+drops the scratch database and records a DrillRecord. It fails when anything fails or the RTO
+exceeds the target.
 """
 
 from __future__ import annotations
@@ -14,23 +15,31 @@ import time
 from django.utils import timezone
 
 from nzila_ops import signals
-from nzila_ops.backups.manifest import resolve_backup
+from nzila_ops.backups.history import record_run
+from nzila_ops.backups.manifest import check_backup_database, resolve_backup
 from nzila_ops.backups.restore import PhaseTimer, fetch_and_load
 from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import InvalidArgument, describe
+from nzila_ops.exceptions import BackupNotFound, InvalidArgument, describe
 from nzila_ops.models import DrillRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 logger = logging.getLogger("nzila_ops.drills")
 
 
-def run_drill(database: str = "default", progress: Progress = NULL_PROGRESS) -> DrillRecord:
+def run_drill(
+    database: str = "default",
+    progress: Progress = NULL_PROGRESS,
+    backup: str | None = None,
+    from_database: str | None = None,
+) -> DrillRecord:
     """Run one drill of ``database`` and return its DrillRecord (passed or failed).
 
-    Only wrong arguments raise; every other failure is a failed drill, recorded and loud."""
+    The latest backup of ``database``, or the one named ``backup``; a backup of another alias
+    only with ``from_database`` set to it, as for a restore. Only wrong arguments (a wrong or
+    unknown name included) raise; every other failure is a failed drill, recorded and loud."""
     restorer = get_restorer(database)  # InvalidArgument for an unknown alias
     target_seconds = float(get_config()["RTO_TARGET_SECONDS"])
     started_at = timezone.now()
@@ -40,9 +49,11 @@ def run_drill(database: str = "default", progress: Progress = NULL_PROGRESS) -> 
     verification: dict = {}
     error = ""
     rto = None
+    storage = None
     try:
         storage = get_storage()
-        manifest = resolve_backup(storage, database, None, latest=True)
+        manifest = resolve_backup(storage, from_database or database, backup, backup is None)
+        check_backup_database(manifest, database, from_database)
         backup_name = manifest["name"]
         restorer.check_compatible(manifest)
         with restorer.lock() as lock:
@@ -58,22 +69,30 @@ def run_drill(database: str = "default", progress: Progress = NULL_PROGRESS) -> 
             error = f"RTO {rto:.0f} s exceeds the target of {target_seconds:.0f} s"
     except InvalidArgument:
         raise
+    except BackupNotFound as exc:
+        if backup is not None:
+            raise  # a name that is not in storage: the operator's slip, not a failed drill
+        error = describe(exc)
     except Exception as exc:
         error = describe(exc)
     progress.finish()
-    record = DrillRecord.objects.create(
-        backup_name=backup_name,
-        database_alias=database,
-        started_at=started_at,
-        finished_at=timezone.now(),
-        phase_seconds=timer.seconds,
-        rto_seconds=rto,
-        rto_target_seconds=target_seconds,
-        verification=verification,
-        result=DrillRecord.Result.FAILED if error else DrillRecord.Result.PASSED,
-        error=error,
-        host=socket.gethostname(),
-    )
+    fields = {
+        "backup_name": backup_name,
+        "database_alias": database,
+        "started_at": started_at,
+        "finished_at": timezone.now(),
+        "phase_seconds": timer.seconds,
+        "rto_seconds": rto,
+        "rto_target_seconds": target_seconds,
+        "verification": verification,
+        "result": DrillRecord.Result.FAILED if error else DrillRecord.Result.PASSED,
+        "error": error,
+        "host": socket.gethostname(),
+    }
+    # Kept in backup storage too, so that a later restore of the database cannot erase it.
+    record = record_run("drill", fields, storage)
+    if record is None:  # the database refused the row; the caller still gets the outcome
+        record = DrillRecord(**fields)
     if error:
         logger.error("DR drill of %s FAILED: %s", database, error)
         signals.drill_failed.send(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import Any
 
 from nzila_ops.backups.storages import BackupStorage
@@ -28,6 +28,32 @@ def check_backup_name(name: str) -> str:
     if not NAME_PATTERN.match(name) or ".." in name:
         raise InvalidArgument(f"invalid backup name {name!r}: use a name as shown by list_backups")
     return name
+
+
+#: Identifiers PostgreSQL prints without quotes (keywords aside, which need none in a label).
+PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+def table_label(schema: str, name: str) -> str:
+    """How an operator reads a table's name: quoted where PostgreSQL would quote it, so
+    ``"Sales Ops"."Deal Lines"`` cannot be mistaken for anything else."""
+
+    def quote(part: str) -> str:
+        return part if PLAIN_IDENTIFIER.match(part) else '"' + part.replace('"', '""') + '"'
+
+    return f"{quote(schema)}.{quote(name)}"
+
+
+def missing_tables(
+    manifest: dict[str, Any], present: Container[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The (schema, name) of every table of the manifest that is not in ``present``.
+
+    The one rule that decides whether a backup holds every table, used by verify_backup
+    (``present`` read from the dump's table of contents) and by restores and drills (read from
+    the restored database), so the two cannot disagree about the same backup."""
+    keys = [(table["schema"], table["name"]) for table in manifest.get("tables", [])]
+    return [key for key in keys if key not in present]
 
 
 def manifest_key(alias: str, name: str) -> str:
@@ -102,13 +128,58 @@ def _newest_manifest(storage: BackupStorage, alias: str) -> dict[str, Any] | Non
     return None
 
 
-def find_manifest(storage: BackupStorage, name: str) -> dict[str, Any]:
-    """The manifest of the backup called ``name``; BackupNotFound if storage has none."""
+#: Names are ``<alias>-<UTC time>-<type>-<4 hex>`` (service.backup_name); the alias may hold
+#: dashes, the rest never does.
+NAME_PARTS = re.compile(r"^(?P<alias>.+)-\d{8}T\d{6}Z-[a-z]+-[0-9a-f]{4}$")
+
+
+def alias_of(name: str) -> str:
+    """The database alias a backup name starts with; InvalidArgument for a name that is not
+    shaped like one."""
     check_backup_name(name)
-    suffix = f"/{name}{MANIFEST_SUFFIX}"
-    for key in storage.list_keys():
-        if key.endswith(suffix):
-            manifest = _parse(key, storage.read_bytes(key))
-            if manifest is not None:
-                return manifest
-    raise BackupNotFound(f"no backup named {name!r} in {storage.describe()}")
+    match = NAME_PARTS.match(name)
+    if not match:
+        raise InvalidArgument(
+            f"invalid backup name {name!r}: names look like "
+            "<alias>-<UTC time>-<type>-<4 hex>, as shown by list_backups"
+        )
+    return match.group("alias")
+
+
+def find_manifest(storage: BackupStorage, name: str) -> dict[str, Any]:
+    """The manifest of the backup called ``name``; BackupNotFound if storage has none.
+
+    One read of its key, found from the name itself: listing the whole storage to find one
+    manifest costs a request per thousand keys on S3 and grows with retention."""
+    key = manifest_key(alias_of(name), name)
+    try:
+        data = storage.read_bytes(key)
+    except StorageError:
+        if storage.exists(key):
+            raise  # there, but unreadable now (storage down, access denied): say so
+        raise BackupNotFound(f"no backup named {name!r} in {storage.describe()}") from None
+    manifest = _parse(key, data)
+    if manifest is None or manifest.get("name") != name:
+        raise BackupNotFound(
+            f"backup {name!r} in {storage.describe()} has no readable manifest ({key})"
+        )
+    return manifest
+
+
+def check_backup_database(
+    manifest: dict[str, Any], database: str, from_database: str | None
+) -> None:
+    """Refuse to load a backup of one database into another unless the operator said where it
+    came from (``from_database`` equal to the manifest's alias): restoring production's backup
+    over the reporting database by a slip of ``--database`` destroys it."""
+    source = manifest["database_alias"]
+    if from_database is not None and from_database != source:
+        raise InvalidArgument(
+            f"--from-database {from_database} does not match backup {manifest['name']}, which "
+            f"is a backup of database {source!r}"
+        )
+    if source != database and from_database is None:
+        raise InvalidArgument(
+            f"backup {manifest['name']} is a backup of database {source!r}, not of "
+            f"{database!r}: to restore it over {database!r}, add --from-database {source}"
+        )

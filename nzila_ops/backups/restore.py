@@ -21,7 +21,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,10 @@ from pyrage import x25519
 
 from nzila_ops import signals
 from nzila_ops.backups.catalog import sync_catalog
-from nzila_ops.backups.manifest import resolve_backup
+from nzila_ops.backups.history import record_run, sync_history
+from nzila_ops.backups.manifest import check_backup_database, resolve_backup
 from nzila_ops.backups.restorers import Restorer, get_restorer
+from nzila_ops.backups.restorers.base import PRE_RESTORE_MARK
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
@@ -125,23 +127,24 @@ def restore_database(
     started_by: str = "",
     progress: Progress = NULL_PROGRESS,
     confirm: Callable[[str], bool] | None = None,
+    from_database: str | None = None,
 ) -> RestoreOutcome:
     """Restore ``backup`` (or the latest backup of ``database``) and swap it in.
 
     With ``target``, stop after verification, leaving the result in that database. ``confirm``
-    is shown what is about to happen and must return True for the restore to go on."""
+    is shown what is about to happen and must return True for the restore to go on. A backup
+    of another database alias is refused unless ``from_database`` names that alias (with
+    ``latest``, the newest backup of ``from_database`` is taken)."""
     restorer = get_restorer(database)
     storage = get_storage()
-    manifest = resolve_backup(storage, database, backup, latest)
+    manifest = resolve_backup(storage, from_database or database, backup, latest)
+    check_backup_database(manifest, database, from_database)
     restorer.check_compatible(manifest)
     identities = identities_for(manifest)  # a missing or wrong key: before anything else
     if target is not None:
         restorer.check_target(target)
     where = target or restorer.live_name
-    if confirm is not None and not confirm(
-        f"Restore backup {manifest['name']} ({manifest['finished_at']}) into {where}"
-        + ("" if target else f", replacing database {restorer.live_name} (kept as a copy)")
-    ):
+    if confirm is not None and not confirm(_plan(manifest, restorer, target)):
         raise RestoreAborted("restore aborted: not confirmed, nothing was changed")
 
     started_at = timezone.now()
@@ -178,7 +181,7 @@ def restore_database(
         outcome.phase_seconds = timer.seconds
         outcome.finished_at = timezone.now().isoformat()
         reason = describe(exc)
-        _record(outcome, started_by, succeeded=False, error=reason)
+        _record(outcome, started_by, storage, succeeded=False, error=reason)
         logger.error("restore of %s into %s failed: %s", manifest["name"], where, reason)
         if isinstance(exc, OpsError) or not isinstance(exc, Exception):
             raise
@@ -186,37 +189,56 @@ def restore_database(
     outcome.phase_seconds = timer.seconds
     outcome.finished_at = timezone.now().isoformat()
     progress.finish()
+    _record(outcome, started_by, storage, succeeded=True)
     if outcome.swapped:
-        _record(outcome, started_by, succeeded=True)
         _rebuild_catalog(storage)
     return outcome
 
 
-def _record(outcome: RestoreOutcome, started_by: str, succeeded: bool, error: str = "") -> None:
-    """Write the RestoreRecord into the (restored, or untouched) live database; best effort."""
+def _plan(manifest: dict[str, Any], restorer: Restorer, target: str | None) -> str:
+    """What the operator confirms: which backup, where to, and what happens to what is there."""
+    what = (
+        f"Restore backup {manifest['name']} of database {manifest['database_alias']!r} "
+        f"({manifest['finished_at']})"
+    )
+    live = restorer.live_name
+    if target is not None:
+        return f"{what} into the new database {target}; {live} is not touched"
+    if restorer.live_exists():
+        kept = f"{live}{PRE_RESTORE_MARK}<time>"
+        return f"{what} into {live}, replacing it (the current {live} is kept as {kept})"
+    return f"{what} into {live}: {live} does not exist, it will be created (nothing to keep)"
+
+
+def _record(
+    outcome: RestoreOutcome,
+    started_by: str,
+    storage: BackupStorage,
+    succeeded: bool,
+    error: str = "",
+) -> None:
+    """Keep every restore, whatever its outcome and wherever it went, in the history: backup
+    storage and the app's database (history.py); best effort."""
     from nzila_ops.models import RestoreRecord
 
-    record = None
-    try:
+    with suppress(DatabaseError):
+        # After the swap the old connection points at the database now kept under a new name.
         connections[outcome.database].close()
-        record = RestoreRecord.objects.using(outcome.database).create(
-            backup_name=outcome.backup_name,
-            database_alias=outcome.database,
-            target=outcome.target,
-            previous_database=outcome.previous_database or "",
-            started_by=started_by or "unknown",
-            started_at=outcome.started_at,
-            finished_at=outcome.finished_at,
-            phase_seconds=outcome.phase_seconds,
-            verification=outcome.verification,
-            result=RestoreRecord.Result.SUCCEEDED if succeeded else RestoreRecord.Result.FAILED,
-            error=error,
-            host=socket.gethostname(),
-        )
-    except (DatabaseError, OpsError) as exc:
-        # The database may be gone or hold no nzila_ops tables (a backup taken before they
-        # were migrated); the outcome is still logged and returned.
-        logger.warning("restore of %s: RestoreRecord not written: %s", outcome.backup_name, exc)
+    fields = {
+        "backup_name": outcome.backup_name,
+        "database_alias": outcome.database,
+        "target": outcome.target,
+        "previous_database": outcome.previous_database or "",
+        "started_by": started_by or "unknown",
+        "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at,
+        "phase_seconds": outcome.phase_seconds,
+        "verification": outcome.verification,
+        "result": RestoreRecord.Result.SUCCEEDED if succeeded else RestoreRecord.Result.FAILED,
+        "error": error,
+        "host": socket.gethostname(),
+    }
+    record = record_run("restore", fields, storage)
     signals.restore_finished.send(
         sender=RestoreOutcome,
         record=record,
@@ -228,7 +250,13 @@ def _record(outcome: RestoreOutcome, started_by: str, succeeded: bool, error: st
 
 
 def _rebuild_catalog(storage: BackupStorage) -> None:
+    """The restored database knows only what was recorded before its backup was taken: give it
+    the backups, restores and drills that storage holds."""
     try:
         sync_catalog(storage)
     except (DatabaseError, OpsError) as exc:
         logger.warning("backup catalog not rebuilt after restore: %s", exc)
+    try:
+        sync_history(storage)
+    except (DatabaseError, OpsError) as exc:
+        logger.warning("restore and drill history not rebuilt after restore: %s", exc)

@@ -15,7 +15,7 @@ from typing import Any
 
 from nzila_ops.backups.engines.pgclient import find_tool, tool_error
 from nzila_ops.backups.engines.postgresql import PostgreSQLDumpEngine
-from nzila_ops.backups.manifest import resolve_backup
+from nzila_ops.backups.manifest import missing_tables, resolve_backup, table_label
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
@@ -81,13 +81,45 @@ class SQLiteHeaderSink:
         pass
 
 
-def tables_in_listing(listing: str) -> set[tuple[str, str]]:
-    """(schema, table) of every TABLE DATA entry of a ``pg_restore --list`` output."""
+#: A data entry of ``pg_restore --list``: "<id>; <tableoid> <oid> TABLE DATA <schema> <name>
+#: <owner>". The names are printed as they are, unquoted, with line breaks turned into spaces.
+TABLE_DATA_LINE = re.compile(r"\d+; \d+ \d+ TABLE DATA (.*)")
+
+
+def _printed(schema: str, name: str) -> str:
+    """A table's schema and name as pg_restore prints them, followed by the owner's space."""
+    return " ".join(part.replace("\r", " ").replace("\n", " ") for part in (schema, name)) + " "
+
+
+def tables_in_listing(listing: str, manifest: dict[str, Any]) -> set[tuple[str, str]]:
+    """(schema, name) of every table of the manifest that has a TABLE DATA entry in a
+    ``pg_restore --list`` output.
+
+    Names may hold spaces, so an entry cannot be split into schema, name and owner; it is
+    matched against the manifest's names instead: a table is found when an entry, not yet
+    given to another table, starts with its printed schema and name. Longer printed names
+    choose first, so that "a"."b" cannot take the entry of "a"."b c"; which of two tables
+    that print identically gets an entry does not change how many are missing."""
+    entries: dict[str, int] = {}
+    # Split on newlines only: str.splitlines() would also split names at \x1c, \u2028...
+    for line in listing.split("\n"):
+        match = TABLE_DATA_LINE.fullmatch(line)
+        if match:
+            # Every prefix that ends at a space could be "<schema> <name> ".
+            text = match.group(1)
+            for end, char in enumerate(text):
+                if char == " ":
+                    entries[text[: end + 1]] = entries.get(text[: end + 1], 0) + 1
+    keys = {(table["schema"], table["name"]) for table in manifest.get("tables", [])}
     found = set()
-    for line in listing.splitlines():
-        match = re.search(r"\bTABLE DATA (\S+) (\S+) ", line)
-        if match and not line.lstrip().startswith(";"):
-            found.add((match.group(1), match.group(2)))
+    for key in sorted(keys, key=lambda key: len(_printed(*key)), reverse=True):
+        printed = _printed(*key)
+        if entries.get(printed, 0) > 0:
+            found.add(key)
+            # The entry is used up for this name and for every shorter name it starts with.
+            for end, char in enumerate(printed):
+                if char == " ":
+                    entries[printed[: end + 1]] -= 1
     return found
 
 
@@ -122,17 +154,17 @@ def verify_backup(
         "tables": len(manifest.get("tables", [])),
     }
     if isinstance(sink, PgRestoreListSink):
-        listed = tables_in_listing(sink.listing())
-        missing = [
-            f"{t['schema']}.{t['name']}"
-            for t in manifest.get("tables", [])
-            if (t["schema"], t["name"]) not in listed
-        ]
+        listing = sink.listing()
+        missing = missing_tables(manifest, tables_in_listing(listing, manifest))
         if missing:
+            more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+            names = ", ".join(table_label(*key) for key in missing[:5])
             raise VerificationFailed(
-                f"backup {manifest['name']}: the dump has no data for {', '.join(missing[:5])}"
+                f"backup {manifest['name']}: the dump has no data for table {names}{more}"
             )
-        report["toc_table_data_entries"] = len(listed)
+        report["toc_table_data_entries"] = sum(
+            1 for line in listing.split("\n") if TABLE_DATA_LINE.fullmatch(line)
+        )
     elif not sink.head.startswith(SQLITE_HEADER):
         raise VerificationFailed(f"backup {manifest['name']} is not a SQLite database file")
     return report

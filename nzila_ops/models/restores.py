@@ -17,6 +17,15 @@ class RecoveryRun(models.Model):
     verification = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     host = models.CharField(max_length=255, blank=True)
+    history_key = models.CharField(
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Where this record is kept in backup storage (history.py); rows lost with a "
+        "restored database are rebuilt from there.",
+    )
 
     class Meta:
         abstract = True
@@ -28,8 +37,9 @@ class RecoveryRun(models.Model):
 
 
 class RestoreRecord(RecoveryRun):
-    """One restore. Written after the swap, into the restored database itself, so the history
-    of how a database came to be travels with it."""
+    """One restore, successful or not, swapped in or into a ``--target``. Kept in backup
+    storage as well as here: a restore replaces the database that holds these rows, and the
+    rows recorded since the backup was taken are rebuilt from storage (history.py)."""
 
     class Result(models.TextChoices):
         SUCCEEDED = "succeeded"

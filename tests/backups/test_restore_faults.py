@@ -182,7 +182,10 @@ def test_a_backup_of_another_engine_is_refused(backed_up: dict, settings: Any) -
     from nzila_ops.backups.service import run_backup
 
     sqlite_backup = run_backup("sqlite")
-    error = restore_fails("--backup", sqlite_backup.name)
+    error = restore_fails("--backup", sqlite_backup.name, code=2)
+    assert "is a backup of database 'sqlite', not of 'default'" in str(error)
+    # Told where it comes from, the restore still refuses another engine's backup.
+    error = restore_fails("--backup", sqlite_backup.name, "--from-database", "sqlite")
     assert "is a sqlite backup; database 'default' is postgresql" in str(error)
     assert_live_untouched(backed_up)
 

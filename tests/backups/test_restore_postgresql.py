@@ -7,7 +7,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 
 from nzila_ops.backups.restore import restore_database
@@ -145,3 +145,42 @@ def test_kept_databases_are_dropped_only_when_asked_or_past_their_age(
     out = StringIO()
     call_command("pre_restore_databases", "--prune", stdout=out)
     assert out.getvalue().strip() == f"dropped 1: {kept}" and not pg.databases_like(kept)
+
+
+def test_the_prompt_says_what_happens_to_the_live_database(
+    ops_settings: Any, seeded_postgres: dict, live_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call_command("backup_database", stdout=StringIO())
+    name = BackupRecord.objects.get().name
+
+    def prompt(*args: str) -> str:
+        monkeypatch.setattr("sys.stdin", StringIO("no\n"))
+        out = StringIO()
+        with pytest.raises(CommandError, match="not confirmed, nothing was changed"):
+            call_command("restore_database", *args, stdout=out)
+        return out.getvalue().split("\n")[0]
+
+    assert prompt("--latest") == (
+        f"Restore backup {name} of database 'default' ({ops_finished(name)}) into {live_db}, "
+        f"replacing it (the current {live_db} is kept as {live_db}_pre_restore_<time>)."
+    )
+    assert prompt("--latest", "--target", f"{live_db}_x") == (
+        f"Restore backup {name} of database 'default' ({ops_finished(name)}) into the new "
+        f"database {live_db}_x; {live_db} is not touched."
+    )
+    connections["default"].close()
+    pg.drop_database(live_db)
+    assert prompt("--latest") == (
+        f"Restore backup {name} of database 'default' ({ops_finished(name)}) into {live_db}: "
+        f"{live_db} does not exist, it will be created (nothing to keep)."
+    )
+    assert pg.databases_like(live_db) == []
+    call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []  # nothing was there to keep
+
+
+def ops_finished(name: str) -> str:
+    from nzila_ops.backups.manifest import find_manifest
+    from nzila_ops.backups.storages import get_storage
+
+    return find_manifest(get_storage(), name)["finished_at"]

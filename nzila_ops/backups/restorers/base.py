@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nzila_ops.backups.manifest import missing_tables, table_label
 from nzila_ops.exceptions import RestoreError, VerificationFailed
 
 SCRATCH_MARK = "_nzila_scratch_"
@@ -33,14 +34,14 @@ def verification_problems(
 
     ``counts`` maps (schema, table) to its row count, or None when the table is missing;
     ``sequences`` maps (schema, sequence) to its last value."""
-    problems = []
+    present = {key for key, rows in counts.items() if rows is not None}
+    missing = missing_tables(manifest, present)
+    problems = [f"table {table_label(*key)} is missing" for key in missing]
     for table in manifest.get("tables", []):
         key = (table["schema"], table["name"])
         found = counts.get(key)
-        if found is None:
-            problems.append(f"table {key[0]}.{key[1]} is missing")
-        elif found != table["rows"]:
-            problems.append(f"table {key[0]}.{key[1]} has {found} rows, expected {table['rows']}")
+        if key in present and found != table["rows"]:
+            problems.append(f"table {table_label(*key)} has {found} rows, expected {table['rows']}")
     for sequence in manifest.get("sequences", []):
         key = (sequence["schema"], sequence["name"])
         recorded = sequence.get("last_value")
@@ -48,7 +49,7 @@ def verification_problems(
             continue
         value = sequences.get(key)
         if value is None or value < recorded:
-            problems.append(f"sequence {key[0]}.{key[1]} is at {value}, expected >= {recorded}")
+            problems.append(f"sequence {table_label(*key)} is at {value}, expected >= {recorded}")
     return problems
 
 
@@ -112,6 +113,11 @@ class Restorer:
         raise NotImplementedError
 
     def exists(self, lock: Any, name: str) -> bool:
+        raise NotImplementedError
+
+    def live_exists(self) -> bool:
+        """Whether the live database exists now (without the lock: for what the operator is
+        asked to confirm, before anything is done)."""
         raise NotImplementedError
 
     def raw_path(self, target: str, scratch_dir: Path) -> Path:

@@ -122,6 +122,10 @@ class PostgreSQLRestorer(Restorer):
     def exists(self, lock: psycopg.Connection, name: str) -> bool:
         return bool(lock.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
 
+    def live_exists(self) -> bool:
+        with self._maintenance() as connection:
+            return self.exists(connection, self.live_name)
+
     def raw_path(self, target: str, scratch_dir: Path) -> Path:
         return scratch_dir / f"{target}.pgdump"
 

@@ -67,6 +67,9 @@ class SQLiteRestorer(Restorer):
     def exists(self, lock: int, name: str) -> bool:
         return Path(name).exists()
 
+    def live_exists(self) -> bool:
+        return self.path.exists()
+
     def raw_path(self, target: str, scratch_dir: Path) -> Path:
         return Path(target)  # the dump is the database file itself
 

@@ -1,5 +1,5 @@
-"""manage.py restore_database (--latest | --backup NAME) [--database ALIAS] [--target NAME]
-[--no-input] [--json]"""
+"""manage.py restore_database (--latest | --backup NAME) [--database ALIAS]
+[--from-database ALIAS] [--target NAME] [--no-input] [--json]"""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ class Command(OpsCommand):
         which.add_argument("--backup", metavar="NAME", help="a backup name from list_backups")
         parser.add_argument("--database", default="default", help="Django database alias")
         parser.add_argument(
+            "--from-database",
+            metavar="ALIAS",
+            help="the alias the backup was taken of, when it is not --database (with --latest: "
+            "the newest backup of ALIAS)",
+        )
+        parser.add_argument(
             "--target", metavar="NAME", help="restore into this new database and stop there"
         )
         parser.add_argument(
@@ -53,6 +59,7 @@ class Command(OpsCommand):
             started_by=f"restore_database by {getpass.getuser()}",
             progress=self.progress_for(options),
             confirm=self.confirm if options["interactive"] else None,
+            from_database=options["from_database"],
         )
         if options["json"]:
             self.stdout.write(json.dumps(outcome.as_dict()))

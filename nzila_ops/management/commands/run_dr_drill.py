@@ -1,4 +1,4 @@
-"""manage.py run_dr_drill [--database ALIAS] [--json]"""
+"""manage.py run_dr_drill [--database ALIAS] [--backup NAME [--from-database ALIAS]] [--json]"""
 
 from __future__ import annotations
 
@@ -13,16 +13,29 @@ from nzila_ops.management.base import OpsCommand, format_phases
 
 class Command(OpsCommand):
     help = (
-        "Disaster-recovery drill: restore the latest backup into a scratch database, verify "
-        "it, measure the RTO, drop the scratch database and record the result."
+        "Disaster-recovery drill: restore the latest backup (or --backup NAME) into a scratch "
+        "database, verify it, measure the RTO, drop the scratch database and record the result."
     )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--database", default="default", help="Django database alias")
+        parser.add_argument(
+            "--backup", metavar="NAME", help="drill this backup instead of the latest"
+        )
+        parser.add_argument(
+            "--from-database",
+            metavar="ALIAS",
+            help="the alias the backup was taken of, when it is not --database",
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def run(self, **options: Any) -> None:
-        record = run_drill(options["database"], progress=self.progress_for(options))
+        record = run_drill(
+            options["database"],
+            progress=self.progress_for(options),
+            backup=options["backup"],
+            from_database=options["from_database"],
+        )
         summary = {
             "result": record.result,
             "database": record.database_alias,
