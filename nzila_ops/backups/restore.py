@@ -239,6 +239,8 @@ def _record(
         "host": socket.gethostname(),
     }
     record = record_run("restore", fields, storage)
+    if succeeded and not outcome.swapped:
+        return  # a --target copy beside the live database: recorded, nothing to announce
     signals.restore_finished.send(
         sender=RestoreOutcome,
         record=record,
