@@ -59,7 +59,9 @@ def record_run(kind: str, fields: dict[str, Any], storage: BackupStorage | None)
     key = None
     if storage is not None:
         started = fields["started_at"]
-        key = new_history_key(kind, started if isinstance(started, datetime) else timezone.now())
+        if isinstance(started, str):
+            started = parse_datetime(started)
+        key = new_history_key(kind, started or timezone.now())
         document = {
             "format": HISTORY_FORMAT,
             "version": HISTORY_VERSION,
