@@ -158,7 +158,10 @@ class FileSystemStorage(BackupStorage):
             return stream.read()
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        try:
+            return self._path(key).is_file()
+        except OSError as exc:  # a name too long for the filesystem, say
+            raise _os_error("reading", self._path(key), exc) from None
 
     def size(self, key: str) -> int:
         try:
@@ -175,8 +178,11 @@ class FileSystemStorage(BackupStorage):
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         self._require_root()
         base = self.root / prefix if prefix else self.root
-        if not base.is_dir():
-            return
+        try:
+            if not base.is_dir():
+                return
+        except OSError as exc:  # a name too long for the filesystem, say
+            raise _os_error("listing", base, exc) from None
         for directory, _subdirs, files in os.walk(base):
             for filename in files:
                 if filename.startswith("."):
