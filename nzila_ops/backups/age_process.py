@@ -28,7 +28,7 @@ import pyrage
 from pyrage import x25519
 
 from nzila_ops.backups.streams import (
-    CHUNK_SIZE,
+    FETCH_CHUNK_SIZE,
     HashingReader,
     Trap,
     TrappedReader,
@@ -44,7 +44,8 @@ AGE_REJECTED = 3
 #: arrives nothing has been taken from the source, so this process can still decrypt instead.
 READY = b"R"
 
-# Run with `python -c`: it imports only pyrage, not nzila_ops or Django. argv[1] is the fd of
+# Run with `python -S -c`: it imports only pyrage, not nzila_ops, Django or the site module
+# (whose .pth files cost 2 MB; PYTHONPATH below names every directory). argv[1] is the fd of
 # the identity pipe. Large buffers: pyrage reads and writes 8 KiB at a time. Only pyrage's own
 # refusals exit with AGE_REJECTED; anything else is a crash with a traceback.
 _CHILD = f"""
@@ -53,10 +54,10 @@ import pyrage
 from pyrage import x25519
 with os.fdopen(int(sys.argv[1]), "rb") as keys:
     identities = [x25519.Identity.from_str(key) for key in keys.read().decode().split()]
-sink = os.fdopen(1, "wb", buffering={CHUNK_SIZE})
+sink = os.fdopen(1, "wb", buffering={FETCH_CHUNK_SIZE})
 sink.write({READY!r})
 sink.flush()
-source = os.fdopen(0, "rb", buffering={CHUNK_SIZE})
+source = os.fdopen(0, "rb", buffering={FETCH_CHUNK_SIZE})
 try:
     pyrage.decrypt_io(source, sink, identities)
     sink.flush()
@@ -80,7 +81,7 @@ class _Feeder(threading.Thread):
 
     def run(self) -> None:
         try:
-            while chunk := self.reader.read(CHUNK_SIZE):
+            while chunk := self.reader.read(FETCH_CHUNK_SIZE):
                 try:
                     self.stdin.write(chunk)
                 except BrokenPipeError:
@@ -133,7 +134,7 @@ def _start_child(identities: list[x25519.Identity]) -> _Child | None:
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child.close()
     try:
         process = subprocess.Popen(
-            [python, "-c", _CHILD, str(keys_read)],
+            [python, "-S", "-c", _CHILD, str(keys_read)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -195,7 +196,7 @@ def _decrypt_in_child(
     feeder = _Feeder(reader, process.stdin)  # type: ignore[arg-type]
     try:
         feeder.start()
-        while chunk := process.stdout.read(CHUNK_SIZE):  # type: ignore[union-attr]
+        while chunk := process.stdout.read(FETCH_CHUNK_SIZE):  # type: ignore[union-attr]
             sink.write(chunk)
             on_bytes(reader.count)
         returncode = process.wait()

@@ -16,7 +16,12 @@ from nzila_ops.backups.age_process import AgeRejected, decrypt_into
 from nzila_ops.backups.compression import CORRUPT_DATA_ERRORS, get_codec
 from nzila_ops.backups.encryption import identity_fingerprints, load_identities
 from nzila_ops.backups.storages import BackupStorage
-from nzila_ops.backups.streams import CHUNK_SIZE, DecompressingWriter, HashingReader, Writable
+from nzila_ops.backups.streams import (
+    FETCH_CHUNK_SIZE,
+    DecompressingWriter,
+    HashingReader,
+    Writable,
+)
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
@@ -80,7 +85,7 @@ def unpack_backup(
             if manifest.get("encryption"):
                 decrypt_into(reader, writer, identities, on_bytes)
             else:
-                while chunk := reader.read(CHUNK_SIZE):
+                while chunk := reader.read(FETCH_CHUNK_SIZE):
                     writer.write(chunk)
                     on_bytes(reader.count)
         except CORRUPTION_ERRORS as exc:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nzila_ops.backups.compression import CORRUPT_DATA_ERRORS, get_codec
-from nzila_ops.backups.streams import CHUNK_SIZE, DecompressingWriter
+from nzila_ops.backups.streams import CHUNK_SIZE, FETCH_CHUNK_SIZE, DecompressingWriter
 
 # Rows of a table whose rows barely differ: the ratio that broke restores.
 REPETITIVE = b"".join(b"%d\theartbeat\tpayments_api\tok\n" % (i % 10) for i in range(600_000))
@@ -44,7 +44,7 @@ def decompress_in_writes(codec_name: str, writes: list[bytes]) -> tuple[Recordin
 
 
 @pytest.mark.parametrize("codec_name", ["zstd", "gzip"])
-def test_a_highly_compressible_chunk_reaches_the_sink_in_pieces_of_at_most_a_chunk(
+def test_a_highly_compressible_chunk_reaches_the_sink_in_pieces_of_at_most_a_fetch_chunk(
     codec_name: str,
 ) -> None:
     blob = compressed(codec_name, REPETITIVE)
@@ -52,7 +52,7 @@ def test_a_highly_compressible_chunk_reaches_the_sink_in_pieces_of_at_most_a_chu
 
     sink, writer = decompress_in_writes(codec_name, [blob])
 
-    assert max(len(piece) for piece in sink.pieces) <= CHUNK_SIZE
+    assert max(len(piece) for piece in sink.pieces) <= FETCH_CHUNK_SIZE
     assert b"".join(sink.pieces) == REPETITIVE
     assert writer.count == len(REPETITIVE)
     assert writer.finished()
@@ -90,7 +90,7 @@ def test_any_split_of_the_input_gives_the_same_output_in_bounded_pieces(
     sink, writer = decompress_in_writes(codec_name, writes)
 
     assert b"".join(sink.pieces) == REPETITIVE[: 4 * CHUNK_SIZE]
-    assert all(len(piece) <= CHUNK_SIZE for piece in sink.pieces)
+    assert all(len(piece) <= FETCH_CHUNK_SIZE for piece in sink.pieces)
     assert writer.finished()
 
 
