@@ -6,15 +6,21 @@
 
 Public responses carry names and statuses only. Reasons and latencies are shown to requests
 with the HEALTH_TOKEN in the X-Nzila-Health-Token header, or to a staff session.
+
+The endpoints are read-only: GET and HEAD. Anything else is a 405 in JSON, whatever the
+request carries: they are exempt from CSRF, which only protects requests that change something
+(a monitor or load balancer has no CSRF cookie, and a 403 HTML page is not an answer it parses).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_http_methods
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from nzila_ops.conf import get_config
 from nzila_ops.health.base import Status
@@ -31,11 +37,25 @@ def _no_store(response: JsonResponse) -> JsonResponse:
     return response
 
 
+def header_bytes(value: str) -> bytes:
+    """A header's bytes as the client sent them. WSGI and ASGI servers hand headers to Django
+    decoded as latin-1 (PEP 3333), which encoding back undoes; text that latin-1 cannot hold
+    (not from a server: a test client's) is taken as UTF-8, lone surrogates included."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+
+
 def may_see_details(request: HttpRequest) -> bool:
     token = get_config()["HEALTH_TOKEN"]
     given = request.META.get(TOKEN_HEADER, "")
-    if token and given and hmac.compare_digest(str(token), given):
-        return True
+    # Bytes, not str: compare_digest refuses non-ASCII str (a TypeError, which was a 500). A
+    # wrong token of any content is no token.
+    if token and given:
+        expected = token if isinstance(token, bytes) else str(token).encode()
+        if hmac.compare_digest(expected, header_bytes(given)):
+            return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
@@ -54,20 +74,53 @@ def report_response(request: HttpRequest, report: HealthReport) -> JsonResponse:
     return _no_store(JsonResponse(body, status=status, json_dumps_params={"indent": None}))
 
 
-@require_http_methods(["GET", "HEAD"])
+READ_METHODS = ("GET", "HEAD")
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD only; any other method is a JSON 405 with ``Allow``. Exempt from CSRF:
+    nothing here changes state, and the 405 must not become the CSRF middleware's 403 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            body = {"error": "method not allowed", "allowed": list(READ_METHODS)}
+            response = _no_store(JsonResponse(body, status=405))
+            response["Allow"] = ", ".join(READ_METHODS)
+            return response
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
+
+
+def unknown_check() -> JsonResponse:
+    return _no_store(JsonResponse({"error": "unknown check"}, status=404))
+
+
+@read_only
 def live(request: HttpRequest) -> JsonResponse:
     return _no_store(JsonResponse({"status": "ok"}))
 
 
-@require_http_methods(["GET", "HEAD"])
+@read_only
 def health(request: HttpRequest) -> JsonResponse:
     checks = [check for check in get_checks() if check.critical]
     return report_response(request, run_checks(checks))
 
 
-@require_http_methods(["GET", "HEAD"])
+@read_only
 def health_one(request: HttpRequest, name: str) -> JsonResponse:
     checks = [check for check in get_checks() if check.name == name]
     if not checks:
-        return _no_store(JsonResponse({"error": "unknown check"}, status=404))
+        return unknown_check()
     return report_response(request, run_checks(checks))
+
+
+@read_only
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other path below the endpoints: JSON, not Django's HTML page. A configured check's
+    name without its trailing slash is redirected as APPEND_SLASH would; nothing else is (a
+    redirect of a path of any length is Django's 400 page)."""
+    if rest in {check.name for check in get_checks()}:
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return unknown_check()

@@ -140,3 +140,73 @@ def test_results_are_cached_for_the_ttl_and_say_how_old_they_are(
     settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_CACHE_SECONDS": 0}
     status, third, _, _ = get(client, "/ops/health/")
     assert status == 503 and third["age_seconds"] < 0.3
+
+
+@pytest.mark.parametrize(
+    "given", ["café", "s3cret-token\u00e9", "токен", "\u2603" * 64, "\udcff", "s3cret-token\x00"]
+)
+def test_a_non_ascii_token_is_no_token_not_a_crash(
+    client: Client, three_checks: PrivateRedis, given: str
+) -> None:
+    status, body, _, _ = get(client, "/ops/health/redis/", X_NZILA_HEALTH_TOKEN=given)
+    assert status == 200 and body["checks"] == {"redis": "ok"}
+    assert "details" not in body
+
+
+def test_a_non_ascii_token_matches_the_bytes_a_client_sends(
+    client: Client, settings: Any, three_checks: PrivateRedis
+) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_TOKEN": "clé-secrète"}
+    # A WSGI server hands header bytes to Django decoded as latin-1 (PEP 3333).
+    on_the_wire = "clé-secrète".encode().decode("latin-1")
+    _, body, _, _ = get(client, "/ops/health/redis/", X_NZILA_HEALTH_TOKEN=on_the_wire)
+    assert "details" in body
+    _, body, _, _ = get(client, "/ops/health/redis/", X_NZILA_HEALTH_TOKEN="clé-secrète!")
+    assert "details" not in body
+
+
+# One path for each route nzila_ops.urls serves (checked below), as a load balancer would call it.
+HEALTH_PATHS = ["/ops/health/", "/ops/health/live", "/ops/health/live/", "/ops/health/database/",
+                "/ops/health/nope/", "/ops/health/a/b/"]  # fmt: skip
+
+
+def test_the_paths_below_cover_every_route_nzila_ops_serves() -> None:
+    from django.urls import resolve
+
+    from nzila_ops.urls import urlpatterns
+
+    assert {resolve(path).route for path in HEALTH_PATHS} == {
+        str(pattern.pattern) for pattern in urlpatterns
+    }
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
+@pytest.mark.parametrize("path", HEALTH_PATHS)
+def test_anything_but_get_and_head_is_405_json_not_a_csrf_page(
+    three_checks: PrivateRedis, method: str, path: str
+) -> None:
+    client = Client(enforce_csrf_checks=True)  # as a browser-less monitor meets production
+    response = client.generic(method, path, data=b'{"x": 1}', content_type="application/json")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Content-Type"] == "application/json"
+    answer = json.loads(response.content)
+    assert answer == {"error": "method not allowed", "allowed": ["GET", "HEAD"]}
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_an_unknown_path_below_the_endpoints_is_404_json(client: Client) -> None:
+    response = client.get("/ops/health/a/b/")
+    assert response.status_code == 404
+    assert json.loads(response.content) == {"error": "unknown check"}
+
+
+def test_a_check_url_without_its_slash_is_redirected_and_other_paths_are_404_json(
+    client: Client, three_checks: PrivateRedis
+) -> None:
+    response = client.get("/ops/health/redis?probe=1")
+    assert response.status_code == 301 and response["Location"] == "/ops/health/redis/?probe=1"
+    for path in ("/ops/health/nope", "/ops/health/" + "x" * 20_000, "/ops/health//"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert json.loads(response.content) == {"error": "unknown check"}
