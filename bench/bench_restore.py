@@ -1,13 +1,17 @@
-"""Benchmark `restore_database` (all phases) against `pg_restore -j2` of the same dump.
+"""Benchmark `restore_database` (all phases) against `pg_restore -j2` of the same dump, on two
+database sizes, and the peak memory of its whole process tree on each.
 
 Usage::
 
-    python bench/bench_restore.py                  # on nzila_bench_500 (generated if missing)
-    python bench/bench_restore.py --dbname DB --runs 3 --json-out restore.json
+    python bench/bench_restore.py                  # nzila_bench_150 + nzila_bench_500
+    python bench/bench_restore.py --sizes 500 --runs 1
+    python bench/bench_restore.py --dbname DB --dbname DB2 --runs 3 --json-out restore.json
 
-Setup (untimed): `backup_database` of the source database to a local store; the stored object
-is decrypted and decompressed with the age and zstd CLIs into a plain `pg_dump -Fc` file, so
-both rows restore exactly the same dump.
+Databases ``nzila_bench_<size>`` are generated when missing (``generate_db.py``; they include a
+repetitive sync-log table, the kind of data whose compression ratio once made a restore's
+memory grow). Setup per database (untimed): `backup_database` to a local store; the stored
+object is decrypted and decompressed with the age and zstd CLIs into a plain `pg_dump -Fc`
+file, so both rows restore exactly the same dump.
 
 Rows, interleaved (a, b, a, b, ...) and reported as medians:
 
@@ -17,7 +21,11 @@ Rows, interleaved (a, b, a, b, ...) and reported as medians:
      fetch from storage + SHA-256 + age + zstd, pg_restore -j2 into a scratch database, exact
      row-count verification, swap
 
-Target: b <= 1.25 x a. The report always exits 0 and prints PASS/MISS and ours' phase times.
+Targets, per database: b <= 1.25 x a; the peak RSS of b's process tree (restore_database, its
+age decryption child, pg_restore and its workers; the sampled sum, see ``_measure.py``, highest
+of the runs) <= 100 MB. Across the databases: that peak does not grow with the database's size
+(the larger may use at most max(5 MB, 10 %) more). The report always exits 0 and prints
+PASS/MISS.
 """
 
 from __future__ import annotations
@@ -31,16 +39,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _measure  # sibling modules: bench/ is not a package
 import generate_db
+from _backup_report import RSS_GROWTH_ABS_MB, RSS_GROWTH_REL, RSS_LIMIT_MB
+from _report import Verdict, print_verdicts, verdicts_json, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE_PY = REPO / "example_project" / "manage.py"
 TARGET_RATIO = 1.25
+MB = 1024 * 1024
+# Memory peaks of a restore last seconds (the fetch phase, pg_restore's); sample often anyway.
+SAMPLE_SECONDS = 0.05
 LIVE = "nzila_bench_restore_live"
 BASELINE = "nzila_bench_restore_baseline"
 
@@ -69,6 +83,7 @@ def prepare(server: generate_db.Server, dbname: str, workdir: Path) -> tuple[dic
     identity = x25519.Identity.generate()
     key = workdir / "identity.txt"
     key.write_text(f"{identity}\n")
+    (workdir / "store").mkdir()
     url = f"postgres://{server.user}@{server.host}:{server.port}"
     env = {
         **os.environ,
@@ -114,7 +129,9 @@ def run_ours(
     with server.connect("postgres") as conn:
         conn.execute(f'CREATE DATABASE "{LIVE}"')
     argv = [sys.executable, str(MANAGE_PY), "restore_database", "--backup", name]
-    measurement = _measure.run([*argv, "--no-input", "--json"], env=env, cwd=REPO)
+    measurement = _measure.run(
+        [*argv, "--no-input", "--json"], env=env, cwd=REPO, sample_interval=SAMPLE_SECONDS
+    )
     outcome = json.loads(measurement.stdout) if measurement.ok else {}
     if not measurement.ok:
         print(f"  ours failed: {measurement.stderr.strip()[-300:]}", flush=True)
@@ -122,61 +139,157 @@ def run_ours(
     return measurement, outcome
 
 
+@dataclass
+class DbRestore:
+    """Every run on one database."""
+
+    dbname: str
+    size_bytes: int
+    raw_bytes: int = 0
+    baseline: list[float] = field(default_factory=list)
+    ours: list[float] = field(default_factory=list)
+    phases: list[dict[str, float]] = field(default_factory=list)
+    tree_rss_mb: list[float] = field(default_factory=list)
+    max_rss_mb: list[float] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        return max(self.tree_rss_mb) if self.tree_rss_mb else None
+
+
+def bench_database(server: generate_db.Server, dbname: str, runs: int) -> DbRestore:
+    with server.connect(dbname) as conn:
+        result = DbRestore(dbname, generate_db.database_size(conn))
+    workdir = Path(tempfile.mkdtemp(prefix="nzila-bench-restore-"))
+    try:
+        env, name, raw = prepare(server, dbname, workdir)
+        result.raw_bytes = raw.stat().st_size
+        print(f"{dbname}: backup {name}; raw dump {result.raw_bytes / 1e6:.1f} MB", flush=True)
+        for run in range(1, runs + 1):
+            a = run_baseline(server, raw)
+            result.baseline.append(a.wall_seconds)
+            print(f"  run {run}: a. pg_restore -j2 {a.wall_seconds:.2f} s", flush=True)
+            b, outcome = run_ours(server, env, name)
+            if not b.ok:
+                result.error = b.stderr.strip().splitlines()[-1] if b.stderr.strip() else "failed"
+                return result
+            result.ours.append(b.wall_seconds)
+            result.tree_rss_mb.append(b.tree_rss_mb)
+            result.max_rss_mb.append(b.max_rss_mb)
+            result.phases.append(outcome["phase_seconds"])
+            shown = ", ".join(f"{k} {v:.2f}" for k, v in outcome["phase_seconds"].items())
+            print(
+                f"  run {run}: b. restore_database {b.wall_seconds:.2f} s ({shown}), "
+                f"tree {b.tree_rss_mb:.1f} MB, largest process {b.max_rss_mb:.1f} MB",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        drop(server, BASELINE, LIVE)
+    return result
+
+
+def verdicts(results: list[DbRestore]) -> list[Verdict]:
+    found: list[Verdict] = []
+    for db in results:
+        if not db.ours:
+            found.append(Verdict(f"{db.dbname}: restore_database", False, db.error or "no runs"))
+            continue
+        a, b = statistics.median(db.baseline), statistics.median(db.ours)
+        found.append(
+            Verdict(
+                f"{db.dbname}: restore_database <= {TARGET_RATIO} x pg_restore -j2",
+                b / a <= TARGET_RATIO,
+                f"{b:.2f} s / {a:.2f} s = {b / a:.2f}",
+            )
+        )
+        peak = db.peak_rss_mb
+        found.append(
+            Verdict(
+                f"{db.dbname}: peak RSS of restore_database's process tree <= "
+                f"{RSS_LIMIT_MB:.0f} MB",
+                peak is not None and peak <= RSS_LIMIT_MB,
+                f"{peak:.1f} MB (highest of {len(db.tree_rss_mb)} run(s), sampled tree sum)",
+            )
+        )
+    measured = sorted(
+        (db.size_bytes, peak) for db in results if (peak := db.peak_rss_mb) is not None
+    )
+    target = "peak RSS of the tree not growing with database size"
+    if len(measured) < 2:
+        found.append(Verdict(target, False, "needs restores of two databases"))
+    else:
+        (small_size, small), (big_size, big) = measured[0], measured[-1]
+        allowed = max(RSS_GROWTH_ABS_MB, RSS_GROWTH_REL * small)
+        found.append(
+            Verdict(
+                target,
+                big - small <= allowed,
+                f"{small:.1f} MB @ {small_size / MB:.0f} MB DB -> {big:.1f} MB @ "
+                f"{big_size / MB:.0f} MB DB (allowed +{allowed:.1f} MB)",
+            )
+        )
+    return found
+
+
+def print_summary(db: DbRestore) -> None:
+    if not db.ours:
+        print(f"\n{db.dbname}: restore_database failed: {db.error}")
+        return
+    phase_medians = {k: statistics.median(p[k] for p in db.phases) for k in db.phases[0]}
+    print(
+        f"\n{db.dbname} ({db.size_bytes / MB:.0f} MB): pg_restore -j2 "
+        f"{statistics.median(db.baseline):.2f} s | restore_database "
+        f"{statistics.median(db.ours):.2f} s"
+    )
+    print("  phases (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in phase_medians.items()))
+    print(
+        f"  peak RSS of restore_database's process tree: {db.peak_rss_mb:.1f} MB "
+        f"(runs: {', '.join(f'{v:.1f}' for v in db.tree_rss_mb)}); largest single process "
+        f"{max(db.max_rss_mb):.1f} MB"
+    )
+
+
+def resolve_databases(args: argparse.Namespace, server: generate_db.Server) -> list[str]:
+    if args.dbname:
+        missing = [db for db in args.dbname if not generate_db.database_exists(server, db)]
+        if missing:
+            raise SystemExit(f"database(s) not found: {', '.join(missing)}")
+        return list(args.dbname)
+    names = []
+    for size_mb in (int(size) for size in args.sizes.split(",")):
+        result = generate_db.ensure_database(server, f"nzila_bench_{size_mb}", size_mb)
+        verb = "reusing" if result.reused else f"generated in {result.seconds:.0f} s:"
+        print(f"{verb} {result.dbname} ({result.size_bytes / MB:.0f} MB)", flush=True)
+        names.append(result.dbname)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dbname", default="nzila_bench_500")
-    parser.add_argument("--size-mb", type=int, default=500, help="size when generating it")
+    parser.add_argument("--dbname", action="append", help="database to restore (repeatable)")
+    parser.add_argument(
+        "--sizes",
+        default="150,500",
+        help="without --dbname: nzila_bench_<size> for each size in MB, generated if missing",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     server = generate_db.Server()
-    generate_db.ensure_database(server, args.dbname, args.size_mb)
-    workdir = Path(tempfile.mkdtemp(prefix="nzila-bench-restore-"))
-    try:
-        env, name, raw = prepare(server, args.dbname, workdir)
-        print(f"backup {name}; raw dump {raw.stat().st_size / 1e6:.1f} MB", flush=True)
-        baseline: list[float] = []
-        ours: list[float] = []
-        phases: list[dict[str, float]] = []
-        rss: list[float] = []
-        for run in range(1, args.runs + 1):
-            a = run_baseline(server, raw)
-            baseline.append(a.wall_seconds)
-            print(f"  run {run}: a. pg_restore -j2 {a.wall_seconds:.2f} s", flush=True)
-            b, outcome = run_ours(server, env, name)
-            if not b.ok:
-                return 0
-            ours.append(b.wall_seconds)
-            rss.append(b.tree_rss_mb)
-            phases.append(outcome["phase_seconds"])
-            shown = ", ".join(f"{k} {v:.2f}" for k, v in outcome["phase_seconds"].items())
-            print(f"  run {run}: b. restore_database {b.wall_seconds:.2f} s ({shown})", flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        drop(server, BASELINE, LIVE)
-    a_median, b_median = statistics.median(baseline), statistics.median(ours)
-    phase_medians = {k: statistics.median(p[k] for p in phases) for k in phases[0]}
-    ratio = b_median / a_median
-    verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
-    print(f"\n{args.dbname}: pg_restore -j2 {a_median:.2f} s | restore_database {b_median:.2f} s")
-    print("  phases (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in phase_medians.items()))
-    print(f"  peak RSS of restore_database's process tree: {statistics.median(rss):.0f} MB")
-    print(
-        f"  {verdict}: restore_database / pg_restore -j2 = {ratio:.2f} (target <= {TARGET_RATIO})"
-    )
+    results = [bench_database(server, db, args.runs) for db in resolve_databases(args, server)]
+    for db in results:
+        print_summary(db)
+    found = verdicts(results)
+    print_verdicts(found)
     if args.json_out:
-        args.json_out.write_text(
-            json.dumps(
-                {
-                    "dbname": args.dbname,
-                    "baseline_seconds": baseline,
-                    "ours_seconds": ours,
-                    "ours_phase_seconds": phases,
-                    "ratio": ratio,
-                    "verdict": verdict,
-                },
-                indent=2,
-            )
+        write_json(
+            args.json_out,
+            {
+                "databases": [asdict(db) for db in results],
+                "targets": verdicts_json(found),
+            },
         )
     return 0
 

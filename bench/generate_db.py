@@ -6,9 +6,9 @@ Usage::
     python bench/generate_db.py --dbname nzila_bench_150 --size-mb 150 --zstd-report
 
 All rows are generated server-side in batches of one ``INSERT ... SELECT`` statement
-(vehicles -> deals -> payments chained through data-modifying CTEs), by two connections in
-parallel, until ``pg_database_size`` reaches the target (500 MB takes about a minute on
-2 cores).
+(vehicles -> deals -> payments, and a repetitive sync log per vehicle, chained through
+data-modifying CTEs), by two connections in parallel, until ``pg_database_size`` reaches the
+target (500 MB takes about a minute on 2 cores).
 
 The marker table ``bench_meta(size_mb, generated_at)`` is created empty with the schema and
 gets its row only when generation has finished (after VACUUM ANALYZE and a CHECKPOINT, so
@@ -104,7 +104,7 @@ def finalize(server: Server, dbname: str, size_mb: int) -> int:
 def row_counts(server: Server, dbname: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     with server.connect(dbname) as conn:
-        for table in ("market_vehicle", "market_deal", "market_payment"):
+        for table in ("market_vehicle", "market_deal", "market_payment", "market_sync_log"):
             row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
             counts[table] = int(row.fetchone()[0])  # type: ignore[index]
     return counts
