@@ -35,3 +35,42 @@ def test_an_unknown_name_is_one_clear_error(three_checks: Any) -> None:
     with pytest.raises(CommandError, match="unknown check\\(s\\) nope") as caught:
         call_command("check_health", "nope")
     assert caught.value.returncode == 2
+
+
+def test_the_command_exits_once_it_has_answered_though_redis_is_hung(tmp_path: Any) -> None:
+    """With the broker's Redis frozen (SIGSTOP), the checks on it time out and are reported;
+    the process must then exit, not linger on threads blocked on the dead socket."""
+    import subprocess
+    import sys
+
+    from django.db import connections
+
+    from tests.support.host import MANAGE_PY, example_env
+    from tests.support.redis_server import PrivateRedis
+
+    s = connections["default"].settings_dict
+    env = example_env(
+        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
+        CELERY_BROKER_URL=(redis := PrivateRedis()).url,
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path}",
+    )
+    try:
+        with redis.stopped():
+            process = subprocess.Popen(
+                [sys.executable, str(MANAGE_PY), "check_health", "redis", "celery_workers",
+                 "database", "--skip-checks"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            try:
+                # A hang detector, not a timing assertion: the checks time out after 2 s.
+                out, err = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+                pytest.fail(f"check_health still running 60 s after its start; it printed:\n{out}")
+    finally:
+        redis.close()
+    assert process.returncode == 1, err
+    assert err.strip() == "CommandError: failing: redis, celery_workers"
+    statuses = {line.split()[0]: line.split()[1] for line in out.splitlines()}
+    assert statuses == {"redis": "failing", "celery_workers": "failing", "database": "ok"}

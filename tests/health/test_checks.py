@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from nzila_ops.health.base import Status
+from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.checks.backups import BackupFreshnessCheck, BackupStorageCheck
 from nzila_ops.health.checks.cache import CacheCheck
 from nzila_ops.health.checks.celery import CeleryBeatCheck, CeleryWorkersCheck, record_heartbeat
@@ -143,3 +143,47 @@ def test_disk_space() -> None:
     assert DiskSpaceCheck(path="/").run().status is Status.OK
     assert DiskSpaceCheck(path="/", warn_percent=100).run().status is Status.WARNING
     assert DiskSpaceCheck(path="/", fail_percent=100).run().status is Status.FAILING
+
+
+def finishes(run: Any, within: float = 30.0) -> CheckResult | None:
+    """``run()`` in a thread of its own; None if it is still blocked after ``within`` s (a
+    hang detector for a check whose client has no socket timeout, not a timing assertion)."""
+    import threading
+
+    done: list[CheckResult] = []
+    thread = threading.Thread(target=lambda: done.append(run()), daemon=True)
+    thread.start()
+    thread.join(within)
+    return done[0] if done else None
+
+
+def test_the_cache_check_gives_up_on_a_hung_redis_by_itself(
+    settings: Any, private_redis: Any
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "redis": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": private_redis.url,
+        },
+    }
+    check = CacheCheck(cache="redis", timeout=0.5)
+    assert check.run().status is Status.OK
+    with private_redis.stopped():
+        result = finishes(check.run)
+    assert result is not None, "the cache check was still blocked on the hung Redis"
+    assert result.status is Status.FAILING and "Timeout" in result.reason
+
+
+def test_the_celery_workers_check_gives_up_on_a_hung_broker_by_itself(private_redis: Any) -> None:
+    from celery import Celery
+
+    def ping_through_the_hung_broker() -> CheckResult:
+        # current_app is per thread: this thread's app speaks to the private broker.
+        Celery("probe", broker=private_redis.url, set_as_current=True)
+        return CeleryWorkersCheck(timeout=0.5).run()
+
+    with private_redis.stopped():
+        result = finishes(ping_through_the_hung_broker)
+    assert result is not None, "the Celery ping was still blocked on the hung broker"
+    assert result.status is Status.FAILING
