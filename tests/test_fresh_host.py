@@ -205,6 +205,12 @@ def test_a_fresh_host_project_set_up_from_the_readme_backs_up_restores_and_repor
     manage(venv, project, "migrate", "--no-input", "-v", "0")
     assert "System check identified no issues" in manage(venv, project, "check").stdout
     manage(venv, project, "setup_schedules")
+    # Before the first backup, its freshness fails too (as the README says).
+    before = health(venv, project)
+    assert failing(before).keys() == {"backup_freshness", "celery_workers", "celery_beat"}
+    assert before["backup_freshness"]["reason"].startswith(
+        "RuntimeError: no successful backup of 'default' in "
+    )
     backup = json.loads(
         manage(venv, project, "backup_database", "--type", "manual", "--json").stdout
     )
