@@ -82,8 +82,10 @@ class HangingCheck(Check):
 
     name = "hanging"
     release = threading.Event()
+    runs = 0
 
     def check(self) -> str | None:
+        type(self).runs += 1
         self.release.wait(10)
         return None
 
@@ -210,3 +212,25 @@ def test_a_check_url_without_its_slash_is_redirected_and_other_paths_are_404_jso
         response = client.get(path)
         assert response.status_code == 404
         assert json.loads(response.content) == {"error": "unknown check"}
+
+
+def test_a_hung_check_holds_one_thread_however_often_it_is_polled(settings: Any) -> None:
+    from nzila_ops.health.registry import get_checks
+    from nzila_ops.health.runner import run_checks
+
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": [{"CHECK": f"{__name__}.HangingCheck", "TIMEOUT": 0.2}],
+    }
+    HangingCheck.release.clear()
+    HangingCheck.runs = 0
+    try:
+        reports = [run_checks(get_checks(), use_cache=False) for _ in range(3)]
+    finally:
+        HangingCheck.release.set()
+    assert HangingCheck.runs == 1
+    assert [report.results[0].reason for report in reports] == [
+        "timed out after 0.2 s",
+        "timed out after 0.2 s (still waiting since an earlier poll)",
+        "timed out after 0.2 s (still waiting since an earlier poll)",
+    ]
