@@ -3,7 +3,9 @@
 A check has a name (one UptimeRobot monitor each), is critical or a warning, has a timeout,
 and implements ``check()``: return None (or a short note) when healthy, raise ``Warn`` for a
 degraded state, raise anything else when failing. ``run()`` turns that into a CheckResult and
-never raises. Reasons are for staff and token holders only; public responses show statuses.
+never raises; a database connection the server had closed is replaced and the check run once
+more (see health.connections). Reasons are for staff and token holders only; public responses
+show statuses.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.db import DatabaseError, InterfaceError
+
 from nzila_ops.exceptions import describe
+from nzila_ops.health.connections import discard_closed
 
 
 class Status(StrEnum):
@@ -69,14 +74,23 @@ class Check:
 
     def run(self) -> CheckResult:
         started = time.monotonic()
+        discard_closed()  # closed since the last poll: noticed, or by close_pooled_connections
+        status, reason, error = self.attempt()
+        if isinstance(error, DatabaseError | InterfaceError) and discard_closed():
+            # The server closed a connection this thread kept (a restore terminating sessions,
+            # a PostgreSQL restart): not an outage. Answer from a fresh one, once; a real
+            # outage fails again.
+            status, reason, error = self.attempt()
+        return self.result(status, reason, (time.monotonic() - started) * 1000)
+
+    def attempt(self) -> tuple[Status, str, Exception | None]:
         try:
             note = self.check()
-            status, reason = Status.OK, note or "ok"
+            return Status.OK, note or "ok", None
         except Warn as exc:
-            status, reason = Status.WARNING, str(exc) or "degraded"
+            return Status.WARNING, str(exc) or "degraded", None
         except Exception as exc:
-            status, reason = Status.FAILING, describe(exc)[:300]
-        return self.result(status, reason, (time.monotonic() - started) * 1000)
+            return Status.FAILING, describe(exc)[:300], exc
 
     def result(self, status: Status, reason: str, latency_ms: float) -> CheckResult:
         return CheckResult(self.name, status, reason, latency_ms, self.critical, time.time())

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from nzila_ops.conf import get_config
 from nzila_ops.health.base import Check, CheckResult, Status
+from nzila_ops.health.connections import remember
 
 
 class DaemonPool:
@@ -68,6 +69,7 @@ class DaemonPool:
                     future.set_result(fn())
                 except BaseException as exc:  # Check.run() never raises; be safe regardless
                     future.set_exception(exc)
+            remember()  # this thread's connections, for close_pooled_connections()
             self._idle.release()
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from nzila_ops.health.checks.database import close_pooled_connections
+from nzila_ops.health.connections import close_pooled_connections
 from nzila_ops.health.runner import clear_cache
 from tests.support.redis_server import PrivateRedis
 
