@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -90,19 +92,48 @@ def test_celery_workers_pass_with_a_worker(celery_worker_process: Any) -> None:
     assert result.status is Status.OK, result.reason
 
 
-def test_celery_beat_heartbeat() -> None:
-    from django.core.cache import cache
+@pytest.mark.django_db(transaction=True)
+def test_celery_beat_sees_the_heartbeat_a_worker_process_wrote() -> None:
+    """With Django's default cache (local memory, one per process), as a host has it unless it
+    configures a shared one: the heartbeat a worker writes is seen by the web process."""
+    from django.db import connections
 
-    from nzila_ops.health.checks.celery import HEARTBEAT_KEY
+    assert "LocMemCache" in settings.CACHES["default"]["BACKEND"]
+    call_command("setup_schedules", stdout=StringIO())
+    result = CeleryBeatCheck().run()
+    assert (result.status, result.reason) == (
+        Status.FAILING,
+        "RuntimeError: no beat heartbeat recorded",
+    )
+    s = connections["default"].settings_dict
+    worker = example_env(
+        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
+        NZILA_OPS_BACKUP_STORAGE="file:///tmp/nzila-health-tests",
+    )
+    worker.pop("DJANGO_CACHE_URL", None)
+    ran = manage(worker, "shell", "-c", "from nzila_ops import tasks; tasks.beat_heartbeat_task()")
+    assert ran.returncode == 0, ran.stderr
+    result = CeleryBeatCheck().run()
+    assert result.status is Status.OK, result.reason
+    with time_machine.travel(timezone.now() + timedelta(seconds=100)):
+        assert CeleryBeatCheck().run().status is Status.WARNING  # past half of max_age
+    with time_machine.travel(timezone.now() + timedelta(seconds=400)):
+        result = CeleryBeatCheck().run()
+        assert result.status is Status.FAILING and "(limit 180 s)" in result.reason
 
-    cache.delete(HEARTBEAT_KEY)
-    assert CeleryBeatCheck().run().status is Status.FAILING
+
+def test_celery_beat_says_what_is_missing() -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    result = CeleryBeatCheck().run()
+    assert result.status is Status.FAILING
+    assert "manage.py setup_schedules" in result.reason  # no heartbeat entry at all
+    call_command("setup_schedules", stdout=StringIO())
     record_heartbeat()
     assert CeleryBeatCheck().run().status is Status.OK
-    cache.set(HEARTBEAT_KEY, time.time() - 100, None)
-    assert CeleryBeatCheck().run().status is Status.WARNING
-    cache.set(HEARTBEAT_KEY, time.time() - 400, None)
-    assert CeleryBeatCheck().run().status is Status.FAILING
+    PeriodicTask.objects.filter(task="nzila_ops.beat_heartbeat").update(enabled=False)
+    result = CeleryBeatCheck().run()
+    assert result.status is Status.FAILING and "disabled" in result.reason
 
 
 def test_backup_storage(settings: Any, tmp_path: Path) -> None:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
+
+from django.utils import timezone
 
 from nzila_ops.health.base import Check, Warn
 
-HEARTBEAT_KEY = "nzila_ops:health:beat"
+HEARTBEAT_TASK = "nzila_ops.beat_heartbeat"
 
 
 class CeleryWorkersCheck(Check):
@@ -57,22 +58,39 @@ class CeleryWorkersCheck(Check):
 
 
 class CeleryBeatCheck(Check):
-    """Celery beat is alive: the heartbeat its periodic task writes is recent.
+    """Celery beat is alive: its heartbeat entry ran recently.
 
-    The heartbeat is written by the ``nzila_ops.beat_heartbeat`` task (scheduled every minute
-    by setup_schedules) into the Django cache; older than ``max_age`` (default 180 s) is
-    failing, older than half of it a warning."""
+    The ``nzila_ops.beat_heartbeat`` entry (every minute, installed by setup_schedules) lives in
+    django-celery-beat's table; the task, run by a worker, stamps the entry's ``last_run_at``
+    (beat's DatabaseScheduler writes it too, when it syncs). Being in the database, it is seen
+    by every process: it was in the Django cache, which is per process by default (local
+    memory), so the check failed for good unless the host had set up a shared cache. Older than
+    ``max_age`` (default 180 s) is failing, older than half of it a warning."""
 
     name = "celery_beat"
 
     def check(self) -> str | None:
-        from django.core.cache import cache
+        from django.apps import apps
+
+        if not apps.is_installed("django_celery_beat"):
+            raise RuntimeError("django_celery_beat is not in INSTALLED_APPS: beat has no schedule")
+        from django_celery_beat.models import PeriodicTask
 
         max_age = float(self.options.get("max_age", 180))
-        beat = cache.get(HEARTBEAT_KEY)
+        entries = list(
+            PeriodicTask.objects.filter(task=HEARTBEAT_TASK).values_list("enabled", "last_run_at")
+        )
+        if not entries:
+            raise RuntimeError(
+                "no beat heartbeat recorded: its schedule entry is missing "
+                "(run manage.py setup_schedules)"
+            )
+        if not any(enabled for enabled, _ in entries):
+            raise RuntimeError("the beat heartbeat entry is disabled (admin: periodic tasks)")
+        beat = max((at for enabled, at in entries if enabled and at), default=None)
         if beat is None:
             raise RuntimeError("no beat heartbeat recorded")
-        age = time.time() - float(beat)
+        age = max(0.0, (timezone.now() - beat).total_seconds())
         if age > max_age:
             raise RuntimeError(f"last beat heartbeat {age:.0f} s ago (limit {max_age:.0f} s)")
         if age > max_age / 2:
@@ -80,7 +98,14 @@ class CeleryBeatCheck(Check):
         return f"heartbeat {age:.0f} s ago"
 
 
-def record_heartbeat() -> None:
-    from django.core.cache import cache
+def record_heartbeat() -> int:
+    """Stamp the heartbeat entry as run now (the ``nzila_ops.beat_heartbeat`` task, in a
+    worker); returns the number of entries stamped (0 without django_celery_beat)."""
+    from django.apps import apps
 
-    cache.set(HEARTBEAT_KEY, time.time(), None)
+    if not apps.is_installed("django_celery_beat"):
+        return 0
+    from django_celery_beat.models import PeriodicTask
+
+    # update(), not save(): no signal, so beat does not reload its whole schedule every minute.
+    return PeriodicTask.objects.filter(task=HEARTBEAT_TASK).update(last_run_at=timezone.now())
