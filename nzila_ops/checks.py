@@ -61,3 +61,35 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     return messages
+
+
+@register(Tags.compatibility, deploy=True)
+def check_notification_recipients(app_configs: Any = None, **kwargs: Any) -> list:
+    """The e-mail notifier with nobody to write to sends nothing and says nothing (it returns
+    quietly, so that a notification problem never fails a backup): found at deploy time.
+    A deployment check (``check --deploy``): a development host has no recipients either."""
+    from nzila_ops.conf import get_config
+    from nzila_ops.notify.email import EmailNotifier, recipients
+
+    try:
+        config = get_config()
+    except OpsError:
+        return []  # nzila_ops.E001 says why
+    emailing = False
+    for path in config["NOTIFIERS"]:
+        try:
+            notifier = import_string(path)
+        except ImportError:
+            continue  # nzila_ops.E005
+        emailing = emailing or (isinstance(notifier, type) and issubclass(notifier, EmailNotifier))
+    if not emailing or recipients():
+        return []
+    return [
+        Warning(
+            "failure e-mails would go to nobody: the e-mail notifier is configured but "
+            "NZILA_OPS['NOTIFY_EMAILS'] and ADMINS are empty",
+            hint="Set NZILA_OPS['NOTIFY_EMAILS'] (or ADMINS) to the on-call addresses, or "
+            "remove the e-mail notifier from NZILA_OPS['NOTIFIERS'].",
+            id="nzila_ops.W002",
+        )
+    ]
