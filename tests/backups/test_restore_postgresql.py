@@ -184,3 +184,17 @@ def ops_finished(name: str) -> str:
     from nzila_ops.backups.storages import get_storage
 
     return find_manifest(get_storage(), name)["finished_at"]
+
+
+def test_two_restores_in_the_same_second_keep_both_previous_databases(
+    ops_settings: Any, seeded_postgres: dict, live_db: str
+) -> None:
+    import time_machine
+    from django.utils import timezone
+
+    call_command("backup_database", stdout=StringIO())
+    with time_machine.travel(timezone.now(), tick=False):  # the clock stands still
+        first = restore_database(latest=True).previous_database
+        second = restore_database(latest=True).previous_database
+    assert first and second and first != second
+    assert sorted(pg.databases_like(f"{live_db}_pre_restore_")) == sorted([first, second])

@@ -71,3 +71,19 @@ def test_corrupt_sqlite_backup_leaves_the_live_file_alone(
     assert contents(live_path()) == before
     assert not list(live_path().parent.glob("*_nzila_scratch_*"))
     assert not list(live_path().parent.glob("*_pre_restore_*"))
+
+
+def test_two_sqlite_restores_in_the_same_second_keep_both_previous_files(
+    ops_settings: Any, seeded_sqlite: dict, backup_dir: Path
+) -> None:
+    import time_machine
+    from django.utils import timezone
+
+    call_command("backup_database", "--database", "sqlite", stdout=StringIO())
+    with time_machine.travel(timezone.now(), tick=False):  # the clock stands still
+        first = restore_database("sqlite", latest=True).previous_database
+        second = restore_database("sqlite", latest=True).previous_database
+    assert first and second and first != second
+    assert Path(first).exists() and Path(second).exists()
+    Path(first).unlink()
+    Path(second).unlink()

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +221,10 @@ class PostgreSQLRestorer(Restorer):
     def swap(self, lock: psycopg.Connection, target: str, at: datetime) -> str | None:
         live = self.live_name
         previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
+        while self.exists(lock, previous):
+            # A restore earlier in the same second kept its copy under this name.
+            at += timedelta(seconds=1)
+            previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
         had_live = self.exists(lock, live)
         live_renamed = False
         try:

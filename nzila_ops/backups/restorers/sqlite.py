@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,12 @@ class SQLiteRestorer(Restorer):
         previous = None
         if self.path.exists():
             previous = str(self.path.with_name(f"{self.path.name}{PRE_RESTORE_MARK}{stamp(at)}"))
+            while Path(previous).exists():
+                # A restore earlier in the same second kept its copy under this name.
+                at += timedelta(seconds=1)
+                previous = str(
+                    self.path.with_name(f"{self.path.name}{PRE_RESTORE_MARK}{stamp(at)}")
+                )
             os.link(self.path, previous)
             # A write-ahead log belongs to the previous file and must not meet the new one.
             for suffix in ("-wal", "-shm"):
