@@ -52,6 +52,18 @@ def _build(spec: str | dict[str, Any]) -> Check:
         check_class = import_string(spec["CHECK"])
     except ImportError as exc:
         raise ConfigurationError(f"cannot import health check {spec['CHECK']}: {exc}") from None
+    # Found here (system check E004), not as a TypeError at every poll.
+    timeout = spec.get("TIMEOUT")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise ConfigurationError(
+            f"health check {spec['CHECK']}: TIMEOUT must be a positive number of seconds"
+        )
+    if not isinstance(spec.get("CRITICAL", False), bool | None):
+        raise ConfigurationError(f"health check {spec['CHECK']}: CRITICAL must be True or False")
+    if not isinstance(spec.get("OPTIONS", {}), dict):
+        raise ConfigurationError(f"health check {spec['CHECK']}: OPTIONS must be a dict")
     return check_class(
         name=spec.get("NAME"),
         critical=spec.get("CRITICAL"),

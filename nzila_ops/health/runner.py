@@ -14,6 +14,7 @@ holds one thread, not one per poll.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -24,6 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from nzila_ops.conf import get_config
+from nzila_ops.exceptions import describe
 from nzila_ops.health.base import Check, CheckResult, Status
 from nzila_ops.health.connections import remember
 
@@ -90,8 +92,20 @@ def start(check: Check) -> tuple[Future[CheckResult], bool]:
         future = _running.get(check)
         if future is not None:
             return future, True
-        future = _running[check] = _pool.submit(check.run)
+        future = _running[check] = _pool.submit(functools.partial(run_safely, check))
         return future, False
+
+
+def run_safely(check: Check) -> CheckResult:
+    """check.run(), which never raises; a host's check that overrides it might (even with a
+    SystemExit from a library): failing, not an error page."""
+    started = time.monotonic()
+    try:
+        return check.run()
+    except BaseException as exc:  # in a health thread: no KeyboardInterrupt is meant for it
+        return check.result(
+            Status.FAILING, describe(exc)[:300], (time.monotonic() - started) * 1000
+        )
 
 
 @dataclass(frozen=True)

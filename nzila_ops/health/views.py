@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.views.decorators.csrf import csrf_exempt
 
 from nzila_ops.conf import get_config
+from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.health.base import Status
 from nzila_ops.health.registry import get_checks
 from nzila_ops.health.runner import HealthReport, run_checks
 
 TOKEN_HEADER = "HTTP_X_NZILA_HEALTH_TOKEN"
+logger = logging.getLogger("nzila_ops.health")
+MISCONFIGURED = "health checks misconfigured: run manage.py check"
 
 
 def _no_store(response: JsonResponse) -> JsonResponse:
@@ -88,7 +92,17 @@ def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response = _no_store(JsonResponse(body, status=405))
             response["Allow"] = ", ".join(READ_METHODS)
             return response
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except ConfigurationError as exc:
+            # System check E001/E004 says so at deploy time; a monitor still gets an answer it
+            # reads as down, and the reason stays in the log.
+            logger.error("health checks misconfigured: %s", exc)
+            body = {
+                "status": "failing",
+                "error": "health checks misconfigured: run manage.py check",
+            }
+            return _no_store(JsonResponse(body, status=503))
 
     return csrf_exempt(wrapper)
 

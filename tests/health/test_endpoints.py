@@ -234,3 +234,47 @@ def test_a_hung_check_holds_one_thread_however_often_it_is_polled(settings: Any)
         "timed out after 0.2 s (still waiting since an earlier poll)",
         "timed out after 0.2 s (still waiting since an earlier poll)",
     ]
+
+
+class RunRaises(Check):
+    """A host's check that overrides run() and lets an error out (run() should never raise)."""
+
+    name = "run_raises"
+
+    def run(self) -> Any:
+        raise SystemExit("a library called sys.exit()")
+
+
+def test_a_check_whose_run_raises_is_failing_not_a_500(client: Client, settings: Any) -> None:
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": [f"{__name__}.RunRaises"],
+        "HEALTH_TOKEN": "s3cret-token",
+        "HEALTH_CACHE_SECONDS": 0,
+    }
+    status, body, _, _ = get(client, "/ops/health/run_raises/", X_NZILA_HEALTH_TOKEN="s3cret-token")
+    assert status == 503 and body["checks"] == {"run_raises": "failing"}
+    assert body["details"]["run_raises"]["reason"] == "SystemExit: a library called sys.exit()"
+
+
+@pytest.mark.parametrize(
+    "checks",
+    [["no.such.Check"], [{"CHECK": f"{__name__}.HangingCheck", "TIMEOUT": "soon"}]],
+    ids=["unknown path", "timeout not a number"],
+)
+def test_misconfigured_checks_are_a_json_503_not_a_500(
+    client: Client, settings: Any, checks: list
+) -> None:
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": checks,
+    }
+    for path in ("/ops/health/", "/ops/health/database/", "/ops/health/database"):
+        status, body, _, _ = get(client, path)
+        assert status == 503, path
+        assert body == {
+            "status": "failing",
+            "error": "health checks misconfigured: run manage.py check",
+        }
+    status, body, _, _ = get(client, "/ops/health/live")  # the process itself still answers
+    assert (status, body) == (200, {"status": "ok"})
