@@ -74,3 +74,34 @@ def test_the_command_exits_once_it_has_answered_though_redis_is_hung(tmp_path: A
     assert err.strip() == "CommandError: failing: redis, celery_workers"
     statuses = {line.split()[0]: line.split()[1] for line in out.splitlines()}
     assert statuses == {"redis": "failing", "celery_workers": "failing", "database": "ok"}
+
+
+@pytest.mark.django_db
+def test_any_unknown_name_is_refused_in_one_line(settings: Any) -> None:
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": ["nzila_ops.health.checks.system.DiskSpaceCheck"],
+    }
+    names = st.one_of(
+        st.text(min_size=1, max_size=40),
+        st.sampled_from(["..", "disk/", "DISK", "disk\n", "--json", "\x00", "\u2603"]),
+        st.integers(1_000, 20_000).map(lambda n: "x" * n),
+    ).filter(lambda name: name != "disk" and not name.startswith("-"))
+
+    @hypothesis_settings(max_examples=150, deadline=None,
+                         suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+    @given(st.lists(names, min_size=1, max_size=3))
+    def refused(given_names: list[str]) -> None:
+        out = StringIO()
+        with pytest.raises(CommandError) as caught:
+            call_command("check_health", *given_names, stdout=out)
+        assert caught.value.returncode == 2 and out.getvalue() == ""
+        message = str(caught.value)
+        assert message.startswith("unknown check(s) ") and "\n" not in message
+        assert len(message) < 1000
+
+    refused()

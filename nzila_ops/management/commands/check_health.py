@@ -13,6 +13,14 @@ from nzila_ops.health.runner import run_checks
 from nzila_ops.management.base import OpsCommand
 
 
+def shown_name(name: str) -> str:
+    """A name as typed, on one line and of bounded length: it may hold anything (a newline, a
+    control character, a pasted page)."""
+    if name.isprintable() and len(name) <= 64:
+        return name
+    return repr(name[:64]) + ("..." if len(name) > 64 else "")
+
+
 class Command(OpsCommand):
     help = "Run health checks (all, or the ones named) and print each result with its reason."
 
@@ -26,7 +34,9 @@ class Command(OpsCommand):
         unknown = sorted(set(names) - {check.name for check in checks})
         if unknown:
             known = ", ".join(check.name for check in checks)
-            raise InvalidArgument(f"unknown check(s) {', '.join(unknown)} (known: {known})")
+            shown = ", ".join(shown_name(name) for name in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise InvalidArgument(f"unknown check(s) {shown}{more} (known: {known})")
         if names:
             checks = [check for check in checks if check.name in names]
         report = run_checks(checks, use_cache=False)
