@@ -265,20 +265,26 @@ def test_a_failed_restore_is_recorded_in_the_untouched_database(backed_up: dict)
 def test_a_failed_swap_puts_the_names_back(backed_up: dict) -> None:
     import time_machine
 
+    from nzila_ops.backups.restorers.postgresql import KEPT_NAME_TRIES
     from nzila_ops.models import RestoreRecord
 
-    # A database already holding the name the live one would be kept under makes the rename
-    # fail half-way through the swap, after connections were cut.
+    # Databases already holding every name the live one could be kept under (the swap tries
+    # the next seconds too) make the rename fail half-way through, after connections were cut.
     frozen = "2026-11-27T10:00:00+00:00"
-    blocker = f"{backed_up['live']}_pre_restore_20261127100000"
-    pg.create_database(blocker)
+    blockers = [
+        f"{backed_up['live']}_pre_restore_2026112710000{second}"
+        for second in range(KEPT_NAME_TRIES)
+    ]
+    for blocker in blockers:
+        pg.create_database(blocker)
     try:
         with time_machine.travel(frozen, tick=False):
             error = restore_fails("--latest")
         assert "swap failed, the live database was put back" in str(error)
         assert pg.snapshot(backed_up["live"], APP_TABLES) == backed_up["contents"]
-        assert pg.databases_like(f"{backed_up['live']}_") == [blocker]
+        assert pg.databases_like(f"{backed_up['live']}_") == blockers
         record = RestoreRecord.objects.get()
         assert record.result == "failed" and "swap" in record.phase_seconds
     finally:
-        pg.drop_database(blocker)
+        for blocker in blockers:
+            pg.drop_database(blocker)

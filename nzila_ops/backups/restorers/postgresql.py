@@ -37,6 +37,8 @@ from nzila_ops.backups.restorers.base import (
 )
 from nzila_ops.exceptions import InvalidArgument, RestoreError
 
+#: Seconds tried for the kept copy's name when restores follow each other within one second.
+KEPT_NAME_TRIES = 5
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names silently; never let it.
 
 
@@ -221,8 +223,11 @@ class PostgreSQLRestorer(Restorer):
     def swap(self, lock: psycopg.Connection, target: str, at: datetime) -> str | None:
         live = self.live_name
         previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
-        while self.exists(lock, previous):
-            # A restore earlier in the same second kept its copy under this name.
+        for _ in range(KEPT_NAME_TRIES - 1):
+            if not self.exists(lock, previous):
+                break
+            # A restore earlier in the same second kept its copy under this name. Past a few
+            # tries the name is someone else's: the rename below fails and is undone.
             at += timedelta(seconds=1)
             previous = _name(live, f"{PRE_RESTORE_MARK}{stamp(at)}")
         had_live = self.exists(lock, live)
