@@ -121,15 +121,14 @@ def host(installed_venv: Path, tmp_path: Path, age_key: tuple[Path, str]) -> Ite
     prefix = f"nzila-fresh-{uuid.uuid4().hex[:8]}:"
     database = connections["default"].settings_dict
     # What is this host's own and not the README's: its database (startproject's is SQLite),
-    # and key prefixes that keep this test's cache keys and Celery queues apart from any other
-    # run on the same Redis.
+    # and a key prefix that keeps this test's Celery queues and broadcasts apart from any other
+    # run on the same Redis (another run's worker must not answer this one's ping).
     settings += f"""
 DATABASES = {{"default": {{
     "ENGINE": "django.db.backends.postgresql", "NAME": {dbname!r},
     "HOST": {database["HOST"]!r}, "PORT": {database["PORT"]!r},
     "USER": {database["USER"]!r}, "PASSWORD": {database["PASSWORD"]!r},
 }}}}
-CACHES["default"]["KEY_PREFIX"] = {prefix!r}
 CELERY_BROKER_TRANSPORT_OPTIONS = {{"global_keyprefix": {prefix!r}}}
 """
     with (package / "settings.py").open("a") as file:
