@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import logging
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, connections
@@ -38,7 +36,7 @@ from nzila_ops.backups.restorers import Restorer, get_restorer
 from nzila_ops.backups.restorers.base import PRE_RESTORE_MARK
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
-from nzila_ops.conf import get_config
+from nzila_ops.backups.workdir import private_file_opener, work_directory
 from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, describe
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -87,10 +85,6 @@ class PhaseTimer:
             self.seconds[name] = round(time.monotonic() - started, 3)
 
 
-def scratch_directory() -> str | None:
-    return get_config()["SCRATCH_DIR"] or None
-
-
 def fetch_and_load(
     restorer: Restorer,
     lock: Any,
@@ -102,10 +96,10 @@ def fetch_and_load(
 ) -> dict[str, Any]:
     """Phases 1-3 into ``target``. On any failure ``target`` is dropped; returns the
     verification report."""
-    with tempfile.TemporaryDirectory(prefix="nzila-restore-", dir=scratch_directory()) as tmp:
-        raw = restorer.raw_path(target, Path(tmp))
+    with work_directory("restore") as tmp:
+        raw = restorer.raw_path(target, tmp)
         try:
-            with timer.phase("fetch"), raw.open("wb") as sink:
+            with timer.phase("fetch"), open(raw, "wb", opener=private_file_opener) as sink:
                 unpack_backup(storage, manifest, sink, identities, timer.progress)
             with timer.phase("restore"):
                 restorer.load(lock, raw, target)
