@@ -51,22 +51,6 @@ from _report import print_verdicts, write_json
 MB = 1024 * 1024
 
 
-def resolve_databases(args: argparse.Namespace, server: generate_db.Server) -> list[str]:
-    """The --dbname list as given, or the --sizes databases, generated when missing."""
-    if args.dbname:
-        missing = [db for db in args.dbname if not generate_db.database_exists(server, db)]
-        if missing:
-            raise SystemExit(f"database(s) not found: {', '.join(missing)}")
-        return list(args.dbname)
-    names = []
-    for size_mb in (int(s) for s in args.sizes.split(",")):
-        result = generate_db.ensure_database(server, f"nzila_bench_{size_mb}", size_mb)
-        verb = "reusing" if result.reused else f"generated in {result.seconds:.0f} s:"
-        print(f"{verb} {result.dbname} ({result.size_bytes / MB:.0f} MB)")
-        names.append(result.dbname)
-    return names
-
-
 def db_size(server: generate_db.Server, dbname: str) -> int:
     with server.connect(dbname) as conn:
         return generate_db.database_size(conn)
@@ -128,7 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     server = generate_db.Server(args.host, args.port, args.user)
-    dbnames = resolve_databases(args, server)
+    dbnames = generate_db.resolve_databases(args.dbname, args.sizes, server)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nzila-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     ours_env, ours_error = None, None

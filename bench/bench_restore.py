@@ -251,21 +251,6 @@ def print_summary(db: DbRestore) -> None:
     )
 
 
-def resolve_databases(args: argparse.Namespace, server: generate_db.Server) -> list[str]:
-    if args.dbname:
-        missing = [db for db in args.dbname if not generate_db.database_exists(server, db)]
-        if missing:
-            raise SystemExit(f"database(s) not found: {', '.join(missing)}")
-        return list(args.dbname)
-    names = []
-    for size_mb in (int(size) for size in args.sizes.split(",")):
-        result = generate_db.ensure_database(server, f"nzila_bench_{size_mb}", size_mb)
-        verb = "reusing" if result.reused else f"generated in {result.seconds:.0f} s:"
-        print(f"{verb} {result.dbname} ({result.size_bytes / MB:.0f} MB)", flush=True)
-        names.append(result.dbname)
-    return names
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dbname", action="append", help="database to restore (repeatable)")
@@ -278,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     server = generate_db.Server()
-    results = [bench_database(server, db, args.runs) for db in resolve_databases(args, server)]
+    results = [
+        bench_database(server, db, args.runs)
+        for db in generate_db.resolve_databases(args.dbname, args.sizes, server)
+    ]
     for db in results:
         print_summary(db)
     found = verdicts(results)

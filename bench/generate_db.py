@@ -222,3 +222,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def resolve_databases(dbnames: list[str] | None, sizes: str, server: Server) -> list[str]:
+    """The databases a bench runs on: ``dbnames`` as given (each must exist), or one per size in
+    ``sizes`` ("150,500", MB), generated when missing and reused otherwise."""
+    if dbnames:
+        missing = [db for db in dbnames if not database_exists(server, db)]
+        if missing:
+            raise SystemExit(f"database(s) not found: {', '.join(missing)}")
+        return list(dbnames)
+    names = []
+    for size_mb in (int(size) for size in sizes.split(",")):
+        result = ensure_database(server, f"nzila_bench_{size_mb}", size_mb)
+        verb = "reusing" if result.reused else f"generated in {result.seconds:.0f} s:"
+        print(f"{verb} {result.dbname} ({result.size_bytes / (1 << 20):.0f} MB)", flush=True)
+        names.append(result.dbname)
+    return names
