@@ -9,6 +9,7 @@ closed, and answers from fresh ones (a real outage fails again, on the fresh con
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import suppress
 from typing import Any
@@ -20,6 +21,17 @@ from django.db import connections
 # reconnects. (Not a WeakSet: sqlite3 connections cannot be weakly referenced.)
 _opened: dict[tuple[int, str], Any] = {}
 _opened_lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked child shares these sockets with its parent: closing them there would end the
+    # parent's sessions. It keeps none; its own threads open their own.
+    global _opened_lock
+    _opened.clear()
+    _opened_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _closed(raw: Any) -> bool:

@@ -40,11 +40,10 @@ class DaemonPool:
     def __init__(self, max_threads: int, name: str) -> None:
         self.max_threads = max_threads
         self.name = name
-        self._reset()
-        # A forked child (a Celery prefork worker) inherits the counts but not the threads.
-        os.register_at_fork(after_in_child=self._reset)
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Empty, without threads (a forked child inherits the counts, not the threads)."""
         self._work: queue.SimpleQueue[tuple[Future[CheckResult], Callable[[], CheckResult]]]
         self._work = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
@@ -82,6 +81,18 @@ _running: dict[Check, Future[CheckResult]] = {}
 _running_lock = threading.Lock()
 _cache: dict[str, CheckResult] = {}
 _cache_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A Celery prefork or gunicorn worker forked from a process that had run checks: the runs
+    # it inherited have no thread to finish them, and would be waited on for ever.
+    global _running_lock, _cache_lock
+    _pool.reset()
+    _running.clear()
+    _running_lock, _cache_lock = threading.Lock(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def start(check: Check) -> tuple[Future[CheckResult], bool]:

@@ -3,6 +3,7 @@
 /ops/health/live      the process answers; touches no dependency.
 /ops/health/          every critical check; 200 for ok and warning, 503 for failing.
 /ops/health/<name>/   one check: one UptimeRobot monitor each; unknown names are 404.
+/ops/health/...       any other path below: a JSON 404 (a check's name without its slash: 301).
 
 Public responses carry names and statuses only. Reasons and latencies are shown to requests
 with the HEALTH_TOKEN in the X-Nzila-Health-Token header, or to a staff session.

@@ -278,3 +278,30 @@ def test_misconfigured_checks_are_a_json_503_not_a_500(
         }
     status, body, _, _ = get(client, "/ops/health/live")  # the process itself still answers
     assert (status, body) == (200, {"status": "ok"})
+
+
+def test_a_forked_worker_runs_its_checks_afresh(settings: Any) -> None:
+    """A Celery prefork (or gunicorn) worker forked while a check hung in its parent: the
+    child has no thread to finish that run, so it must not wait on it."""
+    import os
+
+    from nzila_ops.health.base import Status
+    from nzila_ops.health.registry import get_checks
+    from nzila_ops.health.runner import run_checks
+
+    settings.NZILA_OPS = {
+        "STORAGES": {"default": "file:///tmp/nzila-health-tests"},
+        "HEALTH_CHECKS": [{"CHECK": f"{__name__}.HangingCheck", "TIMEOUT": 0.5}],
+    }
+    HangingCheck.release.clear()
+    try:
+        assert run_checks(get_checks(), use_cache=False).failing  # a run left hanging
+        pid = os.fork()
+        if pid == 0:  # the child: its own run of the check returns at once
+            HangingCheck.release.set()
+            report = run_checks(get_checks(), use_cache=False)
+            os._exit(0 if report.status is Status.OK else 1)
+        _, wait_status = os.waitpid(pid, 0)
+    finally:
+        HangingCheck.release.set()
+    assert os.waitstatus_to_exitcode(wait_status) == 0
