@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ logger = logging.getLogger("nzila_ops.backups")
 # First key of the two-key advisory lock (both int4): nzila_ops backup claims, ASCII "nzbk".
 LOCK_CLASS = 0x6E7A626B
 RUNNING = BackupRecord.Status.RUNNING
+TERMINATION_WAIT_SECONDS = 10
 
 
 def lock_key(alias: str) -> int:
@@ -178,14 +180,21 @@ def _take_lock(alias: str, lock: AdvisoryLock, now: datetime) -> bool:
         return True
     if not _running(alias).filter(_silent_since(now)).exists():
         return False  # the holder is alive, or starting (its record is not written yet)
-    if lock.terminate_holder():
-        logger.warning(
-            "backup of %s: the run holding the claim sent no heartbeat for %s s; its "
-            "database session was terminated",
-            alias,
-            get_config()["BACKUP_HEARTBEAT_TIMEOUT_SECONDS"],
-        )
-    return lock.try_acquire()
+    if not lock.terminate_holder():
+        return lock.try_acquire()
+    logger.warning(
+        "backup of %s: the run holding the claim sent no heartbeat for %s s; its "
+        "database session was terminated",
+        alias,
+        get_config()["BACKUP_HEARTBEAT_TIMEOUT_SECONDS"],
+    )
+    # pg_terminate_backend() only signals the backend: the lock goes when it has exited.
+    deadline = time.monotonic() + TERMINATION_WAIT_SECONDS
+    while not lock.try_acquire():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def claim_backup(alias: str, fields: dict[str, Any], now: datetime) -> BackupClaim:
