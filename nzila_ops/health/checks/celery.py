@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -55,6 +56,16 @@ class CeleryWorkersCheck(Check):
         if not replies:
             raise RuntimeError(f"no Celery worker answered a ping within {wait:.1f} s")
         return "a worker answered"
+
+
+def _forget_connections_after_fork() -> None:
+    # A forked child shares the parent's broker sockets: it opens its own. (redis-py's pools
+    # notice a fork by themselves; kombu's connections do not.)
+    CeleryWorkersCheck._connections = {}
+    CeleryWorkersCheck._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 class CeleryBeatCheck(Check):
