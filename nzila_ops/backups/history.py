@@ -5,8 +5,8 @@ replaces: every row written after the restored backup was taken went away with i
 restores, three were left), and the history an SLA report or an audit reads had holes. So each
 record is also written to storage, as a small JSON document
 
-    _history/restores/<UTC time>-<8 hex>.json
-    _history/drills/<UTC time>-<8 hex>.json
+    _history/restores/<UTC time to the microsecond>-<8 hex>.json
+    _history/drills/<UTC time to the microsecond>-<8 hex>.json
 
 and after every restore the rows are rebuilt from there, as the backup catalog is rebuilt from
 the manifests: storage holds the truth, the rows are its index. A document is written before
@@ -46,7 +46,8 @@ def _model(kind: str) -> type[models.Model]:
 
 
 def new_history_key(kind: str, at: datetime) -> str:
-    return f"{HISTORY_PREFIX}{KINDS[kind]}/{at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}.json"
+    # Microseconds, so that keys sort in the order the runs started, even several in a second.
+    return f"{HISTORY_PREFIX}{KINDS[kind]}/{at:%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(4)}.json"
 
 
 def record_run(kind: str, fields: dict[str, Any], storage: BackupStorage | None) -> Any:
