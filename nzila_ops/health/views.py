@@ -99,10 +99,7 @@ def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             # System check E001/E004 says so at deploy time; a monitor still gets an answer it
             # reads as down, and the reason stays in the log.
             logger.error("health checks misconfigured: %s", exc)
-            body = {
-                "status": "failing",
-                "error": "health checks misconfigured: run manage.py check",
-            }
+            body = {"status": "failing", "error": MISCONFIGURED}
             return _no_store(JsonResponse(body, status=503))
 
     return csrf_exempt(wrapper)
