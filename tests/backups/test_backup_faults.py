@@ -137,14 +137,21 @@ def test_invalid_age_recipient_is_refused(
     assert_nothing_left(backup_dir)
 
 
-def test_missing_bucket_is_named(ops_settings: Any, seeded_postgres: dict, aws_env: str) -> None:
+def test_missing_bucket_is_named_first(
+    ops_settings: Any, seeded_postgres: dict, aws_env: str, caplog: pytest.LogCaptureFixture
+) -> None:
     ops_settings.NZILA_OPS = {
         **ops_settings.NZILA_OPS,
         "STORAGES": {"default": "s3://no-such-bucket/x"},
     }
-    error = backup_fails()
+    with caplog.at_level("WARNING", logger="nzila_ops"):
+        error = backup_fails()
     assert "S3 bucket 'no-such-bucket' does not exist" in str(error)
     assert "does not exist" in only_failed_record().error
+    # The cause is the first thing logged; nothing was written, so no cleanup to fail.
+    assert [r.getMessage() for r in caplog.records] == [
+        "backup of default failed: S3 bucket 'no-such-bucket' does not exist"
+    ]
 
 
 def test_missing_aws_credentials_are_named(
