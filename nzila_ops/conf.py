@@ -117,6 +117,90 @@ DEFAULTS: dict[str, Any] = {
         # Alert contact ids as UptimeRobot lists them, e.g. ["0123456"].
         "ALERT_CONTACTS": [],
     },
+    # PagerDuty: incident pages through the Events API v2 and provisioning through the REST API
+    # v2 (manage.py sync_pagerduty). Described in docs/pagerduty.md.
+    "PAGERDUTY": {
+        "EVENTS_URL": "https://events.pagerduty.com/v2/enqueue",
+        "API_URL": "https://api.pagerduty.com",
+        # REST API v2 token: sync_pagerduty only (paging needs the routing keys alone).
+        "API_TOKEN": None,
+        # Events API v2 routing key per PagerDuty service ("Database": "R0..."); sync_pagerduty
+        # prints each once when it creates the service's integration.
+        "ROUTING_KEYS": {},
+        # PagerDuty service -> its escalation policy (a key of ESCALATION_POLICIES).
+        "SERVICES": {
+            "API": "High Priority",
+            "Database": "Critical Infrastructure",
+            "Payments": "Critical Infrastructure",
+            "Celery": "High Priority",
+            "Auth": "High Priority",
+            "Infrastructure": "Medium Priority",
+        },
+        # Component (shell pattern) -> service, first match wins; anything else: DEFAULT_SERVICE.
+        "COMPONENT_SERVICES": {
+            "database": "Database",
+            "database_*": "Database",
+            "migrations": "Database",
+            "payments_api": "Payments",
+            "celery_*": "Celery",
+            "auth_api": "Auth",
+            "backup*": "Infrastructure",
+            "drill:*": "Infrastructure",
+            "rpo:*": "Infrastructure",
+            "restore:*": "Infrastructure",
+            "redis": "Infrastructure",
+            "cache": "Infrastructure",
+            "disk": "Infrastructure",
+        },
+        "DEFAULT_SERVICE": "API",
+        # Prefix of every name sync_pagerduty gives (services, schedules, policies): what it
+        # finds by name is what it manages; nothing else in the account is touched.
+        "NAME_PREFIX": "Nzila ",
+        # On-call rotations: users by e-mail (they must exist in PagerDuty), days per turn,
+        # hand-off weekday and time in TIME_ZONE (an IANA name).
+        "SCHEDULES": {
+            "primary": {"NAME": "Primary On-Call", "USERS": [], "ROTATION_DAYS": 7},
+            "secondary": {"NAME": "Secondary On-Call", "USERS": [], "ROTATION_DAYS": 7},
+            "manager": {"NAME": "Manager On-Call", "USERS": [], "ROTATION_DAYS": 28},
+        },
+        "HANDOFF_DAY": "monday",
+        "HANDOFF_TIME": "09:00",
+        "TIME_ZONE": "UTC",
+        # Levels in order: the schedules paged, and minutes before the next level is paged.
+        # The delays follow the response targets: P0 5 minutes, P1 30, P2 an hour.
+        "ESCALATION_POLICIES": {
+            "Critical Infrastructure": {
+                "LEVELS": [
+                    {"SCHEDULES": ["primary"], "DELAY_MINUTES": 5},
+                    {"SCHEDULES": ["secondary"], "DELAY_MINUTES": 5},
+                    {"SCHEDULES": ["manager"], "DELAY_MINUTES": 10},
+                ],
+                "REPEAT": 2,
+            },
+            "High Priority": {
+                "LEVELS": [
+                    {"SCHEDULES": ["primary"], "DELAY_MINUTES": 15},
+                    {"SCHEDULES": ["secondary"], "DELAY_MINUTES": 15},
+                    {"SCHEDULES": ["manager"], "DELAY_MINUTES": 30},
+                ],
+                "REPEAT": 1,
+            },
+            "Medium Priority": {
+                "LEVELS": [
+                    {"SCHEDULES": ["primary"], "DELAY_MINUTES": 30},
+                    {"SCHEDULES": ["secondary"], "DELAY_MINUTES": 30},
+                ],
+                "REPEAT": 0,
+            },
+        },
+        # A call that meets 429, a 5xx or a network error is tried this many times in all,
+        # waiting BACKOFF_SECONDS, doubled each time (or the answer's Retry-After), at most
+        # BACKOFF_MAX_SECONDS; then a page is left to the periodic retry of deliveries.
+        "ATTEMPTS": 3,
+        "BACKOFF_SECONDS": 1.0,
+        "BACKOFF_MAX_SECONDS": 10.0,
+        "TIMEOUT_SECONDS": 10.0,
+    },
 }
 
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
@@ -124,7 +208,7 @@ COMPRESSIONS = ("zstd", "gzip")
 SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
 # Settings that group sub-settings: a user's dict is completed with the defaults it leaves out,
 # and a sub-setting that does not exist is refused (a typo must not silently keep a default).
-SECTIONS = ("RETENTION", "UPTIMEROBOT")
+SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY")
 
 
 def storage_from_url(url: str) -> dict[str, Any]:

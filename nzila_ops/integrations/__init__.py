@@ -1,0 +1,1 @@
+"""Thin clients of outside services, one room each (uptimerobot/, pagerduty/, ...)."""
