@@ -10,4 +10,5 @@ class NzilaOpsConfig(AppConfig):
 
     def ready(self) -> None:
         from nzila_ops import checks  # noqa: F401  (registers system checks)
-        from nzila_ops.notify import receivers  # noqa: F401  (connects signal receivers)
+        from nzila_ops.incidents import receivers as incidents  # noqa: F401  (automatic incidents)
+        from nzila_ops.notify import receivers  # noqa: F401  (informational e-mails)

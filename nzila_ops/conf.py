@@ -94,6 +94,39 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_EMAILS": [],
     # Successful backups: "each" (one email each), "digest" (one a day) or "off".
     "NOTIFY_ON_SUCCESS": "each",
+    # Incidents (docs/incidents.md). Each transition (opened, acknowledged, resolved, reopened,
+    # severity changed) is delivered to each of these backends, by dotted path.
+    "INCIDENT_NOTIFIERS": ["nzila_ops.notify.email.EmailIncidentNotifier"],
+    # Severity of a fault per component, or per kind of component ("backup" covers
+    # "backup:<alias>"); "warning" is for a health check that is degraded, not failing. Merged
+    # over these defaults. Not named: P1 for a critical health check, P2 for any other.
+    "INCIDENT_SEVERITIES": {
+        "database": "P0",
+        "payments_api": "P0",
+        "api": "P1",
+        "auth_api": "P1",
+        "deals_api": "P1",
+        "vehicles_api": "P1",
+        "celery_workers": "P1",
+        "redis": "P1",
+        "backup": "P1",
+        "rpo": "P1",
+        "restore": "P1",
+        "websocket": "P2",
+        "admin_portal": "P2",
+        "drill": "P2",
+        "disk": "P3",
+        "warning": "P3",
+    },
+    # Flapping: a component that goes down again within this many seconds of its incident's
+    # resolution reopens that incident; once reopened, it resolves only after staying up as long.
+    "INCIDENT_FLAP_SECONDS": 15 * 60,
+    # A delivery that failed transiently is tried again after RETRY_SECONDS, doubled each time
+    # (at most an hour), up to MAX_ATTEMPTS in all; then it is failed, and said so on the timeline.
+    "INCIDENT_DELIVERY_RETRY_SECONDS": 60,
+    "INCIDENT_DELIVERY_MAX_ATTEMPTS": 10,
+    # The periodic task that sends deliveries that are due and resolves settled flapping incidents.
+    "INCIDENT_RETRY_CRON": "* * * * *",
     # Health checks: each a dotted path, or {"CHECK": dotted.path, "NAME": ..., "OPTIONS": {...}}.
     # None means the built-in set (see nzila_ops.health.registry.default_checks).
     "HEALTH_CHECKS": None,
@@ -280,6 +313,7 @@ def _validate(config: dict[str, Any]) -> None:
         raise ConfigurationError(
             f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers"
         )
+    _validate_incidents(config)
     beat, timeout = config["BACKUP_HEARTBEAT_SECONDS"], config["BACKUP_HEARTBEAT_TIMEOUT_SECONDS"]
     if not all(isinstance(v, int | float) and v > 0 for v in (beat, timeout)) or timeout < 2 * beat:
         raise ConfigurationError(
@@ -287,12 +321,35 @@ def _validate(config: dict[str, Any]) -> None:
             "be positive numbers, the timeout at least twice the heartbeat"
         )
     crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
-             "HEALTH_SAMPLE_CRON")  # fmt: skip
+             "HEALTH_SAMPLE_CRON", "INCIDENT_RETRY_CRON")  # fmt: skip
     for key in crons:
         if not isinstance(config[key], str) or len(config[key].split()) != 5:
             raise ConfigurationError(
                 f"NZILA_OPS[{key!r}] must be a crontab with 5 fields, like '0 * * * *'"
             )
+
+
+def _validate_incidents(config: dict[str, Any]) -> None:
+    severities = config["INCIDENT_SEVERITIES"]
+    if not isinstance(severities, dict):
+        raise ConfigurationError(
+            "NZILA_OPS['INCIDENT_SEVERITIES'] must be a dict of name -> P0, P1, P2 or P3"
+        )
+    merged = {**DEFAULTS["INCIDENT_SEVERITIES"], **severities}
+    bad = sorted(str(k) for k, v in merged.items() if v not in ("P0", "P1", "P2", "P3"))
+    if bad:
+        raise ConfigurationError(
+            f"NZILA_OPS['INCIDENT_SEVERITIES'] has invalid entries {bad}: use P0, P1, P2 or P3"
+        )
+    config["INCIDENT_SEVERITIES"] = merged
+    notifiers = config["INCIDENT_NOTIFIERS"]
+    if not isinstance(notifiers, list | tuple) or not all(isinstance(n, str) for n in notifiers):
+        raise ConfigurationError("NZILA_OPS['INCIDENT_NOTIFIERS'] must be a list of dotted paths")
+    for key in ("INCIDENT_FLAP_SECONDS", "INCIDENT_DELIVERY_RETRY_SECONDS",
+                "INCIDENT_DELIVERY_MAX_ATTEMPTS"):  # fmt: skip
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+            raise ConfigurationError(f"NZILA_OPS[{key!r}] must be a positive number")
 
 
 @functools.cache

@@ -66,6 +66,15 @@ def desired_entries() -> list[Entry]:
     entries.append(
         Entry(f"{PREFIX}health sampling", "nzila_ops.sample_health", config["HEALTH_SAMPLE_CRON"])
     )
+    # Incident deliveries that failed transiently (or were never queued) and flapping
+    # incidents waiting to settle.
+    entries.append(
+        Entry(
+            f"{PREFIX}incident deliveries",
+            "nzila_ops.retry_deliveries",
+            config["INCIDENT_RETRY_CRON"],
+        )
+    )
     # Beat's own pulse, read by the celery_beat health check.
     entries.append(Entry(f"{PREFIX}beat heartbeat", "nzila_ops.beat_heartbeat", "* * * * *"))
     if config["NOTIFY_ON_SUCCESS"] == "digest":

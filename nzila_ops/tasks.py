@@ -101,3 +101,22 @@ def beat_heartbeat_task() -> None:
     from nzila_ops.health.checks.celery import record_heartbeat
 
     record_heartbeat()
+
+
+@shared_task(name="nzila_ops.send_incident_event")
+def send_incident_event_task(event_pk: int) -> dict[str, str]:
+    """The deliveries of one incident transition, queued after its transaction committed."""
+    from nzila_ops.incidents.notifiers import send_event
+
+    return send_event(event_pk)
+
+
+@shared_task(name="nzila_ops.retry_deliveries")
+def retry_deliveries_task() -> dict[str, Any]:
+    """Send the incident deliveries that are due (retries, and any whose task never ran), and
+    resolve flapping incidents whose component has stayed up."""
+    from nzila_ops.incidents.notifiers import send_due
+    from nzila_ops.incidents.service import settle_flapping
+
+    outcomes = send_due()
+    return {"deliveries": {str(pk): o for pk, o in outcomes.items()}, "settled": settle_flapping()}

@@ -33,3 +33,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ADMINS = [("Ops", "ops@example.com")]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Tasks queued by the code under test (incident deliveries) run at once, in the test's process.
+CELERY_TASK_ALWAYS_EAGER = True

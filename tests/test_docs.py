@@ -24,7 +24,8 @@ def test_every_manage_py_command_in_the_docs_exists() -> None:
 
 def test_every_setting_in_the_settings_table_exists() -> None:
     text = "\n".join(
-        (REPO / "docs" / name).read_text() for name in ("backups.md", "scheduling.md", "health.md")
+        (REPO / "docs" / name).read_text()
+        for name in ("backups.md", "scheduling.md", "health.md", "incidents.md")
     )
     named = set(re.findall(r"^\| `([A-Z_]+)`", text, flags=re.MULTILINE))
     named |= {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.postgres
 
 
 def subjects() -> list[str]:
-    return [message.subject for message in mail.outbox]
+    """Subjects, with the incident's number (which the database chooses) left out."""
+    return [re.sub(r"incident #\d+", "incident #N", m.subject) for m in mail.outbox]
 
 
 def test_a_failed_backup_emails_what_where_why_and_what_next(
@@ -31,9 +33,9 @@ def test_a_failed_backup_emails_what_where_why_and_what_next(
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": "/nowhere/pg_dump"}
     with pytest.raises(CommandError):
         call_command("backup_database", stdout=StringIO())
-    assert subjects() == ["[nzila_ops] Backup of 'default' FAILED"]
+    assert subjects() == ["[nzila_ops] P1 incident #N opened: Backup of 'default' FAILED"]
     body = mail.outbox[0].body
-    assert "Database: default" in body
+    assert "Component: backup:default" in body and "Severity: P1 (high)" in body
     assert "Error: /nowhere/pg_dump not found" in body
     assert "Next step: run `python manage.py backup_database --database default`" in body
     assert mail.outbox[0].to == ["ops@example.com"]
@@ -60,7 +62,8 @@ def test_the_daily_digest_lists_the_last_24_hours(ops_settings: Any, seeded_post
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": "/nowhere/pg_dump"}
     with pytest.raises(Exception, match="not found"):
         run_backup("default")
-    assert subjects() == ["[nzila_ops] Backup of 'default' FAILED"]  # failures: always, at once
+    # Failures: always, at once (an incident).
+    assert subjects() == ["[nzila_ops] P1 incident #N opened: Backup of 'default' FAILED"]
     result = backup_digest_task.apply().get()
     assert result == {"sent": True, "backups": 2, "failed": 1}
     digest = mail.outbox[-1]
@@ -84,7 +87,7 @@ def test_a_failed_drill_is_emailed(ops_settings: Any, seeded_postgres: dict) -> 
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "RTO_TARGET_SECONDS": 0.001}
     with pytest.raises(CommandError):
         call_command("run_dr_drill", stdout=StringIO())
-    assert subjects() == ["[nzila_ops] DR drill of 'default' FAILED"]
+    assert subjects() == ["[nzila_ops] P2 incident #N opened: DR drill of 'default' FAILED"]
     assert "exceeds the target" in mail.outbox[0].body
 
 
@@ -94,7 +97,7 @@ def test_rpo_watch_alerts_once_on_breach_and_once_on_recovery(
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "NOTIFY_ON_SUCCESS": "off"}
     [check] = watch_rpo()  # no backup at all: breached
     assert check.breached and check.changed
-    assert subjects() == ["[nzila_ops] RPO BREACHED for 'default'"]
+    assert subjects() == ["[nzila_ops] P1 incident #N opened: RPO BREACHED for 'default'"]
     assert "has no successful backup" in mail.outbox[0].body
     watch_rpo()
     assert len(mail.outbox) == 1  # still breached: quiet
@@ -102,7 +105,9 @@ def test_rpo_watch_alerts_once_on_breach_and_once_on_recovery(
     run_backup("default")
     [check] = watch_rpo()
     assert not check.breached and check.changed
-    assert subjects()[-1] == "[nzila_ops] RPO recovered for 'default'"
+    assert subjects()[-1] == (
+        "[nzila_ops] P1 incident #N resolved by nzila_ops: RPO BREACHED for 'default'"
+    )
     watch_rpo()
     assert len(mail.outbox) == 2
 
@@ -112,5 +117,5 @@ def test_rpo_watch_alerts_once_on_breach_and_once_on_recovery(
     with time_machine.travel(timezone.now() + timedelta(minutes=21)):
         [check] = watch_rpo()
     assert check.breached and "min old: older than the RPO limit of 20 min" in check.describe()
-    assert subjects()[-1] == "[nzila_ops] RPO BREACHED for 'default'"
+    assert subjects()[-1] == "[nzila_ops] P1 incident #N opened: RPO BREACHED for 'default'"
     assert RpoState.objects.get().breached

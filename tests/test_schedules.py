@@ -44,6 +44,9 @@ def test_installs_the_entries_from_the_settings(ops_settings: Any) -> None:
     assert installed["nzila_ops: retention"][0] == "nzila_ops.enforce_retention"
     assert installed["nzila_ops: DR drill default"][2].startswith("0 4 * * 0")
     assert installed["nzila_ops: RPO watch"][2].startswith("*/5 * * * *")
+    # Incident deliveries that failed for a while are retried every minute.
+    assert installed["nzila_ops: incident deliveries"][:2] == ("nzila_ops.retry_deliveries", "[]")
+    assert installed["nzila_ops: incident deliveries"][2].startswith("* * * * *")
 
 
 def test_running_twice_changes_nothing_and_keeps_a_disabled_entry_disabled(
@@ -54,7 +57,7 @@ def test_running_twice_changes_nothing_and_keeps_a_disabled_entry_disabled(
     before = entries()
     output = run()
     assert entries() == before
-    assert output.count("unchanged") == 6 and "created" not in output
+    assert output.count("unchanged") == 7 and "created" not in output
 
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "*/15 * * * *"}
     output = run()

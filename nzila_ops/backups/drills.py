@@ -22,6 +22,7 @@ from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for
 from nzila_ops.conf import get_config
+from nzila_ops.events import drill_component, severity_for
 from nzila_ops.exceptions import BackupNotFound, InvalidArgument, describe
 from nzila_ops.models import DrillRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
@@ -98,11 +99,17 @@ def run_drill(
         signals.drill_failed.send(
             sender=DrillRecord,
             record=record,
-            component=f"backup:{database}",
-            severity="P2",
+            component=drill_component(database),
+            severity=severity_for(drill_component(database)),
             reason=error,
             at=record.finished_at,
         )
     else:
         logger.info("DR drill of %s passed: RTO %.1f s with %s", database, rto, backup_name)
+        signals.drill_passed.send(
+            sender=DrillRecord,
+            record=record,
+            component=drill_component(database),
+            at=record.finished_at,
+        )
     return record

@@ -37,6 +37,7 @@ from nzila_ops.backups.restorers.base import PRE_RESTORE_MARK
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.backups.workdir import private_file_opener, work_directory
+from nzila_ops.events import restore_component
 from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, describe
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
@@ -239,6 +240,7 @@ def _record(
         sender=RestoreOutcome,
         record=record,
         outcome=outcome,
+        component=restore_component(outcome.database),
         succeeded=succeeded,
         reason=error,
         at=timezone.now(),

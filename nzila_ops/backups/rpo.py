@@ -17,6 +17,7 @@ from nzila_ops import signals
 from nzila_ops.backups.catalog import configured_location, newest_good_backup, rpo_limit_seconds
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.conf import get_config
+from nzila_ops.events import rpo_component, severity_for
 from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.models import RpoState
 
@@ -81,8 +82,8 @@ def check_rpo(database: str, now: datetime | None = None) -> RpoCheck:
             database=database,
             breached=breached,
             reason=check.describe(),
-            component=f"backup:{database}",
-            severity="P1" if breached else "info",
+            component=rpo_component(database),
+            severity=severity_for(rpo_component(database)) if breached else None,
             at=now,
         )
     return check

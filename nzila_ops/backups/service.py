@@ -34,6 +34,7 @@ from nzila_ops.backups.manifest import (
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import BACKUP_TYPES, get_config
+from nzila_ops.events import backup_component, severity_for
 from nzila_ops.exceptions import BackupError, InvalidArgument, OpsError, describe
 from nzila_ops.models import BackupRecord
 from nzila_ops.progress import NULL_PROGRESS, Progress
@@ -224,8 +225,8 @@ def run_backup(
         signals.backup_failed.send(
             sender=BackupRecord,
             record=record,
-            component=f"backup:{plan.alias}",
-            severity="P1",
+            component=backup_component(plan.alias),
+            severity=severity_for(backup_component(plan.alias)),
             reason=reason,
             at=timezone.now(),
         )
@@ -250,6 +251,6 @@ def run_backup(
         record = BackupRecord(name=plan.name, **record_fields(manifest, plan.storage.name))
     logger.info("backup %s succeeded: %s bytes stored", plan.name, stream.stored_size)
     signals.backup_succeeded.send(
-        sender=BackupRecord, record=record, component=f"backup:{plan.alias}", at=finished_at
+        sender=BackupRecord, record=record, component=backup_component(plan.alias), at=finished_at
     )
     return record

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from nzila_ops import signals
 from nzila_ops.conf import get_config
+from nzila_ops.events import Severity, health_component, severity_for
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.registry import get_checks
 from nzila_ops.health.runner import run_checks
@@ -26,18 +27,16 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
             state = ComponentState.objects.create(
                 component=result.name, status=result.status.value, since=at,
                 consecutive_failures=int(failing), last_sampled_at=at, reason=result.reason[:300],
+                first_failure_at=at if failing else None,
             )  # fmt: skip
-            return _flip(result, "", at)
-        state.consecutive_failures = state.consecutive_failures + 1 if failing else 0
-        state.last_sampled_at = at
-        new = result.status.value
-        if failing and state.status != "failing" and state.consecutive_failures < needed:
-            new = state.status  # not down yet: wait for N failures in a row
-        flip = None
-        if new != state.status:
-            flip = _flip(result, state.status, at, new)
-            state.status, state.since, state.reason = new, at, result.reason[:300]
-        state.save()
+            flip = _flip(result, "", at)
+            first_seen = at
+            if not failing:
+                # Nothing changed (there was no state); a component first seen failing is a
+                # fault, though, and is signalled like any other.
+                return flip
+        else:
+            flip, first_seen = _fold(state, result, failing, needed, at)
     if flip is not None:
         signals.component_flipped.send(
             sender=ComponentFlip,
@@ -46,10 +45,41 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
             new=flip.new,
             reason=flip.reason,
             critical=flip.critical,
-            severity="P1" if flip.critical and flip.new == "failing" else "P3",
+            severity=_severity(flip),
             at=at,
+            # When the fault was first seen: the first of the failing samples that made it down.
+            detected_at=first_seen,
         )
     return flip
+
+
+def _fold(
+    state: ComponentState, result: CheckResult, failing: bool, needed: int, at: datetime
+) -> tuple[ComponentFlip | None, datetime]:
+    if failing and not state.consecutive_failures:
+        state.first_failure_at = at
+    elif not failing:
+        state.first_failure_at = None
+    first_seen = state.first_failure_at if failing and state.first_failure_at else at
+    state.consecutive_failures = state.consecutive_failures + 1 if failing else 0
+    state.last_sampled_at = at
+    new = result.status.value
+    if failing and state.status != "failing" and state.consecutive_failures < needed:
+        new = state.status  # not down yet: wait for N failures in a row
+    flip = None
+    if new != state.status:
+        flip = _flip(result, state.status, at, new)
+        state.status, state.since, state.reason = new, at, result.reason[:300]
+    state.save()
+    return flip, first_seen
+
+
+def _severity(flip: ComponentFlip) -> Severity | None:
+    if flip.new not in ("failing", "warning"):
+        return None
+    return severity_for(
+        health_component(flip.component), critical=flip.critical, warning=flip.new == "warning"
+    )
 
 
 def _flip(result: CheckResult, old: str, at: datetime, new: str | None = None) -> ComponentFlip:

@@ -1,5 +1,6 @@
 from nzila_ops.models.backups import BackupRecord
 from nzila_ops.models.health import ComponentFlip, ComponentState
+from nzila_ops.models.incidents import Delivery, Incident, IncidentEvent
 from nzila_ops.models.restores import DrillRecord, RestoreRecord
 from nzila_ops.models.rpo import RpoState
 
@@ -7,7 +8,10 @@ __all__ = [
     "BackupRecord",
     "ComponentFlip",
     "ComponentState",
+    "Delivery",
     "DrillRecord",
+    "Incident",
+    "IncidentEvent",
     "RestoreRecord",
     "RpoState",
 ]

@@ -15,6 +15,9 @@ class ComponentState(models.Model):
     status = models.CharField(max_length=10)  # ok, warning, failing
     since = models.DateTimeField()
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The first failing sample of the current run of failures: when an outage was first seen
+    # (an incident's detected_at), before HEALTH_FAILURES_BEFORE_DOWN samples confirmed it.
+    first_failure_at = models.DateTimeField(null=True, blank=True)
     last_sampled_at = models.DateTimeField()
     reason = models.CharField(max_length=300, blank=True)
 

@@ -52,7 +52,7 @@ def test_a_drill_over_the_rto_target_fails_loudly(ops_settings: Any, seeded_post
         drill_failed.disconnect(dispatch_uid="test-drill")
     record = DrillRecord.objects.get()
     assert record.result == "failed" and record.verification["matches_manifest"]
-    assert heard and heard[0]["component"] == "backup:default" and heard[0]["record"] == record
+    assert heard and heard[0]["component"] == "drill:default" and heard[0]["record"] == record
 
 
 def test_a_drill_of_a_corrupt_backup_fails_and_is_recorded(

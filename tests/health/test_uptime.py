@@ -42,10 +42,13 @@ def test_only_changes_are_recorded_and_down_needs_n_failures(settings: Any) -> N
     finally:
         component_flipped.disconnect(dispatch_uid="t-flip")
     assert ComponentFlip.objects.count() == 3
-    # The first sample is recorded but signals nothing: there was no state to change.
-    assert [(h["old"], h["new"], h["severity"]) for h in heard] == [
-        ("ok", "failing", "P1"), ("failing", "ok", "P3"),
-    ]  # fmt: skip
+    # The first sample is recorded but signals nothing: there was no state to change. The
+    # severity is redis's (INCIDENT_SEVERITIES); the fault was first seen at the first of the
+    # three failing samples, though the flip is at the third.
+    assert [(h["old"], h["new"], h["severity"], h["detected_at"]) for h in heard] == [
+        ("ok", "failing", "P1", T0 + timedelta(minutes=2)),
+        ("failing", "ok", None, T0 + timedelta(minutes=6)),
+    ]
     state = ComponentState.objects.get(component="redis")
     assert state.status == "ok" and state.consecutive_failures == 0
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from nzila_ops.exceptions import ConfigurationError, OpsError
-from nzila_ops.health.uptimerobot import HEALTHY_KEYWORD, sync_monitors
+from nzila_ops.integrations.uptimerobot.client import HEALTHY_KEYWORD, sync_monitors
 from tests.support.fake_uptimerobot import FakeUptimeRobot
 from tests.support.s3 import free_port
 

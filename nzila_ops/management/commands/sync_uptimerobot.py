@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nzila_ops.health.uptimerobot import sync_monitors
+from nzila_ops.integrations.uptimerobot.client import sync_monitors
 from nzila_ops.management.base import OpsCommand, action_text
 
 

@@ -1,0 +1,193 @@
+"""Automatic incidents: the app's signals, turned into incident transitions.
+
+Connected in AppConfig.ready(). Each failure signal opens (or repeats) the incident of its
+component, and its recovery signal resolves it: a health flip down / back up, a failed backup /
+a successful one, a failed drill / a passed one, an RPO breach / its end, a failed restore / a
+successful one. The dedup key of an automatic incident is its component, so one fault seen by
+two paths (a failing backup and the backup-freshness check) is one incident.
+
+A receiver never raises into the code that sent the signal: a backup must not fail because its
+incident could not be written.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.dispatch import receiver
+
+from nzila_ops import signals
+from nzila_ops.conf import get_config
+from nzila_ops.events import (
+    drill_component,
+    health_component,
+    restore_component,
+    rpo_component,
+    severity_for,
+)
+from nzila_ops.incidents import service
+from nzila_ops.models import Incident, IncidentEvent
+
+logger = logging.getLogger("nzila_ops.incidents")
+ACTOR = "nzila_ops"
+
+
+def _guarded(function: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            function(*args, **kwargs)
+        except Exception:
+            logger.exception("incident not recorded for %s", function.__name__)
+
+    return wrapper
+
+
+def _detail(reason: str, next_step: str = "") -> str:
+    text = f"Error: {reason}" if reason else ""
+    if next_step:
+        text += f"\n\nNext step: {next_step}"
+    return text.strip()
+
+
+@receiver(signals.component_flipped, dispatch_uid="nzila_ops.incidents.component_flipped")
+@_guarded
+def on_component_flipped(
+    *,
+    component: str,
+    old: str,
+    new: str,
+    reason: str,
+    critical: bool,
+    at: datetime,
+    detected_at: datetime | None = None,
+    **_: Any,
+) -> None:
+    name = health_component(component)
+    if new in ("failing", "warning"):
+        warning = new == "warning"
+        severity = severity_for(name, critical=critical, warning=warning)
+        state = "degraded" if warning else "DOWN"
+        title = f"{component} is {state}"
+        detail = _detail(reason, f"`python manage.py check_health {component}` shows the check.")
+        _open_or_reopen(name, severity, "health", title, detected_at or at, detail)
+    elif new == "ok" and old in ("failing", "warning"):
+        _recover(name, "health", at, f"{component} is ok again")
+
+
+def _open_or_reopen(
+    key: str, severity: Any, source: str, title: str, at: datetime, detail: str
+) -> None:
+    """The flapping rule: going down within INCIDENT_FLAP_SECONDS of the last resolution of
+    the same key reopens that incident (one incident for one flapping fault)."""
+    if service.find_open(key) is None:
+        window = timedelta(seconds=float(get_config()["INCIDENT_FLAP_SECONDS"]))
+        recent = (
+            Incident.objects.filter(
+                key=key, status=Incident.Status.RESOLVED, resolved_at__gte=at - window
+            )
+            .order_by("-resolved_at")
+            .first()
+        )
+        if recent is not None and service.reopen(
+            recent, by=ACTOR, at=at, source=source, detail=f"{title} again (flapping)\n\n{detail}"
+        ):
+            return
+    service.open_incident(key=key, component=key, severity=severity, source=source,
+                          title=title, detected_at=at, detail=detail, actor=ACTOR)  # fmt: skip
+
+
+def _recover(key: str, source: str, at: datetime, detail: str) -> None:
+    incident = service.find_open(key)
+    if incident is None:
+        return
+    flapping = incident.events.filter(kind=IncidentEvent.Kind.REOPENED).exists()
+    if flapping:
+        service.hold_until_settled(incident, at)
+    else:
+        service.resolve(incident, by=ACTOR, at=at, source=source, detail=detail)
+
+
+@receiver(signals.backup_failed, dispatch_uid="nzila_ops.incidents.backup_failed")
+@_guarded
+def on_backup_failed(*, component: str, reason: str, at: datetime, **_: Any) -> None:
+    database = component.split(":", 1)[1]
+    service.open_incident(
+        key=component, component=component, severity=severity_for(component), source="backup",
+        title=f"Backup of {database!r} FAILED", detected_at=at, actor=ACTOR,
+        detail=_detail(reason, f"run `python manage.py backup_database --database {database}` "
+                       "on an app host to reproduce, fix the cause (database, storage, keys), "
+                       "and check `python manage.py list_backups` for the newest good backup: "
+                       "the RPO clock runs."),
+    )  # fmt: skip
+
+
+@receiver(signals.backup_succeeded, dispatch_uid="nzila_ops.incidents.backup_succeeded")
+@_guarded
+def on_backup_succeeded(*, component: str, at: datetime, record: Any = None, **_: Any) -> None:
+    name = getattr(record, "name", "")
+    service.resolve_key(component, by=ACTOR, at=at, source="backup",
+                        detail=f"backup {name} succeeded".replace("  ", " "))  # fmt: skip
+
+
+@receiver(signals.drill_failed, dispatch_uid="nzila_ops.incidents.drill_failed")
+@_guarded
+def on_drill_failed(*, record: Any, reason: str, at: datetime, **kwargs: Any) -> None:
+    database = record.database_alias
+    component = kwargs.get("component") or drill_component(database)
+    service.open_incident(
+        key=component, component=component, severity=severity_for(component), source="drill",
+        title=f"DR drill of {database!r} FAILED", detected_at=at, actor=ACTOR,
+        detail=_detail(reason, f"run `python manage.py run_dr_drill --database {database}` and "
+                       "`python manage.py verify_backup --latest` to see the fault.")
+        + f"\nBackup: {record.backup_name or 'none'}",
+    )  # fmt: skip
+
+
+@receiver(signals.drill_passed, dispatch_uid="nzila_ops.incidents.drill_passed")
+@_guarded
+def on_drill_passed(*, record: Any, component: str, at: datetime, **_: Any) -> None:
+    service.resolve_key(component, by=ACTOR, at=at, source="drill",
+                        detail=f"DR drill passed with {record.backup_name}")  # fmt: skip
+
+
+@receiver(signals.rpo_changed, dispatch_uid="nzila_ops.incidents.rpo_changed")
+@_guarded
+def on_rpo_changed(
+    *, database: str, breached: bool, reason: str, at: datetime, **kwargs: Any
+) -> None:
+    component = kwargs.get("component") or rpo_component(database)
+    if not breached:
+        service.resolve_key(component, by=ACTOR, at=at, source="rpo", detail=reason)
+        return
+    service.open_incident(
+        key=component, component=component, severity=severity_for(component), source="rpo",
+        title=f"RPO BREACHED for {database!r}", detected_at=at, actor=ACTOR,
+        detail=_detail(reason, "check that the backup schedule runs (Celery beat and workers) "
+                       f"and that `python manage.py backup_database --database {database}` "
+                       "succeeds."),
+    )  # fmt: skip
+
+
+@receiver(signals.restore_finished, dispatch_uid="nzila_ops.incidents.restore_finished")
+@_guarded
+def on_restore_finished(
+    *, outcome: Any, succeeded: bool, reason: str, at: datetime, **kwargs: Any
+) -> None:
+    component = kwargs.get("component") or restore_component(outcome.database)
+    if succeeded:
+        service.resolve_key(component, by=ACTOR, at=at, source="restore",
+                            detail=f"backup {outcome.backup_name} restored")  # fmt: skip
+        return
+    service.open_incident(
+        key=component, component=component, severity=severity_for(component), source="restore",
+        title=f"Restore of {outcome.database!r} FAILED (live database unchanged)",
+        detected_at=at, actor=ACTOR,
+        detail=_detail(reason, "run `python manage.py verify_backup NAME` on the backup, or "
+                       "restore an older one (`python manage.py list_backups`).")
+        + f"\nBackup: {outcome.backup_name}\nTarget: {outcome.target}",
+    )  # fmt: skip
