@@ -93,3 +93,58 @@ def check_notification_recipients(app_configs: Any = None, **kwargs: Any) -> lis
             id="nzila_ops.W002",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_pagerduty(app_configs: Any = None, **kwargs: Any) -> list:
+    """NZILA_OPS['PAGERDUTY'] checked when the app starts, not when the first page fails for
+    good on it."""
+    from nzila_ops.conf import get_config
+    from nzila_ops.integrations.pagerduty.config import pagerduty_config
+
+    try:
+        get_config()
+    except OpsError:
+        return []  # nzila_ops.E001 says why
+    try:
+        pagerduty_config()
+    except OpsError as exc:
+        return [Error(str(exc), id="nzila_ops.E006")]
+    return []
+
+
+@register(Tags.compatibility, deploy=True)
+def check_pagerduty_routing_keys(app_configs: Any = None, **kwargs: Any) -> list:
+    """The PagerDuty notifier with services it cannot page (no routing key): their pages would
+    each fail for good. A deployment check: a development host pages nobody."""
+    from nzila_ops.conf import get_config
+    from nzila_ops.integrations.pagerduty.config import pagerduty_config
+
+    try:
+        config = get_config()
+        pagerduty = pagerduty_config()
+    except OpsError:
+        return []  # nzila_ops.E001 or E006 says why
+    from nzila_ops.integrations.pagerduty.notifier import PagerDutyNotifier
+
+    paging = False
+    for path in config["INCIDENT_NOTIFIERS"]:
+        try:
+            notifier = import_string(path)
+        except ImportError:
+            continue  # get_notifiers() refuses it
+        paging = paging or (isinstance(notifier, type) and issubclass(notifier, PagerDutyNotifier))
+    # The services some component can page: those of COMPONENT_SERVICES and the default one.
+    services = {*pagerduty["COMPONENT_SERVICES"].values(), pagerduty["DEFAULT_SERVICE"]}
+    missing = sorted(services - set(pagerduty["ROUTING_KEYS"]))
+    if not paging or not missing:
+        return []
+    return [
+        Warning(
+            f"PagerDuty service(s) {', '.join(missing)} have no routing key: their incidents "
+            "would not be paged (each page failed for good)",
+            hint="Set NZILA_OPS['PAGERDUTY']['ROUTING_KEYS'] (manage.py sync_pagerduty prints "
+            "them when it makes the integrations).",
+            id="nzila_ops.W003",
+        )
+    ]
