@@ -6,6 +6,7 @@ and a page is recorded as failed for good (no retry can fix a setting).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,7 +40,7 @@ def pagerduty_config(*, for_sync: bool = False) -> dict[str, Any]:
         ("TIMEOUT_SECONDS", 0.001),
     ):
         value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+        if not _number(value) or value < low:
             raise ConfigurationError(f"{WHERE}[{key!r}] must be a number of at least {low}")
     _check_names(config)
     if for_sync:
@@ -59,18 +60,18 @@ def pagerduty_config(*, for_sync: bool = False) -> dict[str, Any]:
     }
     services = _dict(config, "SERVICES")
     for service, policy in services.items():
-        if policy not in config["ESCALATION_POLICIES"]:
+        if not isinstance(policy, str) or policy not in config["ESCALATION_POLICIES"]:
             raise ConfigurationError(
                 f"{WHERE}['SERVICES'][{service!r}] names escalation policy {policy!r}, which is "
                 f"not in ESCALATION_POLICIES ({', '.join(config['ESCALATION_POLICIES'])})"
             )
     for pattern, service in _dict(config, "COMPONENT_SERVICES").items():
-        if service not in services:
+        if not isinstance(service, str) or service not in services:
             raise ConfigurationError(
                 f"{WHERE}['COMPONENT_SERVICES'][{pattern!r}] is {service!r}, not one of "
                 f"SERVICES ({', '.join(services)})"
             )
-    if config["DEFAULT_SERVICE"] not in services:
+    if not isinstance(config["DEFAULT_SERVICE"], str) or config["DEFAULT_SERVICE"] not in services:
         raise ConfigurationError(f"{WHERE}['DEFAULT_SERVICE'] must be one of SERVICES")
     keys = _dict(config, "ROUTING_KEYS")
     for service, key in keys.items():
@@ -93,14 +94,20 @@ def _check_names(config: dict[str, Any]) -> None:
     if not isinstance(config["HANDOFF_TIME"], str) or not HANDOFF.match(config["HANDOFF_TIME"]):
         raise ConfigurationError(f"{WHERE}['HANDOFF_TIME'] must be HH:MM (24 h), like '09:00'")
     try:
-        ZoneInfo(str(config["TIME_ZONE"]))
-    except (ZoneInfoNotFoundError, ValueError):
+        if not isinstance(config["TIME_ZONE"], str):
+            raise ValueError(config["TIME_ZONE"])
+        ZoneInfo(config["TIME_ZONE"])
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigurationError(
             f"{WHERE}['TIME_ZONE'] must be an IANA time zone, like 'Africa/Lagos' or 'UTC'"
         ) from None
     prefix = config["NAME_PREFIX"]
     if not isinstance(prefix, str) or len(prefix) > 64:
         raise ConfigurationError(f"{WHERE}['NAME_PREFIX'] must be a string (at most 64 long)")
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 def _dict(config: dict[str, Any], key: str) -> dict[str, Any]:
@@ -153,7 +160,7 @@ def _policy(name: str, spec: Any, schedules: dict[str, Any]) -> dict[str, Any]:
         targets = level["SCHEDULES"]
         if not isinstance(targets, list | tuple) or not targets:
             raise ConfigurationError(f"{at}: SCHEDULES must be a non-empty list")
-        unknown = [t for t in targets if t not in schedules]
+        unknown = [t for t in targets if not isinstance(t, str) or t not in schedules]
         if unknown:
             raise ConfigurationError(
                 f"{at}: schedule {unknown[0]!r} is not in SCHEDULES ({', '.join(schedules)})"
