@@ -79,8 +79,8 @@ def open_incident(
     _check_source(source)
     if not key:
         raise InvalidArgument("an incident needs a non-empty key")
-    now = timezone.now()
-    detected_at = detected_at or now
+    seen_at = detected_at
+    detected_at = detected_at or timezone.now()
     for _attempt in range(3):
         with transaction.atomic():
             existing = find_open(key)
@@ -95,12 +95,14 @@ def open_incident(
                             is_drill=is_drill,
                         )  # fmt: skip
                 except IntegrityError:
+                    logger.info("incident for key %r opened by another worker meanwhile", key)
                     continue
                 _record(incident, Kind.OPENED, detected_at, actor=actor, source=source,
                         detail=detail, severity=severity.value)  # fmt: skip
                 logger.warning("incident #%s opened (%s): %s", incident.pk, severity, title)
                 return incident, True
-            _repeat(existing, severity, source, actor, detail, now)
+            # When this occurrence was seen; else now (after a racing opener's commit).
+            _repeat(existing, severity, source, actor, detail, seen_at or timezone.now())
             return existing, False
     # Three lost races in a row: the winner's row exists; fall back to it.
     incident = find_open(key)

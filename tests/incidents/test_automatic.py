@@ -1,0 +1,143 @@
+"""Automatic incidents: real health flips, a failed backup, a failed drill, an RPO breach and a
+failed restore open one; their recovery resolves it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from nzila_ops.backups.rpo import watch_rpo
+from nzila_ops.backups.service import run_backup
+from nzila_ops.health.uptime import sample_health
+from nzila_ops.models import Incident
+from tests.support.redis_server import PrivateRedis
+
+pytestmark = pytest.mark.postgres
+REDIS = "nzila_ops.health.checks.redis.RedisCheck"
+
+
+def timeline(incident: Incident) -> list[str]:
+    return list(incident.events.exclude(kind="paged").values_list("kind", flat=True))
+
+
+def watch_redis(settings: Any, redis: PrivateRedis) -> None:
+    settings.NZILA_OPS = {
+        **settings.NZILA_OPS,
+        "HEALTH_CHECKS": [{"CHECK": REDIS, "OPTIONS": {"url": redis.url}}],
+        "HEALTH_FAILURES_BEFORE_DOWN": 2,
+        "HEALTH_TIMEOUT_SECONDS": 0.5,
+    }
+
+
+def test_a_component_going_down_opens_one_incident_and_coming_back_resolves_it(
+    transactional_db: Any, settings: Any, private_redis: PrivateRedis
+) -> None:
+    t0 = timezone.now()
+    watch_redis(settings, private_redis)
+    sample_health(t0)  # the first sample: ok
+    with private_redis.stopped():  # the server hangs: redis is down
+        sample_health(t0 + timedelta(minutes=1))
+        assert not Incident.objects.exists()  # one failing sample is not an outage yet
+        sample_health(t0 + timedelta(minutes=2))
+        incident = Incident.objects.get()
+        sample_health(t0 + timedelta(minutes=3))  # still down: no flip, nothing new
+    assert (incident.component, incident.key, incident.severity) == ("redis", "redis", "P1")
+    assert incident.source == "health" and incident.title == "redis is DOWN"
+    # Detected at the first failing sample, though down was decided at the second.
+    assert incident.detected_at == t0 + timedelta(minutes=1)
+    assert timeline(incident) == ["opened"]
+
+    sample_health(t0 + timedelta(minutes=4))
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.resolved_at == t0 + timedelta(minutes=4)
+    assert incident.resolved_by == "nzila_ops"
+    assert timeline(incident) == ["opened", "resolved"]
+    assert [m.subject.split(": ", 1)[0] for m in mail.outbox] == [
+        f"[nzila_ops] P1 incident #{incident.pk} opened",
+        f"[nzila_ops] P1 incident #{incident.pk} resolved by nzila_ops",
+    ]
+
+
+def test_a_failed_backup_opens_an_incident_and_the_next_good_backup_resolves_it(
+    ops_settings: Any, seeded_postgres: dict
+) -> None:
+    good_dump = ops_settings.NZILA_OPS.get("PG_DUMP", "pg_dump")
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": "/nowhere/pg_dump",
+                              "NOTIFY_ON_SUCCESS": "off"}  # fmt: skip
+    for _ in range(2):
+        with pytest.raises(CommandError):
+            call_command("backup_database", stdout=StringIO())
+    incident = Incident.objects.get()
+    assert (incident.component, incident.severity, incident.source) == (
+        "backup:default", "P1", "backup",
+    )  # fmt: skip
+    assert timeline(incident) == ["opened", "repeated"]
+    assert "Error: /nowhere/pg_dump not found" in incident.events.first().detail
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": good_dump}
+    record = run_backup("default")
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.resolved_at == record.finished_at
+    assert len(mail.outbox) == 2  # opened, resolved: the repeat mailed nobody
+
+
+def test_a_failed_drill_opens_an_incident_and_a_passing_drill_resolves_it(
+    ops_settings: Any, seeded_postgres: dict
+) -> None:
+    run_backup("default")
+    target = ops_settings.NZILA_OPS.get("RTO_TARGET_SECONDS", 3600)
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "RTO_TARGET_SECONDS": 0.001}
+    with pytest.raises(CommandError):
+        call_command("run_dr_drill", stdout=StringIO())
+    incident = Incident.objects.get()
+    assert (incident.component, incident.severity, incident.source) == (
+        "drill:default", "P2", "drill",
+    )  # fmt: skip
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "RTO_TARGET_SECONDS": target}
+    call_command("run_dr_drill", stdout=StringIO())
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.source == "drill"
+
+
+def test_an_rpo_breach_opens_an_incident_and_its_end_resolves_it(
+    ops_settings: Any, seeded_postgres: dict
+) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "NOTIFY_ON_SUCCESS": "off"}
+    watch_rpo()  # no backup at all
+    watch_rpo()
+    incident = Incident.objects.get()
+    assert (incident.component, incident.severity, incident.title) == (
+        "rpo:default", "P1", "RPO BREACHED for 'default'",
+    )  # fmt: skip
+    assert timeline(incident) == ["opened"]  # the watch reports changes only
+    run_backup("default")
+    watch_rpo()
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    with time_machine.travel(timezone.now() + timedelta(minutes=21)):
+        watch_rpo()
+    assert Incident.objects.filter(status="triggered", key="rpo:default").count() == 1
+
+
+def test_the_backup_freshness_check_and_failed_backups_are_one_component(
+    ops_settings: Any, seeded_postgres: dict
+) -> None:
+    ops_settings.NZILA_OPS = {
+        **ops_settings.NZILA_OPS,
+        "PG_DUMP": "/nowhere/pg_dump",
+        "HEALTH_CHECKS": [{"CHECK": "nzila_ops.health.checks.backups.BackupFreshnessCheck",
+                           "NAME": "backup_freshness", "OPTIONS": {"alias": "default"}}],
+        "HEALTH_FAILURES_BEFORE_DOWN": 1,
+    }  # fmt: skip
+    with pytest.raises(CommandError):
+        call_command("backup_database", stdout=StringIO())
+    sample_health()  # no good backup: the freshness check fails from its first sample
+    incident = Incident.objects.get()
+    assert incident.component == "backup:default"
+    assert timeline(incident) == ["opened", "repeated"]
