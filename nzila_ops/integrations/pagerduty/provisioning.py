@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.exceptions import ConfigurationError, describe
 from nzila_ops.integrations.pagerduty.config import WEEKDAYS, pagerduty_config
 from nzila_ops.integrations.pagerduty.rest import RestClient, reference
-from nzila_ops.integrations.pagerduty.transport import RetryPolicy
+from nzila_ops.integrations.pagerduty.transport import PagerDutyError, RetryPolicy
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 SCHEDULE, POLICY, SERVICE, INTEGRATION = "schedule", "escalation policy", "service", "integration"
@@ -62,7 +62,16 @@ def sync_pagerduty(dry_run: bool = False) -> list[Change]:
     """
     config = pagerduty_config(for_sync=True)
     client = RestClient(config["API_TOKEN"], config["API_URL"], RetryPolicy.from_config(config))
-    return Sync(client, config, dry_run).run()
+    try:
+        return Sync(client, config, dry_run).run()
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # An answer not shaped as documented (a proxy's JSON, an API change): one line, and
+        # what was written before it is found by name on the next run.
+        raise PagerDutyError(
+            f"PagerDuty answered in an unexpected shape ({describe(exc)}); stopped after "
+            f"{client.writes} write(s)",
+            transient=False,
+        ) from None
 
 
 class Sync:

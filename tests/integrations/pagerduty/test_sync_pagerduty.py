@@ -360,3 +360,39 @@ def test_a_create_that_met_a_server_error_is_not_sent_again(
     assert [(w.method, w.path) for w in pagerduty.writes()] == [("POST", "/schedules")]
     assert len(sync_pagerduty()) == 18
     assert len(pagerduty.objects["schedules"]) == 3
+
+
+def test_objects_are_found_by_exact_name_across_pages(
+    pagerduty: FakePagerDuty, pd_settings: dict[str, Any]
+) -> None:
+    sync_pagerduty()
+    # The API's query matches parts of names: ours is on the third page of 100.
+    database = pagerduty.named("services")["Nzila Database"]
+    del pagerduty.objects["services"][database["id"]]
+    for n in range(230):
+        pagerduty._store("services", {"name": f"Nzila Database (old {n})", "integrations": []})
+    pagerduty.objects["services"][database["id"]] = database
+    writes = len(pagerduty.writes())
+
+    assert {c.action for c in sync_pagerduty()} == {"unchanged"}
+
+    assert len(pagerduty.writes()) == writes
+    offsets = [
+        r.query["offset"]
+        for r in pagerduty.requests
+        if r.path == "/services" and r.query.get("query") == ["Nzila Database"]
+    ]
+    assert offsets[-3:] == [["0"], ["100"], ["200"]]
+
+
+def test_an_answer_not_shaped_as_documented_is_one_line(
+    pagerduty: FakePagerDuty, pd_settings: dict[str, Any]
+) -> None:
+    sync_pagerduty()
+    pagerduty.named("services")["Nzila API"]["escalation_policy"] = "PE00001"
+
+    error = command_error()
+
+    assert error.returncode == 1 and "\n" not in str(error)
+    assert "PagerDuty answered in an unexpected shape" in str(error)
+    assert "stopped after 0 write(s)" in str(error)
