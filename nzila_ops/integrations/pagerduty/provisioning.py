@@ -113,7 +113,8 @@ class Sync:
         return found
 
     def find(self, collection: str, name: str, **params: Any) -> dict[str, Any] | None:
-        # The API's query matches parts of names; ours is the exact one (the oldest if two).
+        # The API's query matches parts of names; ours is the exact one (if two have it, the
+        # lowest id, so that every run picks the same one).
         exact = [
             o for o in self.client.list(collection, query=name, **params) if o.get("name") == name
         ]
