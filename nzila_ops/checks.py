@@ -69,19 +69,22 @@ def check_notification_recipients(app_configs: Any = None, **kwargs: Any) -> lis
     quietly, so that a notification problem never fails a backup): found at deploy time.
     A deployment check (``check --deploy``): a development host has no recipients either."""
     from nzila_ops.conf import get_config
-    from nzila_ops.notify.email import EmailNotifier, recipients
+    from nzila_ops.notify.email import EmailIncidentNotifier, EmailNotifier, recipients
 
     try:
         config = get_config()
     except OpsError:
         return []  # nzila_ops.E001 says why
     emailing = False
-    for path in config["NOTIFIERS"]:
+    # Failures reach e-mail as incidents (INCIDENT_NOTIFIERS); successes through NOTIFIERS.
+    backends = [(path, EmailNotifier) for path in config["NOTIFIERS"]]
+    backends += [(path, EmailIncidentNotifier) for path in config["INCIDENT_NOTIFIERS"]]
+    for path, email_class in backends:
         try:
             notifier = import_string(path)
         except ImportError:
             continue  # nzila_ops.E005
-        emailing = emailing or (isinstance(notifier, type) and issubclass(notifier, EmailNotifier))
+        emailing = emailing or (isinstance(notifier, type) and issubclass(notifier, email_class))
     if not emailing or recipients():
         return []
     return [
@@ -89,7 +92,8 @@ def check_notification_recipients(app_configs: Any = None, **kwargs: Any) -> lis
             "failure e-mails would go to nobody: the e-mail notifier is configured but "
             "NZILA_OPS['NOTIFY_EMAILS'] and ADMINS are empty",
             hint="Set NZILA_OPS['NOTIFY_EMAILS'] (or ADMINS) to the on-call addresses, or "
-            "remove the e-mail notifier from NZILA_OPS['NOTIFIERS'].",
+            "remove the e-mail notifiers from NZILA_OPS['NOTIFIERS'] and "
+            "['INCIDENT_NOTIFIERS'].",
             id="nzila_ops.W002",
         )
     ]

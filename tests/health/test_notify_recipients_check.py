@@ -12,6 +12,7 @@ from nzila_ops.notify.email import EmailNotifier
 from tests.support.host import example_env, manage
 
 EMAIL = "nzila_ops.notify.email.EmailNotifier"
+INCIDENT_EMAIL = "nzila_ops.notify.email.EmailIncidentNotifier"
 
 
 class TicketEmailNotifier(EmailNotifier):
@@ -37,7 +38,10 @@ def test_email_notifications_to_nobody_are_a_deploy_warning(settings: Any) -> No
     )
     assert "NOTIFY_EMAILS" in warning.hint and "ADMINS" in warning.hint
     # A host's subclass of the e-mail notifier has the same recipients.
-    assert len(w002(settings, [], NOTIFIERS=[f"{__name__}.TicketEmailNotifier"])) == 1
+    subclass = [f"{__name__}.TicketEmailNotifier"]
+    assert len(w002(settings, [], NOTIFIERS=subclass, INCIDENT_NOTIFIERS=[])) == 1
+    # Incident e-mails alone (the failures) are enough to warn.
+    assert len(w002(settings, [], NOTIFIERS=[], INCIDENT_NOTIFIERS=[INCIDENT_EMAIL])) == 1
     # Not in everyday commands: the check is a deployment one.
     assert "nzila_ops.W002" not in {m.id for m in run_checks()}
 
@@ -47,8 +51,9 @@ def test_email_notifications_to_nobody_are_a_deploy_warning(settings: Any) -> No
     [
         ([("Ops", "ops@example.com")], {}),
         ([], {"NOTIFY_EMAILS": ["oncall@example.com"]}),
-        ([], {"NOTIFIERS": [f"{__name__}.PagerNotifier"]}),  # no e-mail notifier at all
-        ([], {"NOTIFIERS": []}),
+        # No e-mail notifier at all.
+        ([], {"NOTIFIERS": [f"{__name__}.PagerNotifier"], "INCIDENT_NOTIFIERS": []}),
+        ([], {"NOTIFIERS": [], "INCIDENT_NOTIFIERS": []}),
     ],
 )
 def test_no_warning_when_someone_gets_the_emails_or_none_are_sent(
