@@ -52,6 +52,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             import_string(path)
         except ImportError as exc:
             messages.append(Error(f"cannot import notifier {path}: {exc}", id="nzila_ops.E005"))
+    messages += _incident_notifier_errors(config["INCIDENT_NOTIFIERS"])
     if not config["AGE_RECIPIENTS"]:
         messages.append(
             Warning(
@@ -152,3 +153,25 @@ def check_pagerduty_routing_keys(app_configs: Any = None, **kwargs: Any) -> list
             id="nzila_ops.W003",
         )
     ]
+
+
+def _incident_notifier_errors(paths: list[str]) -> list[Error]:
+    """A wrong path in INCIDENT_NOTIFIERS is left out when incidents are delivered: said here."""
+    from nzila_ops.incidents.notifiers import load_notifier
+
+    messages, names = [], set()
+    for path in paths:
+        try:
+            name = load_notifier(path).name
+        except OpsError as exc:
+            messages.append(Error(str(exc), id="nzila_ops.E005"))
+            continue
+        if name in names:
+            messages.append(
+                Error(
+                    f"two incident notifiers are named {name!r}; the second is ignored",
+                    id="nzila_ops.E005",
+                )
+            )
+        names.add(name)
+    return messages

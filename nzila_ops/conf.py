@@ -345,11 +345,13 @@ def _validate_incidents(config: dict[str, Any]) -> None:
     notifiers = config["INCIDENT_NOTIFIERS"]
     if not isinstance(notifiers, list | tuple) or not all(isinstance(n, str) for n in notifiers):
         raise ConfigurationError("NZILA_OPS['INCIDENT_NOTIFIERS'] must be a list of dotted paths")
-    for key in ("INCIDENT_FLAP_SECONDS", "INCIDENT_DELIVERY_RETRY_SECONDS",
-                "INCIDENT_DELIVERY_MAX_ATTEMPTS"):  # fmt: skip
+    # Upper bounds keep the times computed from them (timedelta, datetime) finite.
+    limits = {"INCIDENT_FLAP_SECONDS": 7 * 86400, "INCIDENT_DELIVERY_RETRY_SECONDS": 86400,
+              "INCIDENT_DELIVERY_MAX_ATTEMPTS": 1000}  # fmt: skip
+    for key, limit in limits.items():
         value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
-            raise ConfigurationError(f"NZILA_OPS[{key!r}] must be a positive number")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= limit:
+            raise ConfigurationError(f"NZILA_OPS[{key!r}] must be a number from 1 to {limit}")
 
 
 @functools.cache

@@ -57,17 +57,28 @@ class IncidentNotifier:
         return True
 
 
+def load_notifier(path: str) -> IncidentNotifier:
+    """The backend at ``path``. ConfigurationError (system check E005) when it is not one."""
+    try:
+        notifier = import_string(path)()
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import incident notifier {path}: {exc}") from None
+    if not isinstance(notifier, IncidentNotifier) or not notifier.name:
+        raise ConfigurationError(f"incident notifier {path} is not an IncidentNotifier with a name")
+    return notifier
+
+
 def get_notifiers() -> list[IncidentNotifier]:
-    notifiers = []
+    """The backends of INCIDENT_NOTIFIERS; one whose path is wrong is left out (and logged)."""
+    notifiers: dict[str, IncidentNotifier] = {}
     for path in get_config()["INCIDENT_NOTIFIERS"]:
         try:
-            notifier = import_string(path)()
-        except ImportError as exc:
-            raise ConfigurationError(f"cannot import incident notifier {path}: {exc}") from None
-        if not isinstance(notifier, IncidentNotifier) or not notifier.name:
-            raise ConfigurationError(f"{path} is not an IncidentNotifier with a name")
-        notifiers.append(notifier)
-    return notifiers
+            notifier = load_notifier(path)
+        except ConfigurationError as exc:
+            logger.error("%s", exc)
+            continue
+        notifiers.setdefault(notifier.name, notifier)  # a name twice: the first one
+    return list(notifiers.values())
 
 
 def notifier_named(name: str) -> IncidentNotifier | None:
@@ -76,7 +87,8 @@ def notifier_named(name: str) -> IncidentNotifier | None:
 
 def queue_deliveries(event: IncidentEvent) -> list[Delivery]:
     """One Delivery per configured backend for ``event``; sent after the transaction commits.
-    Called inside the transition's transaction (service._record)."""
+    Called inside the transition's transaction (service._record). A backend that cannot be
+    loaded never stops the incident itself from being recorded (system check E005 names it)."""
     deliveries = []
     now = timezone.now()
     for notifier in get_notifiers():
