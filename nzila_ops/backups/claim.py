@@ -25,12 +25,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import BackupSkipped
+from nzila_ops.exceptions import BackupError, BackupSkipped
 from nzila_ops.models import BackupRecord
 
 logger = logging.getLogger("nzila_ops.backups")
@@ -65,18 +73,37 @@ class AdvisoryLock:
         return bool(self._query("SELECT pg_try_advisory_lock(%s, %s)"))
 
     def terminate_holder(self) -> bool:
-        """End the server session that holds the lock (its client is gone without a word)."""
+        """End the server session that holds the lock (its client is gone without a word).
+        Advisory locks belong to one database, pg_locks shows the whole cluster: only sessions
+        of this catalog database are candidates."""
         with self.connection.cursor() as cursor:
             cursor.execute(
                 "SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_locks "
                 "WHERE locktype = 'advisory' AND objsubid = 2 AND granted "
-                "AND classid = %s::oid AND objid = %s::oid AND pid <> pg_backend_pid()",
+                "AND classid = %s::oid AND objid = %s::oid AND pid <> pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 [LOCK_CLASS, self.key],
             )
             return bool(cursor.fetchone()[0])
 
+    def beat(self, record_pk: int) -> bool:
+        """Refresh the record's heartbeat through the lock's own session: the session is then
+        never idle (idle-session timeouts of servers and proxies would end it, and the lock with
+        it), and a heartbeat proves the lock is still held. False: the record is no longer ours."""
+        table = BackupRecord._meta.db_table
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET heartbeat_at = %s WHERE id = %s AND status = %s",
+                [timezone.now(), record_pk, RUNNING],
+            )
+            return cursor.rowcount == 1
+
     def close(self) -> None:
-        # Closing the session releases the lock.
+        # Unlocked explicitly: a pooled connection (Django's pool) outlives close().
+        try:
+            self._query("SELECT pg_advisory_unlock(%s, %s)")
+        except DatabaseError as exc:
+            logger.warning("releasing the backup claim's lock failed: %s", exc)
         try:
             self.connection.close()
         except DatabaseError as exc:
@@ -87,30 +114,65 @@ class Heartbeat(threading.Thread):
     """Refreshes a running record's ``heartbeat_at`` until stopped. A daemon: it must never keep
     a process alive on its own."""
 
-    def __init__(self, record: BackupRecord, interval: float) -> None:
+    def __init__(self, record: BackupRecord, interval: float, lock: AdvisoryLock | None) -> None:
         super().__init__(name=f"nzila-heartbeat-{record.database_alias}", daemon=True)
         self.record = record
         self.interval = interval
+        self.lock = lock
         self.stopping = threading.Event()
 
+    def _beat(self) -> bool:
+        if self.lock is not None:
+            return self.lock.beat(self.record.pk)
+        updated = BackupRecord.objects.filter(pk=self.record.pk, status=RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+        return updated == 1
+
     def run(self) -> None:
-        warned = False
+        failing = False
+        if self.lock is not None:
+            self.lock.connection.inc_thread_sharing()  # the main thread made it; it waits
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    BackupRecord.objects.filter(pk=self.record.pk, status=RUNNING).update(
-                        heartbeat_at=timezone.now()
-                    )
+                    if not self._beat():
+                        logger.error(
+                            "backup %s: its claim was taken over by another run (its record is "
+                            "no longer 'running'); this run goes on unclaimed",
+                            self.record,
+                        )
+                        return
+                    if failing:
+                        logger.warning("backup %s: heartbeat written again", self.record)
+                    failing = False
                 except DatabaseError as exc:
-                    if not warned:
+                    if not failing:
                         logger.warning("backup %s: heartbeat not written: %s", self.record, exc)
-                        warned = True
+                    failing = True
+                    # Django reconnects only a connection it has closed: close it, so the next
+                    # beat opens a fresh one (a server restart, a failover).
+                    self._close_connection()
         finally:
-            connections.close_all()  # this thread's connections only
+            if self.lock is not None:
+                self.lock.connection.dec_thread_sharing()
+            else:
+                connections.close_all()  # this thread's connections only
+
+    def _close_connection(self) -> None:
+        connection = self.lock.connection if self.lock is not None else None
+        try:
+            if connection is not None:
+                connection.close()
+            else:
+                connections[router.db_for_write(BackupRecord)].close()
+        except DatabaseError:
+            pass
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=self.interval + 5)
+        if self.is_alive():
+            self.join(timeout=self.interval + 5)
 
 
 @dataclass
@@ -122,10 +184,15 @@ class BackupClaim:
     heartbeat: Heartbeat | None = None
 
     def release(self) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.stop()
-        if self.lock is not None:
-            self.lock.close()
+        """Idempotent, and never raises: it runs in cleanup paths."""
+        heartbeat, lock = self.heartbeat, self.lock
+        self.heartbeat = self.lock = None
+        try:
+            if heartbeat is not None:
+                heartbeat.stop()
+        finally:
+            if lock is not None:
+                lock.close()
 
 
 def heartbeat_expired_before(now: datetime) -> datetime:
@@ -204,6 +271,7 @@ def claim_backup(alias: str, fields: dict[str, Any], now: datetime) -> BackupCla
     When the catalog cannot be written, the backup goes on unclaimed (storage is the truth;
     the catalog is rebuilt from manifests), and the claim's record is None."""
     config = get_config()
+    lock = None
     try:
         lock = _lock_for_catalog(alias)
         if lock is not None and not _take_lock(alias, lock, now):
@@ -227,11 +295,20 @@ def claim_backup(alias: str, fields: dict[str, Any], now: datetime) -> BackupCla
             if lock is not None:
                 lock.close()
             raise _skipped(alias, fields, now) from None
-    except DatabaseError as exc:
-        # The catalog lives in a database that may be the one failing. Storage stays the truth.
+    except (OperationalError, InterfaceError) as exc:
+        # The catalog lives in a database that may be the one failing, unreachable: the backup
+        # is taken all the same (storage is the truth; the catalog is rebuilt from manifests).
+        if lock is not None:
+            lock.close()
         logger.warning("backup %s: cannot write the catalog row: %s", fields["name"], exc)
         return BackupClaim(record=None)
-    heartbeat = Heartbeat(record, config["BACKUP_HEARTBEAT_SECONDS"])
+    except DatabaseError as exc:
+        # Reachable but refusing (a permission, a missing table): running unclaimed could put
+        # two dumps side by side, so this run stops.
+        if lock is not None:
+            lock.close()
+        raise BackupError(f"cannot claim database {alias!r} in the backup catalog: {exc}") from None
+    heartbeat = Heartbeat(record, config["BACKUP_HEARTBEAT_SECONDS"], lock)
     heartbeat.start()
     return BackupClaim(record=record, lock=lock, heartbeat=heartbeat)
 

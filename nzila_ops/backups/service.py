@@ -164,14 +164,24 @@ def _remove_partial(plan: BackupPlan) -> None:
             logger.warning("backup %s: could not remove partial %s: %s", plan.name, key, exc)
 
 
+def _quietly(plan: BackupPlan, what: str, step: Any) -> None:
+    """A cleanup step that must not stop the ones after it (nor hide the backup's own error)."""
+    try:
+        step()
+    except Exception as exc:
+        logger.warning("backup %s: %s failed: %s", plan.name, what, describe(exc))
+
+
 def _sweep_abandoned_writes(plan: BackupPlan) -> None:
     """Remove what killed runs left in storage (partial files, incomplete uploads). Best
     effort: a failure here must not cost this backup."""
     try:
         for what in plan.storage.sweep_abandoned_writes():
             logger.warning("backup storage %s: removed %s", plan.storage.name, what)
-    except OpsError as exc:
-        logger.warning("backup storage %s: abandoned writes not swept: %s", plan.storage.name, exc)
+    except Exception as exc:  # best effort: an OSError of a storage must not cost the backup
+        logger.warning(
+            "backup storage %s: abandoned writes not swept: %s", plan.storage.name, describe(exc)
+        )
 
 
 def run_backup(
@@ -187,66 +197,76 @@ def run_backup(
     started_at = timezone.now()
     plan = plan_backup(database, backup_type, started_at)
     claim = claim_backup(plan.alias, _record_fields(plan, started_at), started_at)
-    record = claim.record
-    writer = None
-    wrote = False
+    # The claim goes whatever happens below, even if a cleanup step itself fails: a claim left
+    # held by a live worker would skip every later backup of this database.
     try:
-        recipients = parse_recipients(plan.recipients)
-        progress.phase("check")
-        plan.storage.check()
-        plan.engine.preflight()
-        _sweep_abandoned_writes(plan)
-        progress.phase("dump")
-        wrote = True
-        writer = plan.storage.open_writer(plan.object_key)
-        codec = get_codec(plan.compression)
-        compressor = codec.compressor(plan.compression_level, get_config()["COMPRESSION_THREADS"])
-        with plan.engine.open_dump() as (source, dump):
-            stream = stream_backup(source, writer, compressor, recipients, progress.advance)
-        progress.phase("upload")
-        writer.commit()
+        record = claim.record
         writer = None
-        finished_at = timezone.now()
-        manifest = build_manifest(plan, started_at, finished_at, dump, stream)
-        write_manifest(plan.storage, manifest)
-    except BaseException as exc:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
-        # The cause first; cleaning up may fail for the same cause (a missing bucket).
-        logger.error("backup of %s failed: %s", plan.alias, reason)
-        if writer is not None:
-            writer.abort()
-        if wrote:
-            _remove_partial(plan)
-        # Recorded before the claim goes: a run taking it over must not find us 'running'.
+        wrote = False
+        try:
+            recipients = parse_recipients(plan.recipients)
+            progress.phase("check")
+            plan.storage.check()
+            plan.engine.preflight()
+            _sweep_abandoned_writes(plan)
+            progress.phase("dump")
+            wrote = True
+            writer = plan.storage.open_writer(plan.object_key)
+            codec = get_codec(plan.compression)
+            compressor = codec.compressor(
+                plan.compression_level, get_config()["COMPRESSION_THREADS"]
+            )
+            with plan.engine.open_dump() as (source, dump):
+                stream = stream_backup(source, writer, compressor, recipients, progress.advance)
+            progress.phase("upload")
+            writer.commit()
+            writer = None
+            finished_at = timezone.now()
+            manifest = build_manifest(plan, started_at, finished_at, dump, stream)
+            write_manifest(plan.storage, manifest)
+        except BaseException as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
+            # The cause first; cleaning up may fail for the same cause (a missing bucket).
+            logger.error("backup of %s failed: %s", plan.alias, reason)
+            if writer is not None:
+                _quietly(plan, "aborting the partial object", writer.abort)
+            if wrote:
+                _quietly(plan, "removing the partial object", lambda: _remove_partial(plan))
+            # Recorded before the claim goes: a run taking it over must not find us 'running'.
+            _save_record(
+                record, status=BackupRecord.Status.FAILED, finished_at=timezone.now(), error=reason
+            )
+            claim.release()
+            _quietly(
+                plan,
+                "sending backup_failed",
+                lambda: signals.backup_failed.send(
+                    sender=BackupRecord,
+                    record=record,
+                    component=backup_component(plan.alias),
+                    severity=severity_for(backup_component(plan.alias)),
+                    reason=reason,
+                    at=timezone.now(),
+                ),
+            )
+            _quietly(plan, "ending the progress display", progress.finish)
+            if isinstance(exc, OpsError) or not isinstance(exc, Exception):
+                raise
+            raise BackupError(f"backup of {plan.alias!r} failed: {reason}") from exc
         _save_record(
-            record, status=BackupRecord.Status.FAILED, finished_at=timezone.now(), error=reason
+            record,
+            status=BackupRecord.Status.SUCCEEDED,
+            finished_at=finished_at,
+            stored_size=stream.stored_size,
+            raw_size=stream.raw_size,
+            sha256=stream.sha256,
+            server_version=dump.server_version,
+            tool_version=dump.tool_version,
+            manifest=manifest,
         )
+    finally:
         claim.release()
-        signals.backup_failed.send(
-            sender=BackupRecord,
-            record=record,
-            component=backup_component(plan.alias),
-            severity=severity_for(backup_component(plan.alias)),
-            reason=reason,
-            at=timezone.now(),
-        )
-        progress.finish()
-        if isinstance(exc, OpsError) or not isinstance(exc, Exception):
-            raise
-        raise BackupError(f"backup of {plan.alias!r} failed: {reason}") from exc
-    progress.finish()
-    _save_record(
-        record,
-        status=BackupRecord.Status.SUCCEEDED,
-        finished_at=finished_at,
-        stored_size=stream.stored_size,
-        raw_size=stream.raw_size,
-        sha256=stream.sha256,
-        server_version=dump.server_version,
-        tool_version=dump.tool_version,
-        manifest=manifest,
-    )
-    claim.release()
+    _quietly(plan, "ending the progress display", progress.finish)
     if record is None:  # the catalog was unreachable; describe the backup from its manifest
         record = BackupRecord(name=plan.name, **record_fields(manifest, plan.storage.name))
     logger.info("backup %s succeeded: %s bytes stored", plan.name, stream.stored_size)
