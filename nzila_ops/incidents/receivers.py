@@ -15,13 +15,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.dispatch import receiver
 
 from nzila_ops import signals
-from nzila_ops.conf import get_config
 from nzila_ops.events import (
     drill_component,
     health_component,
@@ -29,8 +28,7 @@ from nzila_ops.events import (
     rpo_component,
     severity_for,
 )
-from nzila_ops.incidents import service
-from nzila_ops.models import Incident, IncidentEvent
+from nzila_ops.incidents import flapping, service
 
 logger = logging.getLogger("nzila_ops.incidents")
 ACTOR = "nzila_ops"
@@ -74,42 +72,10 @@ def on_component_flipped(
         state = "degraded" if warning else "DOWN"
         title = f"{component} is {state}"
         detail = _detail(reason, f"`python manage.py check_health {component}` shows the check.")
-        _open_or_reopen(name, severity, "health", title, detected_at or at, detail)
+        flapping.fault_seen(key=name, component=name, severity=severity, source="health",
+                            title=title, detected_at=detected_at or at, detail=detail)  # fmt: skip
     elif new == "ok" and old in ("failing", "warning"):
-        _recover(name, "health", at, f"{component} is ok again")
-
-
-def _open_or_reopen(
-    key: str, severity: Any, source: str, title: str, at: datetime, detail: str
-) -> None:
-    """The flapping rule: going down within INCIDENT_FLAP_SECONDS of the last resolution of
-    the same key reopens that incident (one incident for one flapping fault)."""
-    if service.find_open(key) is None:
-        window = timedelta(seconds=float(get_config()["INCIDENT_FLAP_SECONDS"]))
-        recent = (
-            Incident.objects.filter(
-                key=key, status=Incident.Status.RESOLVED, resolved_at__gte=at - window
-            )
-            .order_by("-resolved_at")
-            .first()
-        )
-        if recent is not None and service.reopen(
-            recent, by=ACTOR, at=at, source=source, detail=f"{title} again (flapping)\n\n{detail}"
-        ):
-            return
-    service.open_incident(key=key, component=key, severity=severity, source=source,
-                          title=title, detected_at=at, detail=detail, actor=ACTOR)  # fmt: skip
-
-
-def _recover(key: str, source: str, at: datetime, detail: str) -> None:
-    incident = service.find_open(key)
-    if incident is None:
-        return
-    flapping = incident.events.filter(kind=IncidentEvent.Kind.REOPENED).exists()
-    if flapping:
-        service.hold_until_settled(incident, at)
-    else:
-        service.resolve(incident, by=ACTOR, at=at, source=source, detail=detail)
+        flapping.fault_cleared(name, at=at, source="health", detail=f"{component} is ok again")
 
 
 @receiver(signals.backup_failed, dispatch_uid="nzila_ops.incidents.backup_failed")
