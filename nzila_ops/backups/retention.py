@@ -22,7 +22,7 @@ from nzila_ops.backups.engines import check_alias
 from nzila_ops.backups.manifest import iter_manifests, manifest_key
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import OpsError
+from nzila_ops.exceptions import OpsError, describe
 
 logger = logging.getLogger("nzila_ops.retention")
 
@@ -194,12 +194,12 @@ def sweep_abandoned(storage: BackupStorage) -> list[str]:
     swept = []
     try:
         swept += storage.sweep_abandoned_writes()
-    except OpsError as exc:
-        logger.warning("retention: abandoned writes in storage not swept: %s", exc)
+    except Exception as exc:
+        logger.warning("retention: abandoned writes in storage not swept: %s", describe(exc))
     try:
         swept += [f"{path}, left by a run that died" for path in workdir.sweep_abandoned()]
-    except OpsError as exc:
-        logger.warning("retention: work directory not swept: %s", exc)
+    except Exception as exc:
+        logger.warning("retention: work directory not swept: %s", describe(exc))
     for what in swept:
         logger.warning("retention: removed %s", what)
     return swept

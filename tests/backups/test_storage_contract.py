@@ -115,6 +115,18 @@ class TestFileSystemStorage(StorageContract):
             list(typo.list_keys())
         assert not (tmp_path / "backup").exists()
 
+    def test_a_write_never_recreates_a_root_that_went_away(self, tmp_path: Path) -> None:
+        # A volume unmounted after start-up: no object, no manifest, no history lands on the
+        # local disk under the mount point's name.
+        self.storage.root.rmdir()
+        for write in (
+            lambda: self.storage.open_writer("db/a.bin"),
+            lambda: self.storage.write_bytes("_history/drills/x.json", b"{}"),
+        ):
+            with pytest.raises(StorageError, match="does not exist"):
+                write()
+        assert not self.storage.root.exists()
+
     def test_create_true_creates_the_storage_directory(self, tmp_path: Path) -> None:
         FileSystemStorage("default", location=str(tmp_path / "new"), create="true").check()
         assert (tmp_path / "new").is_dir()
@@ -149,6 +161,16 @@ class TestS3Storage(StorageContract):
         assert len(self.sweep_later()) == 1
         remaining = s3_client.list_multipart_uploads(Bucket=s3_bucket)["Uploads"]
         assert [u["Key"] for u in remaining] == ["other-app/big.bin"]
+
+    def test_a_storage_without_prefix_aborts_nobody_s_uploads(
+        self, s3_client: Any, s3_bucket: str
+    ) -> None:
+        # The whole bucket: other applications' uploads may be there.
+        s3_client.create_multipart_upload(Bucket=s3_bucket, Key="other-app/big.bin")
+        whole_bucket = S3Storage("default", bucket=s3_bucket)
+        with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
+            assert whole_bucket.sweep_abandoned_writes() == []
+        assert len(s3_client.list_multipart_uploads(Bucket=s3_bucket)["Uploads"]) == 1
 
     def test_only_uploads_older_than_a_day_count_as_abandoned(self) -> None:
         now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

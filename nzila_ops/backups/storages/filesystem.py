@@ -44,7 +44,7 @@ class _FileWriter(ObjectWriter):
             fd, nursery = tempfile.mkstemp(
                 prefix=f".{path.name}.", suffix=NURSERY_SUFFIX, dir=path.parent
             )
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock_if_supported(fd)
             temp = nursery[: -len(NURSERY_SUFFIX)] + PARTIAL_SUFFIX
             os.rename(nursery, temp)
         except OSError as exc:
@@ -132,6 +132,9 @@ class FileSystemStorage(BackupStorage):
             raise _os_error("checking", self.root, exc) from None
 
     def open_writer(self, key: str) -> ObjectWriter:
+        # Directories are made below the root only: a missing root (an unmounted volume) must
+        # fail, not be recreated on the local disk by the first write.
+        self._require_root()
         return _FileWriter(self._path(key))
 
     def open_reader(self, key: str) -> BinaryIO:
@@ -198,9 +201,11 @@ class FileSystemStorage(BackupStorage):
             for filename in files:
                 path = Path(directory) / filename
                 if _is_abandoned(path):
-                    with suppress(FileNotFoundError):
+                    try:
                         path.unlink()
-                        removed.append(f"{path.relative_to(self.root)}, left by a killed write")
+                    except OSError:
+                        continue  # gone already, or not ours to remove: the next sweep sees
+                    removed.append(f"{path.relative_to(self.root)}, left by a killed write")
         return removed
 
 
@@ -219,14 +224,23 @@ def _is_abandoned(path: Path) -> bool:
     return False
 
 
+def _lock_if_supported(fd: int) -> None:
+    # A mount without locking (NFS 'nolock', some FUSE filesystems) cannot hold one: the write
+    # goes on unlocked, and the sweep, which cannot lock there either, leaves it alone.
+    with suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
 def _lock_is_free(path: Path) -> bool:
+    """True only when the lock could be taken: any doubt (no locking on this mount, NFS's
+    emulation refusing) counts as a live writer."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR)  # NFS emulates flock with POSIX locks: those need write
     except OSError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError:
         return False
     finally:
         os.close(fd)

@@ -388,7 +388,10 @@ class S3Storage(BackupStorage):
         S3. (The bucket's lifecycle rule is the backstop for other prefixes; docs/backups.md.)"""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        root = f"{self.prefix}/" if self.prefix else ""
+        if not self.prefix:
+            # The whole bucket may hold other applications' uploads: not ours to abort.
+            return []
+        root = f"{self.prefix}/"
         now = datetime.now(UTC)
         removed = []
         paginator = self.client.get_paginator("list_multipart_uploads")
