@@ -82,7 +82,6 @@ def backup_digest_task() -> dict[str, Any]:
             kind="backup_digest",
             subject=f"Backups of the last 24 h: {len(records) - failed} ok, {failed} failed",
             summary="Every backup started in the last 24 hours:",
-            severity="warning" if failed else "info",
             details=lines,
         )
     )

@@ -1,4 +1,6 @@
-"""Notifications: pluggable backends (email first; PagerDuty comes with incidents)."""
+"""Informational notifications (a backup succeeded, the daily digest, a restore succeeded):
+pluggable backends, e-mail first. Failures are incidents, delivered by the incident notifiers
+(nzila_ops.incidents.notifiers), not by these."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime
 from django.utils.module_loading import import_string
 
 from nzila_ops.conf import get_config
+from nzila_ops.events import Severity
 
 logger = logging.getLogger("nzila_ops.notify")
 
@@ -21,7 +24,8 @@ class Notification:
     subject: str
     summary: str
     database: str = ""
-    severity: str = "info"  # info, warning, critical
+    # The one vocabulary (nzila_ops.events); None: informational, not a fault.
+    severity: Severity | None = None
     error: str = ""
     next_step: str = ""
     at: datetime | None = None

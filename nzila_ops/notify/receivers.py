@@ -46,7 +46,6 @@ def on_restore_finished(*, outcome: Any, succeeded: bool, at: Any, **_: Any) -> 
                 summary=f"Backup {outcome.backup_name} was restored into {outcome.target} and "
                 "verified against its manifest.",
                 database=outcome.database,
-                severity="warning",
                 at=at,
                 next_step=(
                     f"check the application; the previous database is kept as "
