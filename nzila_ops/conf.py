@@ -234,6 +234,21 @@ DEFAULTS: dict[str, Any] = {
         "BACKOFF_MAX_SECONDS": 10.0,
         "TIMEOUT_SECONDS": 10.0,
     },
+    # Inbound alert webhooks (docs/webhooks.md); each answers 404 until its secret is set.
+    "WEBHOOKS": {
+        # Signing secrets of the PagerDuty v3 webhook subscription: the old and the new one
+        # while a secret is rotated (a request signed with either is genuine).
+        "PAGERDUTY_SECRETS": [],
+        # The secret in the UptimeRobot alert contact's URL: /ops/webhooks/uptimerobot/<token>/.
+        "UPTIMEROBOT_TOKEN": None,
+        # The client secret of the Sentry internal integration.
+        "SENTRY_CLIENT_SECRET": None,
+        # Bigger bodies are refused (413). PagerDuty never sends more than 256 KB.
+        "MAX_BODY_BYTES": 256 * 1024,
+        # Severity of an incident opened by a Sentry issue alert, and by a metric alert's trigger.
+        "SENTRY_ISSUE_SEVERITY": "P2",
+        "SENTRY_METRIC_SEVERITIES": {"critical": "P1", "warning": "P3"},
+    },
 }
 
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
@@ -241,7 +256,7 @@ COMPRESSIONS = ("zstd", "gzip")
 SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
 # Settings that group sub-settings: a user's dict is completed with the defaults it leaves out,
 # and a sub-setting that does not exist is refused (a typo must not silently keep a default).
-SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY")
+SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY", "WEBHOOKS")
 
 
 def storage_from_url(url: str) -> dict[str, Any]:

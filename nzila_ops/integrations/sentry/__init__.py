@@ -1,0 +1,1 @@
+"""Sentry: the internal integration's alert webhooks (webhook.py)."""
