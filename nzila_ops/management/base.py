@@ -91,9 +91,13 @@ class TerminalProgress(Progress):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, systemd, a container stop) in a command: raised where the command is, so
-    it unwinds as Ctrl-C does and every cleanup runs (a restore's plaintext dump, scratch
-    databases, partial objects). Python's default for SIGTERM runs none of them."""
+    """SIGTERM (kill, systemd, a container stop) or SIGHUP (the on-call engineer's SSH session
+    dropped) in a command: raised where the command is, so it unwinds as Ctrl-C does and every
+    cleanup runs (a restore's plaintext dump, scratch databases, partial objects). Python's
+    default for both runs none of them."""
+
+
+UNWINDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextmanager
@@ -103,13 +107,18 @@ def sigterm_unwinds() -> Iterator[None]:
         return
 
     def _raise(signum: int, frame: Any) -> None:
+        # Only the first one raises: a second SIGTERM must not cut the cleanup it started.
+        for number in UNWINDING_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
         raise Terminated()
 
-    previous = signal.signal(signal.SIGTERM, _raise)
+    previous = {number: signal.signal(number, _raise) for number in UNWINDING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            # None: a handler installed outside Python; the default is the closest we can do.
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 class OpsCommand(BaseCommand):

@@ -89,13 +89,15 @@ def _start_parked_restore(env: dict[str, str], mark: Path) -> subprocess.Popen:
     return process
 
 
-def test_sigterm_stops_a_restore_and_removes_its_plaintext_at_once(
-    host_project: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_sigterm_or_sighup_stops_a_restore_and_removes_its_plaintext_at_once(
+    host_project: dict[str, str], tmp_path: Path, signum: int
 ) -> None:
     env = _parking_host(host_project, tmp_path)
     process = _start_parked_restore(env, tmp_path / "parked")
     assert _plaintext_dumps(tmp_path / "scratch") != []
-    process.send_signal(signal.SIGTERM)  # systemd, a container stop, kill
+    # TERM: systemd, a container stop, kill. HUP: the engineer's SSH session dropped.
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
     assert stderr.decode().strip().splitlines()[-1] == "CommandError: terminated"

@@ -247,6 +247,11 @@ class PostgreSQLRestorer(Restorer):
             raise RestoreError(
                 f"swap failed, the live database was put back: {first_line}"
             ) from None
+        except BaseException:
+            # Ctrl-C or SIGTERM half-way (the likeliest moment: a rename's retry wait, with the
+            # live database refusing connections): put the names back before unwinding.
+            self._undo_swap(lock, target, previous, had_live, live_renamed)
+            raise
         return previous if had_live else None
 
     def _undo_swap(
