@@ -3,6 +3,7 @@ given, failing on demand (transiently or for good)."""
 
 from __future__ import annotations
 
+import threading
 from typing import ClassVar
 
 from nzila_ops.incidents.notifiers import DeliveryFailed, IncidentNotifier
@@ -38,3 +39,28 @@ class UnconfiguredNotifier(IncidentNotifier):
 
     def deliver(self, incident: Incident, event: IncidentEvent) -> None:
         raise AssertionError("an unconfigured notifier is never called")
+
+
+class BlockingNotifier(IncidentNotifier):
+    """Fails its first delivery for a while (so it waits for a retry), then holds each
+    delivery until the test releases it: a send in progress, for a second worker to meet."""
+
+    name = "blocking"
+    entered = threading.Event()
+    release = threading.Event()
+    delivered: ClassVar[list[tuple[int, str]]] = []
+    calls: ClassVar[int] = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.entered.clear()
+        cls.release.clear()
+        cls.delivered, cls.calls = [], 0
+
+    def deliver(self, incident: Incident, event: IncidentEvent) -> None:
+        type(self).calls += 1
+        if self.calls == 1:
+            raise DeliveryFailed("503 Service Unavailable", transient=True)
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the delivery"
+        self.delivered.append((incident.pk, event.kind))

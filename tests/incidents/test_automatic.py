@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.utils import timezone
 
 from nzila_ops.backups.rpo import watch_rpo
 from nzila_ops.backups.service import run_backup
 from nzila_ops.health.uptime import sample_health
 from nzila_ops.models import Incident
+from tests.support import pg
 from tests.support.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.postgres
@@ -141,3 +144,31 @@ def test_the_backup_freshness_check_and_failed_backups_are_one_component(
     incident = Incident.objects.get()
     assert incident.component == "backup:default"
     assert timeline(incident) == ["opened", "repeated"]
+
+
+def test_a_failed_restore_opens_an_incident_and_a_successful_one_resolves_it(
+    ops_settings: Any, seeded_postgres: dict, backup_dir: Path
+) -> None:
+    live = connections["default"].settings_dict["NAME"]
+    try:
+        broken = run_backup("default")
+        obj = next(p for p in backup_dir.rglob("*") if p.is_file() and broken.name in p.name
+                   and not p.name.endswith(".manifest.json"))  # fmt: skip
+        obj.write_bytes(obj.read_bytes()[:100])  # truncated in storage
+        with pytest.raises(CommandError, match="truncated or replaced"):
+            call_command("restore_database", "--backup", broken.name, "--no-input",
+                         stdout=StringIO())  # fmt: skip
+        incident = Incident.objects.get()
+        assert (incident.component, incident.severity, incident.source) == (
+            "restore:default", "P1", "restore",
+        )  # fmt: skip
+        assert incident.title == "Restore of 'default' FAILED (live database unchanged)"
+        # A backup that holds the open incident, restored: the restored database resolves it.
+        good = run_backup("default")
+        call_command("restore_database", "--backup", good.name, "--no-input", stdout=StringIO())
+        incident = Incident.objects.get()
+        assert incident.status == "resolved" and incident.source == "restore"
+        assert incident.events.get(kind="resolved").detail == f"backup {good.name} restored"
+    finally:
+        for leftover in pg.databases_like(f"{live}_"):
+            pg.drop_database(leftover)

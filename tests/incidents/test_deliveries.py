@@ -3,6 +3,7 @@ for a while, recorded when it fails for good, never delivered twice."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from nzila_ops.incidents import service
-from nzila_ops.incidents.notifiers import send_due
+from nzila_ops.incidents.notifiers import send_delivery, send_due
 from nzila_ops.models import Delivery, Incident
 from nzila_ops.tasks import retry_deliveries_task
-from tests.incidents.backends import RecordingNotifier
+from tests.incidents.backends import BlockingNotifier, RecordingNotifier
 
 pytestmark = pytest.mark.postgres
 RECORDING = "tests.incidents.backends.RecordingNotifier"
@@ -147,3 +149,37 @@ def test_the_email_notifier_mails_each_transition_once(transactional_db: Any) ->
     ]
     assert mail.outbox[0].to == ["ops@example.com"]
     assert "Component: database" in mail.outbox[2].body and "by alice" in mail.outbox[2].body
+
+
+def test_two_workers_retrying_at_once_deliver_once(transactional_db: Any, settings: Any) -> None:
+    settings.NZILA_OPS = {
+        **settings.NZILA_OPS,
+        "INCIDENT_NOTIFIERS": ["tests.incidents.backends.BlockingNotifier"],
+    }
+    BlockingNotifier.reset()
+    incident = open_database_incident()  # the first attempt fails: pending, due in 60 s
+    later = timezone.now() + timedelta(seconds=61)
+    outcomes: list[dict] = []
+
+    def worker() -> None:
+        try:
+            outcomes.append(send_due(later))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=worker)
+    first.start()
+    try:
+        assert BlockingNotifier.entered.wait(30)  # the first worker is sending it
+        # A second worker (the periodic task firing again) finds nothing due, and one that
+        # read the row before the claim (the task queued at commit) finds it taken.
+        assert send_due(later) == {}
+        assert send_delivery(Delivery.objects.get().pk, later) == "busy"
+    finally:
+        BlockingNotifier.release.set()
+        first.join()
+    assert [list(o.values()) for o in outcomes] == [["sent"]]
+    assert BlockingNotifier.delivered == [(incident.pk, "opened")]
+    delivery = Delivery.objects.get()
+    assert delivery.status == "sent" and delivery.attempts == 2
+    assert send_due(later + timedelta(hours=1)) == {}
