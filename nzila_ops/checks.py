@@ -175,3 +175,44 @@ def _incident_notifier_errors(paths: list[str]) -> list[Error]:
             )
         names.add(name)
     return messages
+
+
+@register(Tags.compatibility)
+def check_webhooks(app_configs: Any = None, **kwargs: Any) -> list:
+    """NZILA_OPS['WEBHOOKS'] checked when the app starts: invalid, every webhook would answer
+    503 and the vendors' alerts would be lost once their retries run out."""
+    from nzila_ops.conf import get_config
+    from nzila_ops.integrations.inbound import webhook_config
+
+    try:
+        get_config()
+    except OpsError:
+        return []  # nzila_ops.E001 says why
+    try:
+        webhook_config()
+    except OpsError as exc:
+        return [Error(str(exc), id="nzila_ops.E007")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_webhook_token(app_configs: Any = None, **kwargs: Any) -> list:
+    """A short UptimeRobot webhook token: it is the only proof that an alert is UptimeRobot's
+    (it signs nothing), so a guessable one lets anyone open and resolve incidents."""
+    from nzila_ops.integrations.inbound import MIN_TOKEN_LENGTH, webhook_config
+
+    try:
+        token = webhook_config()["UPTIMEROBOT_TOKEN"]
+    except OpsError:
+        return []  # nzila_ops.E001 / E007 say why
+    if token is None or len(token) >= MIN_TOKEN_LENGTH:
+        return []
+    return [
+        Warning(
+            f"NZILA_OPS['WEBHOOKS']['UPTIMEROBOT_TOKEN'] is shorter than {MIN_TOKEN_LENGTH} "
+            "characters: anyone who guesses it can open and resolve incidents",
+            hint='Use a long random one: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"',
+            id="nzila_ops.W004",
+        )
+    ]

@@ -49,6 +49,8 @@ HELD = "held"
 # Longest delivery id kept in a receipt; longer ids are digested.
 MAX_EXTERNAL_ID = 200
 RECEIPT_PREFIX = "webhook delivery "
+# Shorter UptimeRobot tokens are a deployment warning (nzila_ops.W004): they are guessable.
+MIN_TOKEN_LENGTH = 20
 LOCK_PREFIX = "nzila_ops.webhook:"
 
 
