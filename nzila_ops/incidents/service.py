@@ -28,6 +28,13 @@ Kind = IncidentEvent.Kind
 IncidentRef = Incident | int
 
 
+def _severity(value: Severity | str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise InvalidArgument(f"severity {value!r} is not one of P0, P1, P2, P3") from None
+
+
 def _check_source(source: str) -> None:
     if source not in SOURCES:
         raise InvalidArgument(f"incident source {source!r} is not one of {', '.join(SOURCES)}")
@@ -75,7 +82,7 @@ def open_incident(
     Returns (the incident, True) when this call opened it. When an incident of ``key`` is
     already open it gets a 'repeated' event, and a 'severity_changed' one (delivered) if
     ``severity`` is more severe than its own; it is returned with False."""
-    severity = Severity(severity)
+    severity = _severity(severity)
     _check_source(source)
     if not key:
         raise InvalidArgument("an incident needs a non-empty key")
@@ -140,7 +147,7 @@ def set_severity(
     incident_or_pk: IncidentRef, severity: Severity | str, *, by: str, source: str = "manual"
 ) -> bool:
     """Change an open incident's severity. False when it already has it or is resolved."""
-    severity = Severity(severity)
+    severity = _severity(severity)
     with transaction.atomic():
         incident = _locked(incident_or_pk)
         if not incident.is_open or incident.severity == severity.value:

@@ -110,6 +110,22 @@ def test_unknown_sources_and_incidents_are_refused(transactional_db: Any) -> Non
         open_one(source="pager")
     with pytest.raises(InvalidArgument, match="no incident #999"):
         service.acknowledge(999, by="alice")
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgument, match="severity 'P9' is not one of P0, P1, P2, P3"):
         open_one(severity="P9")
     assert not Incident.objects.exists() and not IncidentEvent.objects.exists()
+
+
+def test_an_operator_changes_the_severity_once(transactional_db: Any) -> None:
+    incident, _ = open_one(severity="P2")
+    assert service.set_severity(incident, "P0", by="alice")
+    assert not service.set_severity(incident.pk, Severity.P0, by="bob")
+    incident.refresh_from_db()
+    assert incident.severity == "P0"
+    change = incident.events.get(kind="severity_changed")
+    assert (change.detail, change.actor, change.severity) == ("P2 -> P0", "alice", "P0")
+    assert (
+        mail.outbox[-1].subject
+        == f"[nzila_ops] P0 incident #{incident.pk} now P0: database is DOWN"
+    )
+    service.resolve(incident, by="alice")
+    assert not service.set_severity(incident, "P3", by="alice")  # resolved: it stays as it was
