@@ -12,8 +12,8 @@ It listens on 127.0.0.1 (a free port) and answers as PagerDuty documents:
   unique, as PagerDuty requires.
 
 ``script(status, ...)`` makes the next requests answer those statuses instead (429 comes with
-Retry-After: 0); ``outage`` makes every request answer 503 until it is cleared. Every request is
-recorded for tests to assert on.
+Retry-After: 0, a 3xx with a Location); ``outage`` makes every request answer 503 until it is
+cleared. Every request is recorded for tests to assert on.
 """
 
 from __future__ import annotations
@@ -340,6 +340,8 @@ class FakePagerDuty:
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "0")
+                if 300 <= status < 400:
+                    self.send_header("Location", fake.events_url)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

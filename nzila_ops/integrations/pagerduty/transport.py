@@ -21,12 +21,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from nzila_ops.exceptions import OpsError
 
 # Statuses PagerDuty documents as "try again": rate limited, and its own faults.
 RATE_LIMITED = 429
+
+
+class _NoRedirects(HTTPRedirectHandler):
+    # PagerDuty's APIs never redirect. urllib would follow a 302 of a POST as a GET without
+    # its body; a redirect is an answer we do not understand, reported as such.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = build_opener(_NoRedirects)
 
 
 class PagerDutyError(OpsError):
@@ -107,7 +117,7 @@ def exchange(
         retry_after: str | None = None
         try:
             request = Request(url, data=data, method=method, headers=request_headers)
-            with urlopen(request, timeout=policy.timeout) as response:
+            with _opener.open(request, timeout=policy.timeout) as response:
                 raw = response.read()
                 return Answer(response.status, _json_or_none(raw))
         except HTTPError as exc:

@@ -192,3 +192,15 @@ def test_any_incident_makes_an_event_pagerduty_accepts(
     assert len(pagerduty_dedup_key(key)) <= MAX_DEDUP_KEY
     if len(key) > MAX_DEDUP_KEY:
         assert pagerduty_dedup_key(key) != pagerduty_dedup_key(key[:-1] + "\x00")
+
+
+def test_a_redirect_is_reported_not_followed(pagerduty: FakePagerDuty) -> None:
+    # Followed, a 302 would turn the POST into a GET without the event.
+    key = pagerduty.add_routing_key()
+    pagerduty.script(302)
+
+    with pytest.raises(PagerDutyError) as caught:
+        EventsClient(pagerduty.events_url, FAST).send(trigger(key))
+
+    assert not caught.value.transient and "HTTP 302" in str(caught.value)
+    assert [r.method for r in pagerduty.requests] == ["POST"]
