@@ -113,6 +113,26 @@ def queue_deliveries(event: IncidentEvent) -> list[Delivery]:
     return deliveries
 
 
+def deliver_unrecorded(incident: Incident, detail: str) -> int:
+    """The database cannot record ``incident`` (an unsaved instance): tell every configured
+    backend of its opening directly, once, without the outbox, so a failure that took the
+    database with it is still loud. Returns how many backends were told; one that fails is
+    logged (there is no row to retry from)."""
+    event = IncidentEvent(incident=incident, kind=IncidentEvent.Kind.OPENED,
+                          at=incident.detected_at, actor="nzila_ops", detail=detail)  # fmt: skip
+    told = 0
+    for notifier in get_notifiers():
+        if not notifier.configured():
+            continue
+        try:
+            notifier.deliver(incident, event)
+            told += 1
+        except Exception:
+            logger.exception("%s could not be told of the unrecorded incident %r",
+                             notifier.name, incident.title)  # fmt: skip
+    return told
+
+
 def _enqueue(event_pk: int) -> None:
     from nzila_ops.tasks import send_incident_event_task
 
@@ -235,11 +255,12 @@ def describe_transition(incident: Incident, event: IncidentEvent) -> tuple[str, 
         kind.SEVERITY_CHANGED: f"now {event.severity}",
     }.get(event.kind, event.kind)
     drill = "[DRILL] " if incident.is_drill else ""
-    subject = f"{drill}{severity} incident #{incident.pk} {what}: {incident.title}"
+    number = f"#{incident.pk}" if incident.pk else "(NOT RECORDED)"
+    subject = f"{drill}{severity} incident {number} {what}: {incident.title}"
     lines = [
         incident.title,
         "",
-        f"Incident: #{incident.pk}, {incident.status}",
+        f"Incident: {number}, {incident.status}",
         f"Severity: {severity} ({severity.label})",
         f"Component: {incident.component}",
         f"Source: {incident.source}",

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import DatabaseError
 from django.dispatch import receiver
 
 from nzila_ops import signals
 from nzila_ops.events import (
+    Severity,
     drill_component,
     health_component,
     restore_component,
@@ -29,9 +31,26 @@ from nzila_ops.events import (
     severity_for,
 )
 from nzila_ops.incidents import flapping, service
+from nzila_ops.incidents.notifiers import deliver_unrecorded
+from nzila_ops.models import Incident
 
 logger = logging.getLogger("nzila_ops.incidents")
 ACTOR = "nzila_ops"
+
+
+def _open(**fields: Any) -> None:
+    """Open (or repeat) an incident; when the database cannot record it, the notifiers are told
+    directly (a failed backup of an unreachable database must not go unreported)."""
+    try:
+        service.open_incident(actor=ACTOR, **fields)
+    except DatabaseError as exc:
+        logger.error("incident %r not recorded (%s); notifying directly", fields["title"], exc)
+        incident = Incident(
+            key=fields["key"], component=fields["component"],
+            severity=Severity(fields["severity"]).value, source=fields["source"],
+            title=fields["title"], detected_at=fields["detected_at"],
+        )  # fmt: skip
+        deliver_unrecorded(incident, f"{fields['detail']}\n\nNot recorded: {exc}".strip())
 
 
 def _guarded(function: Callable[..., None]) -> Callable[..., None]:
@@ -82,9 +101,9 @@ def on_component_flipped(
 @_guarded
 def on_backup_failed(*, component: str, reason: str, at: datetime, **_: Any) -> None:
     database = component.split(":", 1)[1]
-    service.open_incident(
+    _open(
         key=component, component=component, severity=severity_for(component), source="backup",
-        title=f"Backup of {database!r} FAILED", detected_at=at, actor=ACTOR,
+        title=f"Backup of {database!r} FAILED", detected_at=at,
         detail=_detail(reason, f"run `python manage.py backup_database --database {database}` "
                        "on an app host to reproduce, fix the cause (database, storage, keys), "
                        "and check `python manage.py list_backups` for the newest good backup: "
@@ -105,9 +124,9 @@ def on_backup_succeeded(*, component: str, at: datetime, record: Any = None, **_
 def on_drill_failed(*, record: Any, reason: str, at: datetime, **kwargs: Any) -> None:
     database = record.database_alias
     component = kwargs.get("component") or drill_component(database)
-    service.open_incident(
+    _open(
         key=component, component=component, severity=severity_for(component), source="drill",
-        title=f"DR drill of {database!r} FAILED", detected_at=at, actor=ACTOR,
+        title=f"DR drill of {database!r} FAILED", detected_at=at,
         detail=_detail(reason, f"run `python manage.py run_dr_drill --database {database}` and "
                        "`python manage.py verify_backup --latest` to see the fault.")
         + f"\nBackup: {record.backup_name or 'none'}",
@@ -130,9 +149,9 @@ def on_rpo_changed(
     if not breached:
         service.resolve_key(component, by=ACTOR, at=at, source="rpo", detail=reason)
         return
-    service.open_incident(
+    _open(
         key=component, component=component, severity=severity_for(component), source="rpo",
-        title=f"RPO BREACHED for {database!r}", detected_at=at, actor=ACTOR,
+        title=f"RPO BREACHED for {database!r}", detected_at=at,
         detail=_detail(reason, "check that the backup schedule runs (Celery beat and workers) "
                        f"and that `python manage.py backup_database --database {database}` "
                        "succeeds."),
@@ -149,10 +168,10 @@ def on_restore_finished(
         service.resolve_key(component, by=ACTOR, at=at, source="restore",
                             detail=f"backup {outcome.backup_name} restored")  # fmt: skip
         return
-    service.open_incident(
+    _open(
         key=component, component=component, severity=severity_for(component), source="restore",
         title=f"Restore of {outcome.database!r} FAILED (live database unchanged)",
-        detected_at=at, actor=ACTOR,
+        detected_at=at,
         detail=_detail(reason, "run `python manage.py verify_backup NAME` on the backup, or "
                        "restore an older one (`python manage.py list_backups`).")
         + f"\nBackup: {outcome.backup_name}\nTarget: {outcome.target}",

@@ -172,3 +172,24 @@ def test_a_failed_restore_opens_an_incident_and_a_successful_one_resolves_it(
     finally:
         for leftover in pg.databases_like(f"{live}_"):
             pg.drop_database(leftover)
+
+
+def test_a_failure_the_database_cannot_record_is_still_mailed(
+    ops_settings: Any, seeded_postgres: dict
+) -> None:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "PG_DUMP": "/nowhere/pg_dump"}
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_incident RENAME TO nzila_ops_incident_away")
+    try:
+        with pytest.raises(CommandError):
+            call_command("backup_database", stdout=StringIO())
+    finally:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ALTER TABLE nzila_ops_incident_away RENAME TO nzila_ops_incident")
+    assert [m.subject for m in mail.outbox] == [
+        "[nzila_ops] P1 incident (NOT RECORDED) opened: Backup of 'default' FAILED"
+    ]
+    body = mail.outbox[0].body
+    assert "Error: /nowhere/pg_dump not found" in body
+    assert 'Not recorded: relation "nzila_ops_incident" does not exist' in body
+    assert not Incident.objects.exists()
