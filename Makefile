@@ -61,6 +61,7 @@ bench: host $(STAMP)
 	$(BIN)/python bench/bench_backup.py
 	$(BIN)/python bench/bench_restore.py
 	$(BIN)/python bench/bench_health.py
+	$(BIN)/python bench/bench_webhooks.py
 
 clean:
 	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache

@@ -95,6 +95,12 @@ NZILA_OPS = {
     "RETENTION": env.json("NZILA_OPS_RETENTION", default={}),
     "HEALTH_TOKEN": env("NZILA_OPS_HEALTH_TOKEN", default=None),
     "HEALTH_CACHE_SECONDS": env.float("NZILA_OPS_HEALTH_CACHE_SECONDS", default=10),
+    # Inbound alert webhooks (docs/webhooks.md): each is off until its secret is set.
+    "WEBHOOKS": {
+        "PAGERDUTY_SECRETS": env.list("NZILA_OPS_PAGERDUTY_WEBHOOK_SECRETS", default=[]),
+        "UPTIMEROBOT_TOKEN": env("NZILA_OPS_UPTIMEROBOT_WEBHOOK_TOKEN", default=None),
+        "SENTRY_CLIENT_SECRET": env("NZILA_OPS_SENTRY_CLIENT_SECRET", default=None),
+    },
     # The original plan's monitors beyond the built-in checks: auth, deals, vehicles and
     # payments APIs, the admin portal, the WebSocket server.
     "HEALTH_EXTRA_CHECKS": [

@@ -47,7 +47,7 @@ UNCHANGED, DUPLICATE, IGNORED = "unchanged", "duplicate", "ignored"
 # A flapping component came back: its incident resolves once it has stayed up (incidents.md).
 HELD = "held"
 # Longest delivery id kept in a receipt; longer ids are digested.
-MAX_EXTERNAL_ID = 200
+MAX_DELIVERY_ID = 200
 RECEIPT_PREFIX = "webhook delivery "
 # Shorter UptimeRobot tokens are a deployment warning (nzila_ops.W004): they are guessable.
 MIN_TOKEN_LENGTH = 20
@@ -81,8 +81,9 @@ class Outcome:
 
 
 def webhook_config() -> dict[str, Any]:
-    """``NZILA_OPS["WEBHOOKS"]`` checked: secrets as bytes (PAGERDUTY_SECRETS a list, a
-    comma-separated string accepted), MAX_BODY_BYTES a positive integer."""
+    """``NZILA_OPS["WEBHOOKS"]`` checked (ConfigurationError, system check E007): secrets as
+    bytes (PAGERDUTY_SECRETS a list; a comma-separated string, as an environment variable gives
+    it, is split), MAX_BODY_BYTES an integer of at least 1024, the Sentry severities P0-P3."""
     where = "NZILA_OPS['WEBHOOKS']"
     config = dict(get_config()["WEBHOOKS"])
     secrets = config["PAGERDUTY_SECRETS"] or []
@@ -188,7 +189,7 @@ def delivery_key(vendor: str, delivery: str) -> str:
     """The id of one delivery in its receipt: ``<vendor>:<delivery id>``, a SHA-256 digest in
     place of an id too long (or not printable) to keep."""
     value = f"{vendor}:{delivery}"
-    if len(value) > MAX_EXTERNAL_ID or not value.isprintable():
+    if len(value) > MAX_DELIVERY_ID or not value.isprintable():
         value = f"{vendor}:sha256:{hashlib.sha256(_bytes(delivery)).hexdigest()}"
     return value
 
@@ -280,13 +281,13 @@ def webhook(vendor: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[View
                 return response
             try:
                 config = webhook_config()
-            except ConfigurationError as exc:
-                # The deployment's fault: a 5xx, so the vendor retries once it is fixed.
-                logger.error("%s webhook misconfigured: %s", vendor, exc)
-                return _json({"error": f"{vendor} webhook misconfigured"}, 503)
-            try:
                 body = _read_body(request, config["MAX_BODY_BYTES"])
                 outcome = view(request, body, config, *args, **kwargs)
+            except ConfigurationError as exc:
+                # The deployment's fault (these settings, or the health checks an UptimeRobot
+                # monitor maps to): a 5xx, so the vendor retries once it is fixed.
+                logger.error("%s webhook misconfigured: %s", vendor, exc)
+                return _json({"error": f"{vendor} webhook misconfigured"}, 503)
             except Refused as refused:
                 if refused.status in (401, 403):
                     # Never the signature or token given: only that it was wrong.

@@ -234,3 +234,30 @@ def test_every_webhook_path_answers_in_json_without_a_csrf_page(
     assert response.status_code in (400, 401, 404)
     assert response["Content-Type"] == "application/json"
     assert "error" in response.json()
+
+
+def test_misconfigured_settings_are_a_503_the_vendor_retries(
+    webhook_settings: Any, client: Client
+) -> None:
+    webhook_settings.NZILA_OPS = {
+        **webhook_settings.NZILA_OPS,
+        "WEBHOOKS": {**webhook_settings.NZILA_OPS["WEBHOOKS"], "MAX_BODY_BYTES": "lots"},
+    }
+
+    response = post_pagerduty(client, pagerduty_event("incident.acknowledged", "database"))
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "PagerDuty webhook misconfigured"}
+    assert nothing_recorded()
+
+
+def test_an_uptimerobot_alert_with_the_health_checks_misconfigured_is_a_503(
+    webhook_settings: Any, client: Client
+) -> None:
+    webhook_settings.NZILA_OPS = {**webhook_settings.NZILA_OPS,
+                                  "HEALTH_CHECKS": ["no.such.Check"]}  # fmt: skip
+
+    response = client.post(UPTIMEROBOT_URL, uptimerobot_alert(1))
+
+    assert response.status_code == 503
+    assert nothing_recorded()
