@@ -199,7 +199,7 @@ def body_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def once(delivery_id: str, vendor: str, effect: Callable[[], Outcome]) -> Outcome:
+def once(delivery_id: str, vendor: str, key: str, effect: Callable[[], Outcome]) -> Outcome:
     """Run ``effect`` unless the delivery ``delivery_id`` was handled before.
 
     The receipt of a delivery is a note on the timeline of the incident it was about, written
@@ -209,12 +209,16 @@ def once(delivery_id: str, vendor: str, effect: Callable[[], Outcome]) -> Outcom
     (already acknowledged here) gets its receipt too, so that its replay is recognised after
     the incident moved on. Two deliveries of one id at once are serialised by a transaction
     advisory lock on PostgreSQL: the second finds the first's receipt. A delivery about no
-    incident of ours changes nothing and leaves no receipt."""
+    incident of ours changes nothing and leaves no receipt.
+
+    ``key`` is the key of the incidents the delivery is about (``effect`` only ever changes one
+    of them): receipts are looked up among their notes, through the indexed key, not among
+    every note ever written."""
     from nzila_ops.incidents import service
 
     with transaction.atomic():
         _lock(delivery_id)
-        if _receipt_exists(delivery_id):
+        if _receipt_exists(delivery_id, key):
             return Outcome(DUPLICATE)
         outcome = effect()
         if outcome.incident is not None:
@@ -227,11 +231,11 @@ def _receipt(delivery_id: str) -> str:
     return f"{RECEIPT_PREFIX}{delivery_id}\n"
 
 
-def _receipt_exists(delivery_id: str) -> bool:
+def _receipt_exists(delivery_id: str, key: str) -> bool:
     from nzila_ops.models import IncidentEvent
 
     return IncidentEvent.objects.filter(
-        kind=IncidentEvent.Kind.NOTE, detail__startswith=_receipt(delivery_id)
+        incident__key=key, kind=IncidentEvent.Kind.NOTE, detail__startswith=_receipt(delivery_id)
     ).exists()
 
 

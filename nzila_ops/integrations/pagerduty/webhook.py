@@ -15,6 +15,7 @@ Webhooks (v3)) with events ``incident.acknowledged``, ``incident.resolved`` and
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -96,9 +97,8 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcom
     if not delivery:
         raise Refused(400, "no X-Webhook-Id header nor 'event.id'")
 
-    return once(
-        delivery_key(SOURCE, delivery), "PagerDuty", lambda: _apply(event_type, key, by=by, at=at)
-    )
+    effect = functools.partial(_apply, event_type, key, by=by, at=at)
+    return once(delivery_key(SOURCE, delivery), "PagerDuty", key, effect)
 
 
 def _apply(event_type: str, key: str, *, by: str, at: datetime | None) -> Outcome:

@@ -83,7 +83,8 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcom
         return Outcome(IGNORED, detail=f"resource {text(resource, 40)!r} changes nothing here")
     if plan is None:
         return Outcome(IGNORED, detail=f"{text(resource, 40)} {text(action, 40)!r} ignored")
-    return once(delivery_key(SOURCE, body_id(body)), "Sentry", lambda: _apply(plan))
+    key = plan.get("open") or plan["resolve"]
+    return once(delivery_key(SOURCE, body_id(body)), "Sentry", key, lambda: _apply(plan))
 
 
 def _metric_alert(action: str, data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

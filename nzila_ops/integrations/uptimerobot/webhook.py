@@ -171,7 +171,8 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any], token: st
 
     if fields.get("alertDateTime"):
         delivery = f"{monitor}:{alert_type}:{fields['alertDateTime']}"
-        return once(delivery_key(SOURCE, delivery), "UptimeRobot", effect)
+        # The key of a component's incident is the component (as the health flips').
+        return once(delivery_key(SOURCE, delivery), "UptimeRobot", component, effect)
     # Without the alert's time two genuine alerts cannot be told from one sent twice; the
     # transitions are harmless to repeat, so the alert is applied.
     return effect()
