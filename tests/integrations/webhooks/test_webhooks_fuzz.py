@@ -181,3 +181,43 @@ def test_signed_sentry_bodies_of_any_shape_are_answered(
 
     assert_answered(response)
     assert response.status_code in (200, 400)
+
+
+uptimerobot_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "monitorID": st.one_of(any_text, st.integers().map(str)),
+        "monitorURL": st.one_of(
+            any_text,
+            st.builds(lambda path: "https://hub.example.com" + path,
+                      st.one_of(st.sampled_from(["/ops/health/", "/ops/health/database/",
+                                                 "/ops/health/x/y/", "/ops/health/%00/", "/", ""]),
+                                any_text)),
+        ),
+        "monitorFriendlyName": st.one_of(any_text, any_text.map(lambda t: "Nzila: " + t),
+                                         st.just("Nzila: all critical")),
+        "alertType": st.one_of(st.sampled_from(["1", "2", "3"]), any_text),
+        "alertDateTime": st.one_of(st.integers(-(10**20), 10**20).map(str), any_text),
+        "alertDetails": any_text,
+    },
+)  # fmt: skip
+
+
+@FUZZ
+@given(fields=uptimerobot_fields, form=st.sampled_from(["json", "form", "query"]))
+def test_uptimerobot_alerts_of_any_content_are_answered(
+    webhook_settings: Any, fields: dict[str, str], form: str
+) -> None:
+    from urllib.parse import urlencode
+
+    url = f"/ops/webhooks/uptimerobot/{UPTIMEROBOT_TOKEN}/"
+    if form == "query":
+        response = vendor().get(url + "?" + urlencode(fields))
+    elif form == "form":
+        response = vendor().post(url, urlencode(fields),
+                                 content_type="application/x-www-form-urlencoded")  # fmt: skip
+    else:
+        response = vendor().post(url, dumps(fields), content_type="application/json")
+
+    assert_answered(response)
+    assert response.status_code in (200, 400)
