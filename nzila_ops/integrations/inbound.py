@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from nzila_ops.conf import get_config
+from nzila_ops.conf import DEFAULTS, get_config
 from nzila_ops.exceptions import ConfigurationError
 
 logger = logging.getLogger("nzila_ops.webhooks")
@@ -111,6 +111,9 @@ def webhook_config() -> dict[str, Any]:
             f"{where}['SENTRY_METRIC_SEVERITIES'] must map 'critical' and 'warning' to one of "
             f"{severities}"
         )
+    # Merged over the defaults: naming one trigger must not leave the other without a severity.
+    config["SENTRY_METRIC_SEVERITIES"] = {**DEFAULTS["WEBHOOKS"]["SENTRY_METRIC_SEVERITIES"],
+                                          **metric}  # fmt: skip
     limit = config["MAX_BODY_BYTES"]
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1024:
         raise ConfigurationError(f"{where}['MAX_BODY_BYTES'] must be an integer of at least 1024")

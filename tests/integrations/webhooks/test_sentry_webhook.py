@@ -76,6 +76,21 @@ def test_the_metric_alert_severities_come_from_the_settings(
     assert Incident.objects.get().severity == "P0"
 
 
+def test_a_trigger_left_out_of_the_settings_keeps_its_default_severity(
+    webhook_settings: Any, client: Client
+) -> None:
+    webhook_settings.NZILA_OPS = {
+        **webhook_settings.NZILA_OPS,
+        "WEBHOOKS": {**webhook_settings.NZILA_OPS["WEBHOOKS"],
+                     "SENTRY_METRIC_SEVERITIES": {"critical": "P0"}},
+    }  # fmt: skip
+
+    response = post_sentry(client, "metric_alert", sentry_metric_alert("warning"))
+
+    assert response.json()["result"] == "opened"
+    assert Incident.objects.get().severity == "P3"
+
+
 def test_an_issue_alert_opens_a_p2_incident_and_the_resolved_issue_resolves_it(
     webhook_settings: Any, client: Client
 ) -> None:
