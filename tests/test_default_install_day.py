@@ -24,6 +24,7 @@ from django_celery_beat.models import PeriodicTask
 from nzila_ops import signals, tasks
 from nzila_ops.health.base import Status
 from nzila_ops.health.registry import get_checks
+from nzila_ops.models import Incident
 from tests.support.cron import fires
 
 pytestmark = [
@@ -42,6 +43,7 @@ TASKS = {
         tasks.watch_rpo_task,
         tasks.beat_heartbeat_task,
         tasks.backup_digest_task,
+        tasks.retry_deliveries_task,
     )
 }
 
@@ -127,3 +129,5 @@ def test_a_default_install_raises_nothing_over_a_day(
     assert ran["nzila_ops.enforce_retention"] == 24
     assert ran["nzila_ops.watch_rpo"] == 288
     assert ran["nzila_ops.sample_health"] == 24 * 60
+    assert ran["nzila_ops.retry_deliveries"] == 24 * 60
+    assert not Incident.objects.exists()  # and so no incident was opened
