@@ -210,3 +210,25 @@ def test_a_drill_says_so_on_the_page(pagerduty: FakePagerDuty, paging: dict[str,
     assert alert.routing_key == paging["Infrastructure"]
     assert alert.summary == "[DRILL] [P2] redis is DOWN"
     assert pagerduty.accepted[0]["payload"]["custom_details"]["drill"] is True
+
+
+def test_a_raised_severity_and_a_reopening_trigger_the_same_dedup_key_again(
+    pagerduty: FakePagerDuty, paging: dict[str, str]
+) -> None:
+    incident = open_incident("database", "P2")
+    service.set_severity(incident, "P0", by="alice")
+    service.resolve(incident, by="alice")
+    service.reopen(incident, by="alice", source="manual")
+
+    assert [
+        (e["event_action"], e.get("payload", {}).get("severity")) for e in pagerduty.accepted
+    ] == [
+        ("trigger", "warning"),
+        ("trigger", "critical"),
+        ("resolve", None),
+        ("trigger", "critical"),
+    ]
+    assert {e["dedup_key"] for e in pagerduty.accepted} == {"health:database"}
+    (alert,) = pagerduty.alerts.values()
+    # PagerDuty opens a new alert for a trigger after a resolve: the reopened incident pages.
+    assert alert.status == "triggered" and alert.severity == "critical"
