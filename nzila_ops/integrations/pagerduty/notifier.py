@@ -92,6 +92,9 @@ def trigger_event(
     """The trigger of an incident: what the on-call engineer reads on the page."""
     severity = Severity(event.severity or incident.severity)
     drill = "[DRILL] " if incident.is_drill else ""
+    # An incident the database could not record (deliver_unrecorded): no row to act on here,
+    # so the page says so.
+    unrecorded = "" if incident.pk else " (NOT RECORDED)"
     details: dict[str, Any] = {
         "incident": incident.pk,
         "severity": str(severity),
@@ -107,7 +110,7 @@ def trigger_event(
         TRIGGER,
         routing_key=routing_key,
         dedup_key=incident.key,
-        summary=f"{drill}[{severity}] {incident.title}",
+        summary=f"{drill}[{severity}] {incident.title}{unrecorded}",
         source=incident.component,
         severity=severity.pagerduty,
         component=incident.component,

@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from nzila_ops.incidents import service
+from nzila_ops.incidents.notifiers import deliver_unrecorded
 from nzila_ops.models import Delivery, Incident, IncidentEvent
 from nzila_ops.tasks import retry_deliveries_task
 from tests.integrations.pagerduty.conftest import configure
@@ -232,3 +233,24 @@ def test_a_raised_severity_and_a_reopening_trigger_the_same_dedup_key_again(
     (alert,) = pagerduty.alerts.values()
     # PagerDuty opens a new alert for a trigger after a resolve: the reopened incident pages.
     assert alert.status == "triggered" and alert.severity == "critical"
+
+
+def test_an_incident_the_database_could_not_record_is_still_paged_saying_so(
+    pagerduty: FakePagerDuty, paging: dict[str, str]
+) -> None:
+    incident = Incident(
+        key="backup:default",
+        component="backup:default",
+        severity="P1",
+        source="backup",
+        title="Backup of 'default' FAILED",
+        detected_at=timezone.now(),
+    )
+
+    assert deliver_unrecorded(incident, "could not connect to server") == 1
+
+    (alert,) = pagerduty.alerts.values()
+    assert alert.routing_key == paging["Infrastructure"]
+    assert alert.summary == "[P1] Backup of 'default' FAILED (NOT RECORDED)"
+    assert "could not connect" in pagerduty.accepted[0]["payload"]["custom_details"]["detail"]
+    assert Incident.objects.count() == 0
