@@ -193,3 +193,14 @@ def test_a_failure_the_database_cannot_record_is_still_mailed(
     assert "Error: /nowhere/pg_dump not found" in body
     assert 'Not recorded: relation "nzila_ops_incident" does not exist' in body
     assert not Incident.objects.exists()
+
+
+def test_a_component_failing_from_its_very_first_sample_opens_an_incident(
+    transactional_db: Any, settings: Any, private_redis: PrivateRedis
+) -> None:
+    watch_redis(settings, private_redis)
+    t0 = timezone.now()
+    with private_redis.stopped():
+        sample_health(t0)  # nothing known before: the first sample sets the state, failing
+    incident = Incident.objects.get()
+    assert (incident.component, incident.detected_at, incident.status) == ("redis", t0, "triggered")
