@@ -144,8 +144,8 @@ def _enqueue(event_pk: int) -> None:
 
 def send_event(event_pk: int) -> dict[str, str]:
     """Send the pending deliveries of one event. Returns {notifier: outcome}."""
-    pks = Delivery.objects.filter(event_id=event_pk, status=Delivery.Status.PENDING)
-    return {d.notifier: send_delivery(d.pk) for d in pks}
+    pending = Delivery.objects.filter(event_id=event_pk, status=Delivery.Status.PENDING)
+    return {d.notifier: send_delivery(d.pk) for d in pending.order_by("id")}
 
 
 def send_due(now: datetime | None = None) -> dict[int, str]:
