@@ -37,7 +37,9 @@ def worker(host_project: dict[str, str]) -> Iterator[tuple[Celery, dict[str, str
         cwd=REPO / "example_project", env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    client = Celery(broker=broker, backend=broker)
+    # Not the current app: tasks the rest of the suite sends (eagerly, through the host's app)
+    # must not go to this client's broker, where no worker takes them.
+    client = Celery(broker=broker, backend=broker, set_as_current=False)
     client.conf.task_default_queue = queue
     try:
         deadline = time.monotonic() + 60
