@@ -6,7 +6,9 @@ transaction; a Celery task sends them after commit, and the periodic task
 ``nzila_ops.retry_deliveries`` sends whatever is due (transient failures, with backoff; rows
 whose task never ran because the broker was down). A row is claimed by compare-and-update before
 it is sent and is never sent once it is ``sent``, so nothing is delivered twice; a backend that
-is not configured gets a ``skipped`` row, said so on the timeline.
+is not configured gets a ``skipped`` row, said so on the timeline. So does a backend that
+declines an event (``declines``): the PagerDuty notifier is not told what PagerDuty's own
+webhook told us, which would echo back to it (a reopening there would page a second time).
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ class IncidentNotifier:
         """False: deliveries to this backend are 'skipped' (no recipients, no routing key)."""
         return True
 
+    def declines(self, incident: Incident, event: IncidentEvent) -> str:
+        """Why this backend is not to be told of ``event`` (its delivery is 'skipped' with
+        that reason), or "" to deliver it. A backend declines what its own vendor told us
+        (``event.source``): sending it back is an echo at best and a second page at worst."""
+        return ""
+
 
 def load_notifier(path: str) -> IncidentNotifier:
     """The backend at ``path``. ConfigurationError (system check E005) when it is not one."""
@@ -93,13 +101,15 @@ def queue_deliveries(event: IncidentEvent) -> list[Delivery]:
     now = timezone.now()
     for notifier in get_notifiers():
         ready = notifier.configured()
+        declined = notifier.declines(event.incident, event) if ready else ""
+        why = declined if ready else "not configured"
         deliveries.append(
             Delivery.objects.create(
                 event=event,
                 notifier=notifier.name,
-                status=Delivery.Status.PENDING if ready else Delivery.Status.SKIPPED,
-                next_attempt_at=now if ready else None,
-                last_error="" if ready else "not configured",
+                status=Delivery.Status.SKIPPED if why else Delivery.Status.PENDING,
+                next_attempt_at=None if why else now,
+                last_error=why,
             )
         )
         if not ready and event.kind == IncidentEvent.Kind.OPENED:

@@ -7,6 +7,11 @@ holds one alert per incident and a retried trigger is not a second page. A sever
 triggers again with the new severity (PagerDuty adds it to the open alert). The routing key is
 the one of the component's PagerDuty service.
 
+A transition that came from PagerDuty (its v3 webhook: acknowledged, resolved or reopened
+there, ``source="pagerduty"``) is declined: its delivery is 'skipped: came from PagerDuty'.
+PagerDuty already holds that state, and a reopening sent back would be a new trigger, i.e. a
+second alert and possibly a second page. Other notifiers (e-mail) still send it.
+
 The delivery outbox (nzila_ops.incidents.notifiers) calls ``deliver`` from a Celery task; this
 module only decides what a failure is: a refusal (400, a bad setting, no routing key for the
 service) is permanent and recorded on the timeline; 429, 5xx and network errors, once the
@@ -31,6 +36,7 @@ from nzila_ops.integrations.pagerduty.client import (
 )
 from nzila_ops.integrations.pagerduty.config import pagerduty_config
 from nzila_ops.integrations.pagerduty.transport import PagerDutyError, RetryPolicy
+from nzila_ops.integrations.pagerduty.webhook import SOURCE as WEBHOOK_SOURCE
 from nzila_ops.models import Incident, IncidentEvent
 
 Kind = IncidentEvent.Kind
@@ -58,7 +64,12 @@ class PagerDutyNotifier(IncidentNotifier):
             isinstance(key, str) and key.strip() for key in keys.values()
         )
 
+    def declines(self, incident: Incident, event: IncidentEvent) -> str:
+        return "came from PagerDuty" if event.source == WEBHOOK_SOURCE else ""
+
     def deliver(self, incident: Incident, event: IncidentEvent) -> None:
+        if self.declines(incident, event):
+            return  # a row queued before it was declined: still nothing to tell PagerDuty
         action = ACTIONS.get(event.kind)
         if action is None:
             return  # not a transition PagerDuty has a word for
