@@ -1,9 +1,23 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
 
-from nzila_ops.models import BackupRecord, DrillRecord, RestoreRecord
+from nzila_ops.incidents import service
+from nzila_ops.models import (
+    BackupRecord,
+    Delivery,
+    DrillRecord,
+    Incident,
+    IncidentEvent,
+    RestoreRecord,
+)
+
+#: What an operator writes on an incident: everything else changes through the service.
+POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -74,3 +88,182 @@ class RestoreRecordAdmin(ReadOnlyHistoryAdmin):
 @admin.register(DrillRecord)
 class DrillRecordAdmin(ReadOnlyHistoryAdmin):
     list_display = ("database_alias", "backup_name", "result", "rto_seconds", "started_at")
+
+
+def _duration(seconds: float | None) -> str:
+    """MTTA/MTTR as an operator reads them: '4 min 10 s', '1 h 02 min'."""
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+class IncidentEventInline(admin.TabularInline):
+    """The timeline, as it happened: append-only, so nothing here is editable."""
+
+    model = IncidentEvent
+    fields = ("at", "kind", "severity", "actor", "source", "detail")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+class IncidentForm(forms.ModelForm):
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Added to the timeline as a note by you (an update, what was tried).",
+    )
+
+    postmortem_url = forms.URLField(
+        required=False, assume_scheme="https", label="Post-mortem link", max_length=200
+    )
+
+    class Meta:
+        model = Incident
+        fields = POSTMORTEM_FIELDS
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Incidents are opened by the app and change status only through the incident service:
+    the list's actions acknowledge and resolve through it (each a timeline event, delivered to
+    the notifiers); the form writes only the post-mortem fields and adds notes. No incident is
+    added or deleted by hand: the timeline and the SLA figures depend on every one."""
+
+    form = IncidentForm
+    list_display = ("__str__", "severity", "status", "component", "source", "detected_at",
+                    "mtta", "mttr", "is_drill")  # fmt: skip
+    list_display_links = ("__str__",)
+    list_filter = ("severity", "status", "component", "source", "is_drill")
+    search_fields = ("title", "key", "component", "acknowledged_by", "resolved_by", "summary")
+    date_hierarchy = "detected_at"
+    actions = ("acknowledge_incidents", "resolve_incidents")
+    inlines = (IncidentEventInline,)
+    readonly_fields = ("title", "severity", "status", "component", "source", "key", "is_drill",
+                       "detected_at", "mtta", "acknowledged_at", "acknowledged_by", "mttr",
+                       "resolved_at", "resolved_by")  # fmt: skip
+    fieldsets = (
+        (
+            None,
+            {"fields": ("title", "severity", "status", "component", "source", "key", "is_drill")},
+        ),
+        (
+            "Times",
+            {
+                "fields": (
+                    "detected_at",
+                    ("acknowledged_at", "acknowledged_by", "mtta"),
+                    ("resolved_at", "resolved_by", "mttr"),
+                )
+            },
+        ),
+        ("Add a note", {"fields": ("note",)}),
+        ("Post-mortem", {"fields": POSTMORTEM_FIELDS}),
+    )
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Also removes the "Delete selected" action.
+        return False
+
+    @admin.display(description="MTTA")
+    def mtta(self, incident: Incident) -> str:
+        return _duration(incident.seconds_to_acknowledge)
+
+    @admin.display(description="MTTR")
+    def mttr(self, incident: Incident) -> str:
+        return _duration(incident.seconds_to_resolve)
+
+    def save_model(self, request: Any, obj: Incident, form: Any, change: bool) -> None:
+        # Only the post-mortem fields the operator changed are written, with an UPDATE of
+        # those columns: obj.save() would write back the status and times as the form loaded
+        # them, undoing an acknowledgement or resolution made meanwhile (a webhook, a colleague).
+        changed = {f: getattr(obj, f) for f in POSTMORTEM_FIELDS if f in form.changed_data}
+        if changed:
+            Incident.objects.filter(pk=obj.pk).update(**changed)
+        note = form.cleaned_data.get("note", "").strip()
+        if note:
+            service.add_note(obj, by=request.user.get_username(), text=note)
+
+    def _transition(self, request: Any, queryset: Any, verb: str, function: Any) -> None:
+        by = request.user.get_username()
+        done = [i.pk for i in queryset.order_by("pk") if function(i.pk, by=by, source="manual")]
+        skipped = queryset.count() - len(done)
+        if done:
+            numbers = ", ".join(f"#{pk}" for pk in done)
+            self.message_user(request, f"{verb} {numbers}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} incident(s) not {verb.lower()}: already {verb.lower()} or resolved.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Acknowledge selected incidents", permissions=["change"])
+    def acknowledge_incidents(self, request: Any, queryset: Any) -> None:
+        self._transition(request, queryset, "Acknowledged", service.acknowledge)
+
+    @admin.action(description="Resolve selected incidents", permissions=["change"])
+    def resolve_incidents(self, request: Any, queryset: Any) -> None:
+        self._transition(request, queryset, "Resolved", service.resolve)
+
+
+class DeliveryStatusFilter(admin.SimpleListFilter):
+    """Failed deliveries first: the pages and e-mails that never arrived. The others (pending:
+    waiting for a retry, e.g. during a PagerDuty outage) are one click away."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [*Delivery.Status.choices, (self.ALL, "All")]
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or Delivery.Status.FAILED
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        value = self.value() or Delivery.Status.FAILED
+        return queryset if value == self.ALL else queryset.filter(status=value)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    date_hierarchy = "created_at"
+    list_display = ("incident", "kind", "notifier", "status", "attempts", "last_error",
+                    "created_at", "sent_at", "next_attempt_at")  # fmt: skip
+    list_filter = (DeliveryStatusFilter, "notifier", "event__kind")
+    list_select_related = ("event", "event__incident")
+    search_fields = ("last_error", "notifier", "event__incident__title")
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+
+    @admin.display(description="incident", ordering="event__incident")
+    def incident(self, delivery: Delivery) -> str:
+        return str(delivery.event.incident)
+
+    @admin.display(description="event", ordering="event__kind")
+    def kind(self, delivery: Delivery) -> str:
+        return delivery.event.kind
