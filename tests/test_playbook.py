@@ -4,6 +4,7 @@ out that a flag was renamed or an escalation delay changed."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,16 @@ def command_lines(text: str) -> list[tuple[str, str]]:
     return re.findall(r"manage\.py\s+([a-z_]+)([^`\n#]*)", text)
 
 
-def options_of(command: str) -> set[str]:
+def options_of(command: str, arguments: str) -> set[str]:
+    """The options of ``command``, or of its subcommand (``incident ack``) if it has them."""
     parser = load_command_class(get_commands()[command], command).create_parser(
         "manage.py", command
     )
+    words = arguments.split()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and words:
+            assert words[0] in action.choices, f"{command} has no subcommand {words[0]!r}"
+            parser = action.choices[words[0]]
     return {option for action in parser._actions for option in action.option_strings}
 
 
@@ -61,7 +68,9 @@ def unknown_flags(text: str) -> list[str]:
             wrong.append(command)
             continue
         flags = re.findall(r"(?<!\S)(--?[a-z][a-z-]*)", arguments)
-        wrong += [f"{command} {flag}" for flag in flags if flag not in options_of(command)]
+        wrong += [
+            f"{command} {flag}" for flag in flags if flag not in options_of(command, arguments)
+        ]
     return wrong
 
 
@@ -98,13 +107,17 @@ def playbook() -> str:
 
 def test_every_command_and_flag_in_the_playbook_exists(playbook: str) -> None:
     named = {command for command, _ in command_lines(playbook)}
-    assert {"check_health", "restore_database", "list_backups", "pre_restore_databases"} <= named
+    assert {"check_health", "restore_database", "list_backups", "pre_restore_databases",
+            "incident"} <= named  # fmt: skip
     assert unknown_flags(playbook) == []
 
 
 def test_a_flag_or_command_that_does_not_exist_is_caught() -> None:
     text = "`manage.py restore_database --latest --force` and `manage.py restart_everything`"
     assert unknown_flags(text) == ["restore_database --force", "restart_everything"]
+    # A subcommand's own flags: --detail is resolve's, not ack's.
+    assert unknown_flags("`manage.py incident resolve 3 --detail x`") == []
+    assert unknown_flags("`manage.py incident ack 3 --detail x`") == ["incident --detail"]
 
 
 def test_every_setting_in_the_playbook_exists(playbook: str) -> None:
