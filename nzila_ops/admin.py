@@ -4,8 +4,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseBadRequest
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
 
+from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.incidents import service
 from nzila_ops.models import (
     BackupRecord,
@@ -20,7 +24,17 @@ from nzila_ops.models import (
 POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ListAdmin(admin.ModelAdmin):
+    """Refuses a list query holding a NUL character with a 400: PostgreSQL cannot compare text
+    with one, so a filter value such as ``?status=%00`` was a DataError and a 500."""
+
+    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            return HttpResponseBadRequest("a filter or search holds a NUL character")
+        return super().changelist_view(request, extra_context)
+
+
+class ReadOnlyAdmin(ListAdmin):
     """Records written by the services (the catalog mirrors storage; restores and drills are
     history): nobody adds, edits or deletes them by hand. Deleting a catalog row would look
     like deleting the backup, which stays in storage (retention deletes backups), and the
@@ -139,16 +153,16 @@ class IncidentForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ListAdmin):
     """Incidents are opened by the app and change status only through the incident service:
     the list's actions acknowledge and resolve through it (each a timeline event, delivered to
     the notifiers); the form writes only the post-mortem fields and adds notes. No incident is
     added or deleted by hand: the timeline and the SLA figures depend on every one."""
 
     form = IncidentForm
-    list_display = ("__str__", "severity", "status", "component", "source", "detected_at",
-                    "mtta", "mttr", "is_drill")  # fmt: skip
-    list_display_links = ("__str__",)
+    list_display = ("number", "title", "severity", "status", "component", "source",
+                    "detected_at", "mtta", "mttr", "is_drill")  # fmt: skip
+    list_display_links = ("number", "title")
     list_filter = ("severity", "status", "component", "source", "is_drill")
     search_fields = ("title", "key", "component", "acknowledged_by", "resolved_by", "summary")
     date_hierarchy = "detected_at"
@@ -183,6 +197,10 @@ class IncidentAdmin(admin.ModelAdmin):
         # Also removes the "Delete selected" action.
         return False
 
+    @admin.display(description="#", ordering="pk")
+    def number(self, incident: Incident) -> str:
+        return f"#{incident.pk}"
+
     @admin.display(description="MTTA")
     def mtta(self, incident: Incident) -> str:
         return _duration(incident.seconds_to_acknowledge)
@@ -204,8 +222,16 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def _transition(self, request: Any, queryset: Any, verb: str, function: Any) -> None:
         by = request.user.get_username()
-        done = [i.pk for i in queryset.order_by("pk") if function(i.pk, by=by, source="manual")]
-        skipped = queryset.count() - len(done)
+        done, skipped = [], 0
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                changed = function(pk, by=by, source="manual")
+            except InvalidArgument:  # it went away meanwhile
+                changed = False
+            if changed:
+                done.append(pk)
+            else:
+                skipped += 1
         if done:
             numbers = ", ".join(f"#{pk}" for pk in done)
             self.message_user(request, f"{verb} {numbers}.", messages.SUCCESS)
@@ -262,7 +288,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="incident", ordering="event__incident")
     def incident(self, delivery: Delivery) -> str:
-        return str(delivery.event.incident)
+        incident = delivery.event.incident
+        url = reverse("admin:nzila_ops_incident_change", args=[incident.pk])
+        return format_html('<a href="{}">{}</a>', url, incident)
 
     @admin.display(description="event", ordering="event__kind")
     def kind(self, delivery: Delivery) -> str:
