@@ -127,6 +127,10 @@ DEFAULTS: dict[str, Any] = {
     "INCIDENT_DELIVERY_MAX_ATTEMPTS": 10,
     # The periodic task that sends deliveries that are due and resolves settled flapping incidents.
     "INCIDENT_RETRY_CRON": "* * * * *",
+    # The alert-path drill (manage.py run_alert_drill, a P2 page waiting 10 minutes for its
+    # acknowledgement) as a beat entry, e.g. "0 10 * * 2"; None: not installed. Off by default:
+    # it pages a person.
+    "ALERT_DRILL_CRON": None,
     # Health checks: each a dotted path, or {"CHECK": dotted.path, "NAME": ..., "OPTIONS": {...}}.
     # None means the built-in set (see nzila_ops.health.registry.default_checks).
     "HEALTH_CHECKS": None,
@@ -337,7 +341,8 @@ def _validate(config: dict[str, Any]) -> None:
         )
     crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
              "HEALTH_SAMPLE_CRON", "INCIDENT_RETRY_CRON")  # fmt: skip
-    for key in crons:
+    optional = ("ALERT_DRILL_CRON",) if config["ALERT_DRILL_CRON"] is not None else ()
+    for key in crons + optional:
         if not isinstance(config[key], str) or len(config[key].split()) != 5:
             raise ConfigurationError(
                 f"NZILA_OPS[{key!r}] must be a crontab with 5 fields, like '0 * * * *'"

@@ -75,6 +75,16 @@ def desired_entries() -> list[Entry]:
             config["INCIDENT_RETRY_CRON"],
         )
     )
+    if config["ALERT_DRILL_CRON"]:
+        # Off by default: it pages a person. Arguments: the page's severity, seconds to wait.
+        entries.append(
+            Entry(
+                f"{PREFIX}alert drill",
+                "nzila_ops.run_alert_drill",
+                config["ALERT_DRILL_CRON"],
+                ("P2", 600),
+            )
+        )
     # Beat's own pulse, read by the celery_beat health check.
     entries.append(Entry(f"{PREFIX}beat heartbeat", "nzila_ops.beat_heartbeat", "* * * * *"))
     if config["NOTIFY_ON_SUCCESS"] == "digest":

@@ -119,3 +119,12 @@ def retry_deliveries_task() -> dict[str, Any]:
 
     outcomes = send_due()
     return {"deliveries": {str(pk): o for pk, o in outcomes.items()}, "settled": settle_flapping()}
+
+
+@shared_task(name="nzila_ops.run_alert_drill")
+def run_alert_drill_task(severity: str = "P2", wait_seconds: float = 600) -> dict[str, object]:
+    """The alert-path drill (ALERT_DRILL_CRON). It holds a worker while it waits; a failed one
+    is a real incident, which pages: that is how it is loud."""
+    from nzila_ops.incidents.drill import run_alert_drill
+
+    return run_alert_drill(severity=severity, wait_seconds=wait_seconds).as_dict()
