@@ -7,7 +7,8 @@ things worse.
 3. verify — every table of the manifest exists with exactly its row count; sequences are at
    least their recorded values.
 4. swap — the live database is renamed to ``<name>_pre_restore_<time>`` (kept) and the scratch
-   database takes its name.
+   database takes its name. The kept database's incidents are carried into the restored one
+   (nzila_ops.incidents.carry): they are not data to go back in time with the backup.
 
 A failure in phases 1-3 leaves the live database untouched and removes the scratch database;
 a failure in the swap puts the names back. Only the manifests in storage are needed: the live
@@ -172,6 +173,12 @@ def restore_database(
                         restorer.drop(lock, scratch)
                         raise
                 outcome.swapped = True
+                # Under the lock (no other swap meanwhile), and before the restore is announced:
+                # its success resolves an incident the restored backup may not know. Never
+                # raises.
+                from nzila_ops.incidents.carry import carry_incidents
+
+                carry_incidents(database, outcome.previous_database)
     except BaseException as exc:
         outcome.phase_seconds = timer.seconds
         outcome.finished_at = timezone.now().isoformat()

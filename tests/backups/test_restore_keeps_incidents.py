@@ -1,0 +1,137 @@
+"""Incidents survive a restore. They live in the app's database, the very thing a restore
+replaces: restoring an older backup used to remove every incident opened after it was taken,
+the one the restore recovers from included, and the SLA report lost them. The incident rows
+of the replaced database (kept as <name>_pre_restore_<time>) are carried into the restored one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from nzila_ops.backups.restore import restore_database
+from nzila_ops.exceptions import VerificationFailed
+from nzila_ops.incidents import service
+from nzila_ops.models import Incident, IncidentEvent
+from tests.backups.helpers import flip_byte, only_manifest
+from tests.support import pg
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def live(ops_settings: Any, seeded_postgres: dict) -> Iterator[str]:
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "INCIDENT_NOTIFIERS": []}
+    name = connections["default"].settings_dict["NAME"]
+    yield name
+    for leftover in pg.databases_like(f"{name}_"):
+        pg.drop_database(leftover)
+
+
+def open_incident(component: str) -> Incident:
+    incident, created = service.open_incident(
+        key=f"health:{component}", component=component, severity="P0", source="health",
+        title=f"{component} is DOWN",
+    )  # fmt: skip
+    assert created
+    return incident
+
+
+def timeline(incident: Incident) -> list[tuple[str, str, str]]:
+    return [
+        (e.kind, e.actor, e.detail)
+        for e in IncidentEvent.objects.filter(incident_id=incident.pk).order_by("id")
+    ]
+
+
+def test_incidents_opened_after_the_backup_are_still_there_after_restoring_it(
+    live: str, backup_dir: Path
+) -> None:
+    earlier = open_incident("redis")
+    call_command("backup_database", stdout=StringIO())
+    # After the backup: the earlier incident is resolved, the database fails and is worked on.
+    service.resolve(earlier, by="alice")
+    outage = open_incident("database")
+    service.acknowledge(outage, by="bob")
+    service.add_note(outage, by="bob", text="restoring the 10:00 backup")
+    before = {i.pk: timeline(i) for i in (earlier, outage)}
+
+    outcome = restore_database(latest=True, started_by="bob")
+
+    assert outcome.swapped
+    carried = {i.pk: (i.key, i.status, i.acknowledged_by) for i in Incident.objects.all()}
+    assert carried == {
+        earlier.pk: ("health:redis", "resolved", ""),
+        outage.pk: ("health:database", "acknowledged", "bob"),
+    }
+    assert {pk: timeline(Incident(pk=pk)) for pk in before} == before
+    # The SLA report reads these times.
+    assert Incident.objects.get(pk=outage.pk).detected_at == outage.detected_at
+    # The numbers go on from there: a new incident does not reuse one told to the on-call.
+    later = open_incident("celery_worker")
+    assert later.pk > outage.pk
+    assert IncidentEvent.objects.filter(incident=later).get().kind == "opened"
+
+
+def test_the_failed_restore_incident_survives_and_the_good_restore_resolves_it(
+    live: str, backup_dir: Path
+) -> None:
+    call_command("backup_database", stdout=StringIO())
+    stored = backup_dir / only_manifest(backup_dir)["object"]["key"]
+    good = stored.read_bytes()
+    flip_byte(stored, 200)
+    with pytest.raises(VerificationFailed):
+        restore_database(latest=True, started_by="bob")
+    failed = Incident.objects.get(key="restore:default")
+    assert failed.status == "triggered"
+    stored.write_bytes(good)
+
+    restore_database(latest=True, started_by="bob")
+
+    # The backup predates it, yet it is there, resolved by the restore: the SLA report counts
+    # its time to resolve.
+    incident = Incident.objects.get(key="restore:default")
+    assert (incident.pk, incident.status, incident.detected_at) == (
+        failed.pk,
+        "resolved",
+        failed.detected_at,
+    )
+    assert [e.kind for e in incident.events.order_by("id")] == ["opened", "resolved"]
+
+
+def test_incidents_only_the_backup_knows_are_kept_when_the_replaced_database_was_new(
+    live: str, backup_dir: Path
+) -> None:
+    before_the_loss = open_incident("redis")
+    service.add_note(before_the_loss, by="alice", text="cache evictions")
+    call_command("backup_database", stdout=StringIO())
+    # The database is lost and made again, empty (migrate); the app records a new incident.
+    Incident.objects.all().delete()
+    since = open_incident("database")
+
+    restore_database(latest=True, started_by="bob")
+
+    assert Incident.objects.get(pk=since.pk).key == "health:database"
+    kept = Incident.objects.get(key="health:redis")
+    assert kept.detected_at == before_the_loss.detected_at
+    assert [(e.kind, e.detail) for e in kept.events.order_by("id")] == [
+        ("opened", ""),
+        ("note", "cache evictions"),
+    ]
+    assert Incident.objects.count() == 2
+
+
+def test_a_restore_into_a_new_target_leaves_the_live_incidents_alone(
+    live: str, backup_dir: Path
+) -> None:
+    call_command("backup_database", stdout=StringIO())
+    outage = open_incident("database")
+
+    restore_database(latest=True, target=f"{live}_inspect", started_by="bob")
+
+    assert list(Incident.objects.values_list("pk", "status")) == [(outage.pk, "triggered")]
