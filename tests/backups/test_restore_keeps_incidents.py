@@ -17,7 +17,7 @@ from django.db import connections
 from nzila_ops.backups.restore import restore_database
 from nzila_ops.exceptions import VerificationFailed
 from nzila_ops.incidents import service
-from nzila_ops.models import Incident, IncidentEvent
+from nzila_ops.models import Incident, IncidentEvent, RestoreRecord
 from tests.backups.helpers import flip_byte, only_manifest
 from tests.support import pg
 
@@ -135,3 +135,33 @@ def test_a_restore_into_a_new_target_leaves_the_live_incidents_alone(
     restore_database(latest=True, target=f"{live}_inspect", started_by="bob")
 
     assert list(Incident.objects.values_list("pk", "status")) == [(outage.pk, "triggered")]
+
+
+def test_when_incidents_cannot_be_carried_the_restore_still_succeeds_and_says_where_they_are(
+    live: str, backup_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A backup taken before the deliveries table existed: the restored database cannot take
+    # the carried rows until it is migrated.
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_delivery RENAME TO nzila_ops_delivery_away")
+    call_command("backup_database", stdout=StringIO())
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_delivery_away RENAME TO nzila_ops_delivery")
+    outage = open_incident("database")
+
+    outcome = restore_database(latest=True, started_by="bob")
+
+    try:
+        assert outcome.swapped
+        assert RestoreRecord.objects.get().result == "succeeded"
+        assert not Incident.objects.filter(key=outage.key).exists()
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert any(
+            "incidents not carried" in message and outcome.previous_database in message
+            for message in errors
+        ), errors
+        kept = pg.snapshot(outcome.previous_database, ["nzila_ops_incident"])
+        assert [row[0] for row in kept["nzila_ops_incident"]] == [outage.pk]
+    finally:  # the restored table under its name again, for the test database's teardown
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ALTER TABLE nzila_ops_delivery_away RENAME TO nzila_ops_delivery")
