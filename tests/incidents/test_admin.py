@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -209,3 +210,20 @@ def test_a_nul_character_in_a_filter_is_refused_in_one_line(
     response = admin_client.get(DELIVERIES, {"status": "failed\x00"})
     assert response.status_code == 400
     assert response.content.decode() == "a filter or search holds a NUL character"
+
+
+def test_a_view_only_operator_can_read_incidents_but_not_change_them(
+    transactional_db: Any, client: Any, django_user_model: Any
+) -> None:
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_incident"))
+    client.force_login(viewer)
+    incident = open_one()
+    listing = client.get(LIST)
+    assert listing.status_code == 200 and "database is DOWN" in listing.content.decode()
+    assert "acknowledge_incidents" not in listing.content.decode()
+    client.post(LIST, {"action": "acknowledge_incidents", "_selected_action": [incident.pk]})
+    client.post(f"{LIST}{incident.pk}/change/", {"note": "sneaky", "summary": "x"})
+    incident.refresh_from_db()
+    assert incident.status == "triggered" and incident.summary == ""
+    assert kinds(incident) == ["opened"]
