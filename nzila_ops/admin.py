@@ -137,6 +137,12 @@ class IncidentEventInline(admin.TabularInline):
 
 
 class IncidentForm(forms.ModelForm):
+    transition = forms.ChoiceField(
+        required=False,
+        choices=[("", "leave as it is"), ("acknowledge", "acknowledge"), ("resolve", "resolve")],
+        label="Status",
+        help_text="Done through the incident service, as by the list's actions.",
+    )
     note = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -186,7 +192,7 @@ class IncidentAdmin(ListAdmin):
                 )
             },
         ),
-        ("Add a note", {"fields": ("note",)}),
+        ("Act", {"fields": ("transition", "note")}),
         ("Post-mortem", {"fields": POSTMORTEM_FIELDS}),
     )
 
@@ -216,9 +222,18 @@ class IncidentAdmin(ListAdmin):
         changed = {f: getattr(obj, f) for f in POSTMORTEM_FIELDS if f in form.changed_data}
         if changed:
             Incident.objects.filter(pk=obj.pk).update(**changed)
+        by = request.user.get_username()
+        transition = form.cleaned_data.get("transition")
+        if transition:
+            function = service.acknowledge if transition == "acknowledge" else service.resolve
+            if not function(obj.pk, by=by, source="manual"):
+                status = Incident.objects.get(pk=obj.pk).status
+                self.message_user(
+                    request, f"#{obj.pk} was not {transition}d: it is {status}.", messages.WARNING
+                )
         note = form.cleaned_data.get("note", "").strip()
         if note:
-            service.add_note(obj, by=request.user.get_username(), text=note)
+            service.add_note(obj, by=by, text=note)
 
     def _transition(self, request: Any, queryset: Any, verb: str, function: Any) -> None:
         by = request.user.get_username()

@@ -227,3 +227,28 @@ def test_a_view_only_operator_can_read_incidents_but_not_change_them(
     incident.refresh_from_db()
     assert incident.status == "triggered" and incident.summary == ""
     assert kinds(incident) == ["opened"]
+
+
+def change_form(incident: Incident, **data: str) -> dict[str, str]:
+    fields = {"transition": "", "note": "", "summary": incident.summary, "root_cause": "",
+              "follow_up_actions": "", "postmortem_url": "", "events-TOTAL_FORMS": "0",
+              "events-INITIAL_FORMS": "0"}  # fmt: skip
+    return {**fields, **data}
+
+
+def test_the_incident_page_acknowledges_and_resolves_through_the_service(
+    transactional_db: Any, admin_client: Any, admin_user: Any
+) -> None:
+    incident = open_one()
+    change = f"{LIST}{incident.pk}/change/"
+    admin_client.post(change, change_form(incident, transition="acknowledge", note="on it"))
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged" and incident.acknowledged_by == admin_user.username
+    assert kinds(incident) == ["opened", "acknowledged", "note"]
+
+    admin_client.post(change, change_form(incident, transition="resolve"))
+    again = admin_client.post(change, change_form(incident, transition="resolve"), follow=True)
+    assert f"#{incident.pk} was not resolved: it is resolved." in again.content.decode()
+    incident.refresh_from_db()
+    assert incident.status == "resolved" and incident.resolved_by == admin_user.username
+    assert kinds(incident) == ["opened", "acknowledged", "note", "resolved"]
