@@ -5,6 +5,7 @@ of the replaced database (kept as <name>_pre_restore_<time>) are carried into th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -20,6 +21,7 @@ from nzila_ops.incidents import service
 from nzila_ops.models import Incident, IncidentEvent, RestoreRecord
 from tests.backups.helpers import flip_byte, only_manifest
 from tests.support import pg
+from tests.support.host import example_env, manage
 
 pytestmark = pytest.mark.postgres
 
@@ -165,3 +167,29 @@ def test_when_incidents_cannot_be_carried_the_restore_still_succeeds_and_says_wh
     finally:  # the restored table under its name again, for the test database's teardown
         with connections["default"].cursor() as cursor:
             cursor.execute("ALTER TABLE nzila_ops_delivery_away RENAME TO nzila_ops_delivery")
+
+
+def test_a_sqlite_host_keeps_its_incidents_across_a_restore(
+    tmp_path: Path, age_key: tuple[Path, str]
+) -> None:
+    """The embedded default (make demo): the example project on SQLite, through manage.py."""
+    (tmp_path / "backups").mkdir()
+    env = example_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
+        NZILA_OPS_AGE_RECIPIENTS=age_key[1],
+        NZILA_OPS_AGE_IDENTITY_FILE=str(age_key[0]),
+    )
+    for args in (
+        ["migrate", "-v0"],
+        ["backup_database"],
+        ["incident", "open", "--component", "database", "--title", "db down"],
+        ["incident", "note", "1", "restoring the backup"],
+        ["restore_database", "--latest", "--no-input"],
+        ["incident", "open", "--component", "celery_worker", "--title", "celery down"],
+    ):
+        result = manage(env, *args)
+        assert result.returncode == 0, (args, result.stderr)
+
+    listed = json.loads(manage(env, "incident", "list", "--all", "--json").stdout)
+    assert [(i["id"], i["component"]) for i in listed] == [(2, "celery_worker"), (1, "database")]
