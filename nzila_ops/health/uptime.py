@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from nzila_ops import signals
 from nzila_ops.conf import get_config
 from nzila_ops.events import Severity, health_component, severity_for
+from nzila_ops.exceptions import describe
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.registry import get_checks
 from nzila_ops.health.runner import run_checks
@@ -90,10 +91,19 @@ def _flip(result: CheckResult, old: str, at: datetime, new: str | None = None) -
 
 
 def sample_health(at: datetime | None = None) -> list[ComponentFlip]:
-    """Run every check once (no cache) and record what changed."""
+    """Run every check once (no cache) and record what changed.
+
+    When the database cannot record the samples (it is the thing that is down), the failing
+    critical components are told to the notifiers directly, then the error is raised."""
     at = at or timezone.now()
     report = run_checks(get_checks(), use_cache=False)
-    return [flip for r in report.results if (flip := record_sample(r, at)) is not None]
+    try:
+        return [flip for r in report.results if (flip := record_sample(r, at)) is not None]
+    except DatabaseError as exc:
+        from nzila_ops.incidents.unrecorded import alert_unrecorded_failures
+
+        alert_unrecorded_failures(report.results, at, describe(exc))
+        raise
 
 
 def uptime(component: str, start: datetime, end: datetime) -> float | None:

@@ -204,3 +204,34 @@ def test_a_component_failing_from_its_very_first_sample_opens_an_incident(
         sample_health(t0)  # nothing known before: the first sample sets the state, failing
     incident = Incident.objects.get()
     assert (incident.component, incident.detected_at, incident.status) == ("redis", t0, "triggered")
+
+
+def test_a_down_component_the_database_cannot_record_is_still_mailed_once(
+    transactional_db: Any, settings: Any, private_redis: PrivateRedis
+) -> None:
+    # The sampler keeps its state in the database: when that is what is down, the failing
+    # critical components go to the notifiers directly, once in a while, not never.
+    from django.core.cache import cache
+
+    from nzila_ops.incidents.unrecorded import CACHE_PREFIX
+
+    cache.delete(f"{CACHE_PREFIX}redis")
+    watch_redis(settings, private_redis)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_componentstate RENAME TO nzila_ops_componentstate_x")
+    try:
+        with private_redis.stopped():
+            for minute in range(3):  # every sample fails to record; one mail
+                with pytest.raises(Exception, match="nzila_ops_componentstate"):
+                    sample_health(timezone.now() + timedelta(minutes=minute))
+    finally:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE nzila_ops_componentstate_x RENAME TO nzila_ops_componentstate"
+            )
+        cache.delete(f"{CACHE_PREFIX}redis")
+    assert [m.subject for m in mail.outbox] == [
+        "[nzila_ops] P1 incident (NOT RECORDED) opened: redis is DOWN"
+    ]
+    assert "Not recorded (the database cannot be written" in mail.outbox[0].body
+    assert not Incident.objects.exists()
