@@ -10,16 +10,13 @@ from __future__ import annotations
 import copy
 import functools
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from nzila_ops.exceptions import ConfigurationError
-
-FILESYSTEM_STORAGE = "nzila_ops.backups.storages.filesystem.FileSystemStorage"
-S3_STORAGE = "nzila_ops.backups.storages.s3.S3Storage"
+from nzila_ops.storage_urls import normalise_storages
 
 DEFAULTS: dict[str, Any] = {
     # Named storages; each is a URL ("file:///srv/backups", "s3://bucket/prefix") or a dict
@@ -263,51 +260,6 @@ SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
 SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY", "WEBHOOKS")
 
 
-def storage_from_url(url: str) -> dict[str, Any]:
-    """Turn ``file:///path`` or ``s3://bucket/prefix?sse=aws:kms&kms_key_id=...`` into a dict.
-
-    Query parameters become storage options: for S3 ``sse``, ``kms_key_id``, ``region``,
-    ``endpoint_url``, ``part_size_mb``...; for a directory ``create`` (true: create it if missing).
-    """
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        path = unquote(parsed.path)
-        if not path or parsed.netloc not in ("", "localhost"):
-            raise ConfigurationError(
-                f"backup storage URL {url!r} must be an absolute path like file:///srv/backups"
-            )
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-        return {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": {**options, "location": path}}
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
-            raise ConfigurationError(
-                f"backup storage URL {url!r} has no bucket: use s3://bucket/prefix"
-            )
-        options: dict[str, Any] = {"bucket": parsed.netloc, "prefix": parsed.path.strip("/")}
-        for key, values in parse_qs(parsed.query).items():
-            options[key] = values[-1]
-        return {"BACKEND": S3_STORAGE, "OPTIONS": options}
-    raise ConfigurationError(
-        f"backup storage URL {url!r} is not supported: use file:///path or s3://bucket/prefix"
-    )
-
-
-def _normalise_storages(storages: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(storages, dict):
-        raise ConfigurationError("NZILA_OPS['STORAGES'] must be a dict of name -> URL or dict")
-    result: dict[str, dict[str, Any]] = {}
-    for name, spec in storages.items():
-        if isinstance(spec, str):
-            result[name] = storage_from_url(spec)
-        elif isinstance(spec, dict) and isinstance(spec.get("BACKEND"), str):
-            result[name] = {"BACKEND": spec["BACKEND"], "OPTIONS": dict(spec.get("OPTIONS", {}))}
-        else:
-            raise ConfigurationError(
-                f"NZILA_OPS['STORAGES'][{name!r}] must be a URL or a dict with a BACKEND"
-            )
-    return result
-
-
 def _validate(config: dict[str, Any]) -> None:
     if config["COMPRESSION"] not in COMPRESSIONS:
         raise ConfigurationError(
@@ -321,7 +273,7 @@ def _validate(config: dict[str, Any]) -> None:
         config["AGE_RECIPIENTS"] = [r.strip() for r in recipients.split(",") if r.strip()]
     elif not isinstance(recipients, list | tuple):
         raise ConfigurationError("NZILA_OPS['AGE_RECIPIENTS'] must be a list of age public keys")
-    config["STORAGES"] = _normalise_storages(config["STORAGES"])
+    config["STORAGES"] = normalise_storages(config["STORAGES"])
     if config["NOTIFY_ON_SUCCESS"] not in SUCCESS_NOTIFICATIONS:
         raise ConfigurationError(
             f"NZILA_OPS['NOTIFY_ON_SUCCESS'] is {config['NOTIFY_ON_SUCCESS']!r}; "

@@ -7,8 +7,9 @@ import pytest
 from django.core.checks import run_checks
 from pyrage import x25519
 
-from nzila_ops.conf import DEFAULTS, FILESYSTEM_STORAGE, S3_STORAGE, get_config, storage_from_url
+from nzila_ops.conf import DEFAULTS, get_config
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.storage_urls import FILESYSTEM_STORAGE, S3_STORAGE, storage_from_url
 
 RECIPIENT = str(x25519.Identity.generate().to_public())
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_key
+from nzila_ops.backups.storages.s3_errors import storage_error
 from nzila_ops.exceptions import ConfigurationError, StorageError
 
 MIB = 1 << 20
@@ -27,50 +28,6 @@ PARTS_IN_FLIGHT = 2
 # for a day). Younger ones may be a live backup's, on this host or another, and are left alone.
 ABANDONED_UPLOAD_AGE = timedelta(days=1)
 SSE_MODES = ("AES256", "aws:kms")
-TRANSIENT_CODES = {
-    "RequestTimeout",
-    "RequestTimeTooSkewed",
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "InternalError",
-    "ServiceUnavailable",
-}
-
-
-def _storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
-    from botocore.exceptions import (
-        ClientError,
-        ConnectionError,
-        EndpointConnectionError,
-        NoCredentialsError,
-    )
-
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in ("NoSuchBucket", "404") and action != "reading":
-            return StorageError(f"S3 bucket {bucket!r} does not exist")
-        if code in ("NoSuchKey", "404"):
-            return StorageError(f"S3 object not found while {action} in bucket {bucket!r}")
-        if code in ("PreconditionFailed", "412"):
-            return StorageError(
-                f"the object changed in S3 bucket {bucket!r} while {action} (its ETag no longer "
-                "matches): start again"
-            )
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return StorageError(f"access denied to S3 bucket {bucket!r} while {action} ({code})")
-        transient = code in TRANSIENT_CODES or status >= 500
-        message = error.get("Message") or code
-        return StorageError(
-            f"S3 error while {action} in bucket {bucket!r}: {message}", transient=transient
-        )
-    if isinstance(exc, NoCredentialsError):
-        return StorageError("no AWS credentials found (set AWS_ACCESS_KEY_ID or use a role)")
-    if isinstance(exc, EndpointConnectionError | ConnectionError):
-        return StorageError(f"cannot reach S3 while {action} in bucket {bucket!r}", transient=True)
-    return StorageError(f"S3 failure while {action} in bucket {bucket!r}: {exc}")
 
 
 def is_abandoned_upload(initiated: datetime, now: datetime) -> bool:
@@ -304,7 +261,7 @@ class S3Storage(BackupStorage):
         try:
             return function(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise _storage_error(exc, self.bucket, action) from None
+            raise storage_error(exc, self.bucket, action) from None
 
     def _full_key(self, key: str) -> str:
         check_key(key)
@@ -354,7 +311,7 @@ class S3Storage(BackupStorage):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise _storage_error(exc, self.bucket, "reading") from None
+            raise storage_error(exc, self.bucket, "reading") from None
 
     def exists(self, key: str) -> bool:
         return self._head(key) is not None
@@ -380,7 +337,7 @@ class S3Storage(BackupStorage):
                 for item in page.get("Contents", []):
                     yield item["Key"][len(root) :]
         except (ClientError, BotoCoreError) as exc:
-            raise _storage_error(exc, self.bucket, "listing") from None
+            raise storage_error(exc, self.bucket, "listing") from None
 
     def sweep_abandoned_writes(self) -> list[str]:
         """Abort the incomplete multipart uploads under this storage's prefix that were started
@@ -408,5 +365,5 @@ class S3Storage(BackupStorage):
                         f"{upload['Initiated']:%Y-%m-%d %H:%M} UTC by a backup that died"
                     )
         except (ClientError, BotoCoreError) as exc:
-            raise _storage_error(exc, self.bucket, "sweeping incomplete uploads in") from None
+            raise storage_error(exc, self.bucket, "sweeping incomplete uploads in") from None
         return removed
