@@ -29,6 +29,7 @@ from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.health.base import Status
 from nzila_ops.health.registry import get_checks
 from nzila_ops.health.runner import HealthReport, run_checks
+from nzila_ops.http import header_bytes
 
 TOKEN_HEADER = "HTTP_X_NZILA_HEALTH_TOKEN"
 logger = logging.getLogger("nzila_ops.health")
@@ -40,16 +41,6 @@ def _no_store(response: JsonResponse) -> JsonResponse:
     response["Pragma"] = "no-cache"
     response["Expires"] = "0"
     return response
-
-
-def header_bytes(value: str) -> bytes:
-    """A header's bytes as the client sent them. WSGI and ASGI servers hand headers to Django
-    decoded as latin-1 (PEP 3333), which encoding back undoes; text that latin-1 cannot hold
-    (not from a server: a test client's) is taken as UTF-8, lone surrogates included."""
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass")
 
 
 def may_see_details(request: HttpRequest) -> bool:

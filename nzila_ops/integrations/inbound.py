@@ -124,13 +124,16 @@ def _bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
-def header_bytes(value: str) -> bytes:
-    """A header's bytes as the client sent them (WSGI hands them over decoded as latin-1);
-    text latin-1 cannot hold (a test client's) is taken as UTF-8."""
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogatepass")
+def check_signature(
+    request: HttpRequest, meta_key: str, label: str, matches: Callable[[str], bool]
+) -> None:
+    """Refuse (401) a request without the signature header ``label``, or whose signature does
+    not ``match`` its body: nothing of it is read further, nothing recorded."""
+    header = request.META.get(meta_key, "")
+    if not header:
+        raise Refused(401, f"{label} missing")
+    if not matches(header):
+        raise Refused(401, f"{label} does not match")
 
 
 def hmac_sha256_hex(secret: bytes, body: bytes) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from nzila_ops.http import header_bytes
 from nzila_ops.integrations.inbound import (
     ACKNOWLEDGED,
     IGNORED,
@@ -29,8 +30,8 @@ from nzila_ops.integrations.inbound import (
     UNCHANGED,
     Outcome,
     Refused,
+    check_signature,
     delivery_key,
-    header_bytes,
     hmac_sha256_hex,
     once,
     parse_json_object,
@@ -67,11 +68,9 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcom
     secrets = config["PAGERDUTY_SECRETS"]
     if not secrets:
         raise Refused(404, "PagerDuty webhook not configured")
-    header = request.META.get(SIGNATURE_HEADER, "")
-    if not header:
-        raise Refused(401, "X-PagerDuty-Signature missing")
-    if not verify(body, header, secrets):
-        raise Refused(401, "X-PagerDuty-Signature does not match")
+    check_signature(
+        request, SIGNATURE_HEADER, "X-PagerDuty-Signature", lambda h: verify(body, h, secrets)
+    )
     event = parse_json_object(body).get("event")
     if not isinstance(event, dict):
         raise Refused(400, "no 'event' object")

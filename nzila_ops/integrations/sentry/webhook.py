@@ -23,6 +23,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from nzila_ops.http import header_bytes
 from nzila_ops.integrations.inbound import (
     IGNORED,
     OPENED,
@@ -32,8 +33,8 @@ from nzila_ops.integrations.inbound import (
     Outcome,
     Refused,
     body_id,
+    check_signature,
     delivery_key,
-    header_bytes,
     hmac_sha256_hex,
     once,
     parse_json_object,
@@ -60,11 +61,9 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcom
     secret = config["SENTRY_CLIENT_SECRET"]
     if not secret:
         raise Refused(404, "Sentry webhook not configured")
-    header = request.META.get(SIGNATURE_HEADER, "")
-    if not header:
-        raise Refused(401, "Sentry-Hook-Signature missing")
-    if not verify(body, header, secret):
-        raise Refused(401, "Sentry-Hook-Signature does not match")
+    check_signature(
+        request, SIGNATURE_HEADER, "Sentry-Hook-Signature", lambda h: verify(body, h, secret)
+    )
     payload = parse_json_object(body)
     resource = request.META.get(RESOURCE_HEADER, "")
     action = payload.get("action")

@@ -32,6 +32,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from nzila_ops.conf import get_config
+from nzila_ops.http import header_bytes
 from nzila_ops.integrations.inbound import (
     HELD,
     IGNORED,
@@ -43,7 +44,6 @@ from nzila_ops.integrations.inbound import (
     Outcome,
     Refused,
     delivery_key,
-    header_bytes,
     once,
     parse_json_object,
     text,
