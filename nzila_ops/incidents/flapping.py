@@ -34,9 +34,10 @@ def fault_seen(
     detected_at: datetime,
     detail: str = "",
     actor: str = ACTOR,
-) -> tuple[Incident, bool]:
-    """The component is down (or degraded). Returns (its incident, True when this call opened
-    or reopened it)."""
+) -> tuple[Incident, str]:
+    """The component is down (or degraded). Returns its incident and what this call did to it:
+    "opened", "reopened" (down again within INCIDENT_FLAP_SECONDS of its resolution) or
+    "repeated" (it was open already)."""
     if service.find_open(key) is None:
         window = timedelta(seconds=float(get_config()["INCIDENT_FLAP_SECONDS"]))
         recent = (
@@ -51,11 +52,12 @@ def fault_seen(
             detail=f"{title} again (flapping)" + (f"\n\n{detail}" if detail else ""),
         ):  # fmt: skip
             recent.refresh_from_db()
-            return recent, True
-    return service.open_incident(
+            return recent, "reopened"
+    incident, created = service.open_incident(
         key=key, component=component, severity=severity, source=source, title=title,
         detected_at=detected_at, detail=detail, actor=actor,
     )  # fmt: skip
+    return incident, "opened" if created else "repeated"
 
 
 def fault_cleared(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,7 +31,6 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from nzila_ops.conf import get_config
 from nzila_ops.http import header_bytes
 from nzila_ops.integrations.inbound import (
     HELD,
@@ -180,40 +179,19 @@ def receive(request: HttpRequest, body: bytes, config: dict[str, Any], token: st
 
 def _down(fields: dict[str, str], component: str, critical: bool, at: datetime | None) -> Outcome:
     from nzila_ops.events import severity_for
-    from nzila_ops.incidents import service
-    from nzila_ops.models import Incident
+    from nzila_ops.incidents import flapping
 
     name = fields.get("monitorFriendlyName") or fields.get("monitorID", "")
     details = fields.get("alertDetails", "")
     title = text(f"UptimeRobot: {name} is down" + (f" ({details})" if details else ""), 200)
-    at = at or timezone.now()
-    # The flapping rule of the health flips (docs/incidents.md): down again within
-    # INCIDENT_FLAP_SECONDS of the incident's resolution reopens that incident.
-    if service.find_open(component) is None:
-        window = timedelta(seconds=float(get_config()["INCIDENT_FLAP_SECONDS"]))
-        recent = (
-            Incident.objects.filter(
-                key=component, status=Incident.Status.RESOLVED, resolved_at__gte=at - window
-            )
-            .order_by("-resolved_at")
-            .first()
-        )
-        detail = f"{title} again (flapping)" + (f"\n\n{details}" if details else "")
-        if recent is not None and service.reopen(
-            recent, by=ACTOR, at=at, source=SOURCE, detail=detail
-        ):
-            return Outcome(REOPENED, recent.pk)
-    incident, created = service.open_incident(
-        key=component,
-        component=component,
-        severity=severity_for(component, critical=critical),
-        source=SOURCE,
-        title=title,
-        detected_at=at,
-        detail=details,
-        actor=ACTOR,
+    # The flapping rule of the health flips (docs/incidents.md), by the same function.
+    incident, done = flapping.fault_seen(
+        key=component, component=component, severity=severity_for(component, critical=critical),
+        source=SOURCE, title=title, detected_at=at or timezone.now(), detail=details, actor=ACTOR,
+    )  # fmt: skip
+    return Outcome(
+        {"opened": OPENED, "reopened": REOPENED, "repeated": REPEATED}[done], incident.pk
     )
-    return Outcome(OPENED if created else REPEATED, incident.pk)
 
 
 def _up(component: str, at: datetime | None) -> Outcome:
