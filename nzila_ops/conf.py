@@ -16,6 +16,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.observability.metrics.config import validate as validate_metrics
+from nzila_ops.sla.config import validate as validate_sla
 from nzila_ops.storage_urls import normalise_storages
 
 DEFAULTS: dict[str, Any] = {
@@ -250,6 +252,47 @@ DEFAULTS: dict[str, Any] = {
         "SENTRY_ISSUE_SEVERITY": "P2",
         "SENTRY_METRIC_SEVERITIES": {"critical": "P1", "warning": "P3"},
     },
+    # Prometheus metrics at /ops/metrics (docs/MONITORING_GUIDE.md). Without a TOKEN or an
+    # ALLOWED_IPS entry the endpoint answers 404: metrics name hosts, queues and volumes.
+    "METRICS": {
+        # Scrapers send "Authorization: Bearer <TOKEN>".
+        "TOKEN": None,
+        # Addresses or networks (CIDR) allowed without the token, matched on REMOTE_ADDR.
+        "ALLOWED_IPS": [],
+        # Celery queues whose length (Redis LLEN) is exported.
+        "CELERY_QUEUES": ["celery"],
+        # Host metrics computed at scrape time: name -> dotted path of a callable returning a
+        # number, or {"CALLABLE": path, "HELP": text}; exported as nzila_business_<name>.
+        "BUSINESS": {},
+        # A business callable is given this long per scrape, and its value reused this long.
+        "BUSINESS_TIMEOUT_SECONDS": 2.0,
+        "BUSINESS_CACHE_SECONDS": 60,
+    },
+    # SLA reports, burn-rate alerts and the public status page (docs/SLA_TARGETS.md).
+    "SLA": {
+        # Calendar of the report's periods (months, quarters, years): an IANA time zone.
+        "TIME_ZONE": "UTC",
+        "TARGET_PERCENT": 99.9,
+        # Components counted in the overall uptime; None: the critical health checks.
+        "COMPONENTS": None,
+        # Service credit tiers: (uptime below this percent, credit in percent of the monthly fee).
+        "CREDITS": [[99.9, 10], [99.0, 25], [95.0, 100]],
+        # Detect / respond (acknowledge) / resolve targets per severity, in minutes.
+        "INCIDENT_TARGETS": {
+            "P0": {"DETECT": 5, "RESPOND": 5, "RESOLVE": 60},
+            "P1": {"DETECT": 5, "RESPOND": 30, "RESOLVE": 240},
+            "P2": {"DETECT": 10, "RESPOND": 60, "RESOLVE": 480},
+            "P3": {"DETECT": 60, "RESPOND": 1440, "RESOLVE": 4320},
+        },
+        # Prometheus HTTP API base URL for the latency figures; None: "not measured".
+        "PROMETHEUS_URL": None,
+        # Components on the public status page: name -> public display name.
+        "PUBLIC_COMPONENTS": {},
+        "STATUS_CACHE_SECONDS": 60,
+        # Monthly report e-mailed by beat (through the notifier backends); burn-rate check.
+        "REPORT_CRON": "0 6 1 * *",
+        "BURN_RATE_CRON": "*/5 * * * *",
+    },
 }
 
 BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
@@ -257,7 +300,7 @@ COMPRESSIONS = ("zstd", "gzip")
 SUCCESS_NOTIFICATIONS = ("each", "digest", "off")
 # Settings that group sub-settings: a user's dict is completed with the defaults it leaves out,
 # and a sub-setting that does not exist is refused (a typo must not silently keep a default).
-SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY", "WEBHOOKS")
+SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY", "WEBHOOKS", "METRICS", "SLA")
 
 
 def _validate(config: dict[str, Any]) -> None:
@@ -285,6 +328,8 @@ def _validate(config: dict[str, Any]) -> None:
             f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers"
         )
     _validate_incidents(config)
+    validate_metrics(config["METRICS"])
+    validate_sla(config["SLA"])
     beat, timeout = config["BACKUP_HEARTBEAT_SECONDS"], config["BACKUP_HEARTBEAT_TIMEOUT_SECONDS"]
     if not all(isinstance(v, int | float) and v > 0 for v in (beat, timeout)) or timeout < 2 * beat:
         raise ConfigurationError(

@@ -1,0 +1,5 @@
+"""Observability: Sentry set-up, Prometheus metrics, the Grafana dashboard.
+
+This package is imported from a host's settings module (``init_sentry``) before Django is
+configured: it must import nothing that needs settings or the app registry.
+"""

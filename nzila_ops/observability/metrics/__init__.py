@@ -1,0 +1,1 @@
+"""Prometheus metrics served at /ops/metrics (docs/MONITORING_GUIDE.md)."""
