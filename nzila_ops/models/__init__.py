@@ -3,6 +3,7 @@ from nzila_ops.models.health import ComponentFlip, ComponentState
 from nzila_ops.models.incidents import Delivery, Incident, IncidentEvent
 from nzila_ops.models.restores import DrillRecord, RestoreRecord
 from nzila_ops.models.rpo import RpoState
+from nzila_ops.models.sla import MaintenanceWindow, SlaReport
 
 __all__ = [
     "BackupRecord",
@@ -12,6 +13,8 @@ __all__ = [
     "DrillRecord",
     "Incident",
     "IncidentEvent",
+    "MaintenanceWindow",
     "RestoreRecord",
     "RpoState",
+    "SlaReport",
 ]

@@ -26,6 +26,9 @@ class Incident(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.TRIGGERED)
     component = models.CharField(max_length=100, db_index=True)
     title = models.CharField(max_length=300)
+    # What the public status page shows; blank: a generic title from the component's public
+    # name ("Payments API disruption"), never the internal title (hosts, errors).
+    public_title = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=20, choices=[(s, s) for s in SOURCES])
     key = models.CharField(
         max_length=255,
