@@ -12,22 +12,39 @@ from nzila_ops.management.base import OpsCommand
 from nzila_ops.observability.grafana import dashboard_json
 
 
-def write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` all at once: a temporary file beside it, then a rename, so a
-    provisioning Grafana never loads half a dashboard and a failure leaves nothing behind."""
+def shown(path: str) -> str:
+    """A path as the operator typed it, on one line (a name may hold a newline or worse)."""
+    return path if path.isprintable() else repr(path)
+
+
+def write_whole(path: str, text: str) -> None:
+    """Write ``text`` to the file ``path`` all at once: a temporary file beside it, then a
+    rename, so a provisioning Grafana never loads half a dashboard and a failure leaves the old
+    file as it was and nothing else behind.
+
+    The rename replaces what is at the path, so only a regular file (or a new name) is taken: a
+    directory, a device (``/dev/full`` would be replaced by a file as root) or a socket is
+    refused, and a symbolic link is followed, so the link itself stays."""
+    target = Path(os.path.realpath(path))
+    # os.path's tests, not Path's: they answer False for a name too long to look up.
+    if os.path.lexists(target) and not os.path.isfile(target):
+        kind = "a directory" if os.path.isdir(target) else "not a regular file"
+        raise InvalidArgument(f"cannot write {shown(path)}: it is {kind}")
     try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name[:64]}.", suffix=".tmp"
+        )
     except OSError as exc:
-        raise InvalidArgument(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InvalidArgument(f"cannot write {shown(path)}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
         # mkstemp makes the file 0600; a dashboard is read by Grafana's own user.
         os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        os.replace(temp, target)
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
-        raise InvalidArgument(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise InvalidArgument(f"cannot write {shown(path)}: {exc.strerror or exc}") from None
 
 
 class Command(OpsCommand):
@@ -38,14 +55,12 @@ class Command(OpsCommand):
 
     def run(self, **options: Any) -> None:
         text = dashboard_json()
-        if options["output"] is None:
+        output = options["output"]
+        if output is None:
             self.stdout.write(text, ending="")
             return
-        output = options["output"]
-        if not output or "\x00" in output:
-            raise InvalidArgument(f"--output {output!r} is not a file path")
-        path = Path(output)
-        if path.is_dir():
-            raise InvalidArgument(f"cannot write {path}: it is a directory")
-        write_whole(path, text)
-        self.stdout.write(f"wrote the Grafana dashboard to {path}")
+        # A name that ends in a separator, ".", or "..", names a directory whatever exists.
+        if not output or "\x00" in output or os.path.basename(output) in ("", ".", ".."):
+            raise InvalidArgument(f"--output {output!r} is not a file name")
+        write_whole(output, text)
+        self.stdout.write(f"wrote the Grafana dashboard to {shown(output)}")
