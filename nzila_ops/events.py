@@ -51,7 +51,7 @@ SEVERITIES = tuple(s.value for s in Severity)
 
 #: Where an incident came from.
 SOURCES = ("health", "backup", "drill", "rpo", "restore", "uptimerobot", "sentry", "pagerduty",
-           "manual")  # fmt: skip
+           "manual", "sla")  # fmt: skip
 
 #: The prefixes of the components that are not health checks.
 BACKUP, DRILL, RPO, RESTORE = "backup", "drill", "rpo", "restore"
