@@ -1,0 +1,213 @@
+"""Uptime per component and overall, from the recorded flips (docs/SLA_TARGETS.md).
+
+Every second of a window is exactly one of:
+
+- **no data**: before the component's first recorded sample, or not yet happened (after now);
+- **maintenance**: inside a declared MaintenanceWindow (of the component, or of every component);
+- **down**: the component's recorded state was ``failing``;
+- **up**: the recorded state was ``ok`` or ``warning``.
+
+Uptime is up / (up + down): maintenance and no data are not observed time, and a window with
+nothing observed has no uptime (None, "unknown"), never 100 %. The service ("overall") is down
+while ANY counted component is down, and has data while any of them has.
+
+The flips come from one database query per call (all components at once, each flip paired with
+the next by a LEAD window function); the rest is interval arithmetic on the few rows returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db.models import F, Q, Window
+from django.db.models.functions import Lead, RowNumber
+from django.utils import timezone
+
+from nzila_ops.conf import get_config
+from nzila_ops.models import ComponentFlip, MaintenanceWindow
+from nzila_ops.sla.intervals import Interval, clip, intersect, merge, subtract, total
+from nzila_ops.sla.periods import sla_timezone
+
+OVERALL = "overall"
+DOWN = "failing"  # "ok" and "warning" are up
+
+
+@dataclass(frozen=True)
+class Availability:
+    """How one component (or "overall") spent [start, end); the four parts add up to the
+    window's real length."""
+
+    component: str
+    start: datetime
+    end: datetime
+    up_seconds: float
+    down_seconds: float
+    maintenance_seconds: float
+    no_data_seconds: float
+
+    @property
+    def observed_seconds(self) -> float:
+        return self.up_seconds + self.down_seconds
+
+    @property
+    def uptime_percent(self) -> float | None:
+        """None ("unknown") when nothing was observed."""
+        if self.observed_seconds <= 0:
+            return None
+        return 100.0 * self.up_seconds / self.observed_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "up_seconds": self.up_seconds,
+            "down_seconds": self.down_seconds,
+            "maintenance_seconds": self.maintenance_seconds,
+            "no_data_seconds": self.no_data_seconds,
+            "uptime_percent": self.uptime_percent,
+        }
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """A component's time split into sets: maintenance ⊂ data, down ⊂ data - maintenance."""
+
+    data: list[Interval]
+    maintenance: list[Interval]
+    down: list[Interval]
+
+    def over(self, component: str, start: datetime, end: datetime) -> Availability:
+        lo, hi = start.timestamp(), end.timestamp()
+        data = total(clip(self.data, lo, hi))
+        maintenance = total(clip(self.maintenance, lo, hi))
+        down = total(clip(self.down, lo, hi))
+        return Availability(
+            component=component, start=start, end=end,
+            up_seconds=max(data - maintenance - down, 0.0), down_seconds=down,
+            maintenance_seconds=maintenance, no_data_seconds=max(hi - lo - data, 0.0),
+        )  # fmt: skip
+
+
+def sla_components() -> list[str]:
+    """The components counted in the overall figure: NZILA_OPS['SLA']['COMPONENTS'], or the
+    critical health checks."""
+    configured = get_config()["SLA"]["COMPONENTS"]
+    if configured is not None:
+        return list(configured)
+    from nzila_ops.health.registry import get_checks
+
+    return [check.name for check in get_checks() if check.critical]
+
+
+def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
+    """(component, new, at, next_at, row number) of each component's first flip ever and of
+    every failing stretch that overlaps [lo, hi): one query."""
+    order = [F("at").asc(), F("id").asc()]
+    flips = (
+        ComponentFlip.objects.filter(component__in=list(components), at__lt=hi)
+        .annotate(
+            next_at=Window(Lead("at"), partition_by=[F("component")], order_by=order),
+            number=Window(RowNumber(), partition_by=[F("component")], order_by=order),
+        )
+        # Django puts the window in a subquery and filters outside it, so the LEAD still sees
+        # the flips before ``lo``.
+        .filter(Q(number=1) | Q(new=DOWN) & (Q(next_at__isnull=True) | Q(next_at__gt=lo)))
+        .order_by()
+    )
+    return list(flips.values_list("component", "new", "at", "next_at", "number"))
+
+
+def _coverages(
+    components: Sequence[str], start: datetime, end: datetime
+) -> tuple[dict[str, _Coverage], list[Interval]]:
+    """Each component's coverage of [start, end), and the windows of every component."""
+    lo = start.timestamp()
+    # Time after now has not happened: it is no data, not up.
+    hi = min(end, timezone.now()).timestamp()
+    if hi <= lo:
+        empty = _Coverage([], [], [])
+        return dict.fromkeys(components, empty), []
+    stop = datetime.fromtimestamp(hi, UTC)
+    first_seen: dict[str, float] = {}
+    failing: dict[str, list[Interval]] = {c: [] for c in components}
+    for component, new, at, next_at, number in _flip_rows(components, start, stop):
+        if number == 1:
+            first_seen[component] = at.timestamp()
+        if new == DOWN:
+            until = next_at.timestamp() if next_at is not None else hi
+            failing[component].append((at.timestamp(), until))
+    windows = MaintenanceWindow.objects.filter(starts_at__lt=stop, ends_at__gt=start).filter(
+        Q(component="") | Q(component__in=list(components))
+    )
+    everyone: list[Interval] = []
+    own: dict[str, list[Interval]] = {c: [] for c in components}
+    for component, starts_at, ends_at in windows.values_list("component", "starts_at", "ends_at"):
+        (own[component] if component else everyone).append(
+            (starts_at.timestamp(), ends_at.timestamp())
+        )
+    everyone = merge(everyone)
+    result = {}
+    for component in components:
+        seen = first_seen.get(component)
+        data = [(max(lo, seen), hi)] if seen is not None and seen < hi else []
+        data = merge(data)
+        maintenance = intersect(merge(own[component] + everyone), data)
+        down = intersect(merge(failing[component]), subtract(data, maintenance))
+        result[component] = _Coverage(data, maintenance, down)
+    return result, everyone
+
+
+def _overall(coverages: dict[str, _Coverage], everyone: list[Interval]) -> _Coverage:
+    data = merge(iv for c in coverages.values() for iv in c.data)
+    maintenance = intersect(everyone, data)
+    # A component's own maintenance hides only its own downtime; the windows of every
+    # component are already outside each component's down set.
+    down = merge(iv for c in coverages.values() for iv in c.down)
+    return _Coverage(data, maintenance, down)
+
+
+def availability(
+    components: Sequence[str], start: datetime, end: datetime
+) -> dict[str, Availability]:
+    """Availability of each named component over [start, end) (aware datetimes)."""
+    coverages, _ = _coverages(components, start, end)
+    return {c: coverages[c].over(c, start, end) for c in components}
+
+
+def overall_availability(components: Sequence[str], start: datetime, end: datetime) -> Availability:
+    """The service's availability: down while ANY of ``components`` is down (the union of
+    their down time, so two overlapping outages count once)."""
+    coverages, everyone = _coverages(components, start, end)
+    return _overall(coverages, everyone).over(OVERALL, start, end)
+
+
+def availability_with_overall(
+    components: Sequence[str], start: datetime, end: datetime
+) -> tuple[dict[str, Availability], Availability]:
+    """Both of the above from one query (what the report uses)."""
+    coverages, everyone = _coverages(components, start, end)
+    rows = {c: coverages[c].over(c, start, end) for c in components}
+    return rows, _overall(coverages, everyone).over(OVERALL, start, end)
+
+
+def daily_availability(
+    components: Sequence[str], first_day: date, days: int, include_overall: bool = False
+) -> dict[str, list[Availability]]:
+    """Availability per calendar day (in the SLA time zone) from ``first_day``, ``days`` days,
+    for each component (and "overall" with ``include_overall``): one query for all of it."""
+    tz = sla_timezone()
+    bounds = [
+        datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=tz)
+        for i in range(days + 1)
+    ]
+    coverages, everyone = _coverages(components, bounds[0], bounds[-1])
+    if include_overall:
+        coverages = {**coverages, OVERALL: _overall(coverages, everyone)}
+    return {
+        name: [coverage.over(name, bounds[i], bounds[i + 1]) for i in range(days)]
+        for name, coverage in coverages.items()
+    }
