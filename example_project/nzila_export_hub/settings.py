@@ -32,6 +32,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times everything below it, and counts its answers (docs/metrics.md).
+    "nzila_ops.observability.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +103,11 @@ NZILA_OPS = {
         "UPTIMEROBOT_TOKEN": env("NZILA_OPS_UPTIMEROBOT_WEBHOOK_TOKEN", default=None),
         "SENTRY_CLIENT_SECRET": env("NZILA_OPS_SENTRY_CLIENT_SECRET", default=None),
     },
+    # /ops/metrics (docs/metrics.md): off (404) until a token or an allowed network is set.
+    "METRICS": {
+        "TOKEN": env("NZILA_OPS_METRICS_TOKEN", default=None),
+        "ALLOWED_IPS": env.list("NZILA_OPS_METRICS_ALLOWED_IPS", default=[]),
+    },
     # The original plan's monitors beyond the built-in checks: auth, deals, vehicles and
     # payments APIs, the admin portal, the WebSocket server.
     "HEALTH_EXTRA_CHECKS": [
@@ -125,6 +132,13 @@ CACHES = {
     if "DJANGO_CACHE_URL" in env.ENVIRON
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# The same backends, counting hits and misses for /ops/metrics (docs/metrics.md).
+_COUNTED_CACHES = {
+    f"django.core.cache.backends.{module}.{name}": f"nzila_ops.observability.metrics.cache.{name}"
+    for module, name in [("redis", "RedisCache"), ("locmem", "LocMemCache")]
+}
+for _cache in CACHES.values():
+    _cache["BACKEND"] = _COUNTED_CACHES.get(_cache["BACKEND"], _cache["BACKEND"])
 
 LOGGING = {
     "version": 1,
