@@ -9,6 +9,7 @@ from nzila_ops.integrations import inbound
 from nzila_ops.integrations.pagerduty import webhook as pagerduty_webhook
 from nzila_ops.integrations.sentry import webhook as sentry_webhook
 from nzila_ops.integrations.uptimerobot import webhook as uptimerobot_webhook
+from nzila_ops.observability.metrics import view as metrics_view
 
 app_name = "nzila_ops"
 urlpatterns = [
@@ -32,4 +33,8 @@ urlpatterns = [
     path("ops/webhooks/sentry/", sentry_webhook.receive, name="webhook-sentry"),
     path("ops/webhooks/sentry", sentry_webhook.receive),
     re_path(r"^ops/webhooks/(?P<rest>[\s\S]*)\Z", inbound.not_found),
+    # Prometheus scrapes with or without the slash, never redirected; one name for both, so
+    # both are one `view` label.
+    path("ops/metrics/", metrics_view.metrics, name="metrics"),
+    path("ops/metrics", metrics_view.metrics, name="metrics"),  # what reverse() gives
 ]
