@@ -10,6 +10,7 @@ from nzila_ops.integrations.pagerduty import webhook as pagerduty_webhook
 from nzila_ops.integrations.sentry import webhook as sentry_webhook
 from nzila_ops.integrations.uptimerobot import webhook as uptimerobot_webhook
 from nzila_ops.observability.metrics import view as metrics_view
+from nzila_ops.sla import status_views
 
 app_name = "nzila_ops"
 urlpatterns = [
@@ -33,6 +34,9 @@ urlpatterns = [
     path("ops/webhooks/sentry/", sentry_webhook.receive, name="webhook-sentry"),
     path("ops/webhooks/sentry", sentry_webhook.receive),
     re_path(r"^ops/webhooks/(?P<rest>[\s\S]*)\Z", inbound.not_found),
+    # The public status page (docs/status_page.md): no login, public components only.
+    path("ops/status/", status_views.status_page, name="status"),
+    path("ops/status.json", status_views.status_json, name="status-json"),
     # Prometheus scrapes with or without the slash, never redirected; one name for both, so
     # both are one `view` label.
     path("ops/metrics/", metrics_view.metrics, name="metrics"),
