@@ -267,6 +267,12 @@ DEFAULTS: dict[str, Any] = {
         # A business callable is given this long per scrape, and its value reused this long.
         "BUSINESS_TIMEOUT_SECONDS": 2.0,
         "BUSINESS_CACHE_SECONDS": 60,
+        # Redis holding the Celery queues (LLEN) and the task figures the workers record;
+        # None: the Celery broker's URL.
+        "REDIS_URL": None,
+        # A started task stops counting as active after this long (its hard time limit plus a
+        # minute when it has one): a SIGKILLed worker never reports its tasks finished.
+        "CELERY_ACTIVE_TTL_SECONDS": 3600,
     },
     # SLA reports, burn-rate alerts and the public status page (docs/SLA_TARGETS.md).
     "SLA": {
