@@ -1,0 +1,138 @@
+"""What never leaves for Sentry: the scrubbing behind ``before_send``, ``before_send_transaction``
+and ``before_breadcrumb``.
+
+Two rules, applied to every value of an event, at any depth:
+
+- by key: the value of a key that names a secret (``password``, ``token``, ``Authorization``,
+  ``Cookie``, ``dsn``, ``sessionid``, ...) becomes ``[Filtered]``, whatever it holds. Header
+  lists of ``[name, value]`` pairs are treated as keys too.
+- by shape, in every string (keys included): URL credentials (``postgres://user:pw@host``,
+  a Sentry DSN's key), e-mail addresses, age identities (``AGE-SECRET-KEY-1...``,
+  ``AGE-PLUGIN-...-1...``), ``Bearer``/``Basic`` credentials, and ``password=...``,
+  ``?token=...`` or ``"secret": "..."`` pairs in messages, SQL and query strings.
+
+Pure Python, no Django and no sentry_sdk: importable from a settings module. Patterns are
+bounded so that a long string costs linear time (an event can carry 100 KB strings).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+logger = logging.getLogger("nzila_ops.observability")
+
+FILTERED = "[Filtered]"
+# Deeper than any real event; beyond it a subtree is replaced whole rather than walked, so a
+# hostile structure can neither recurse without end nor slip through unscrubbed.
+MAX_DEPTH = 48
+
+# Keys (lower-cased, "-" read as "_") whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(
+    r"password|passwd|pwd|secret|token|authorization|cookie|session|csrf|credential"
+    r"|dsn|signature|api_?key|access_?key|private_?key|identity"
+    r"|^auth$|^auth_|_auth$|^x_auth"
+)
+
+_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.\-]{0,30}://)[^\s/?#]{1,512}@", re.IGNORECASE)
+# Local part up to 64 characters (RFC 5321), so that a long string without an address is
+# scanned in linear time.
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}")
+_AGE_IDENTITY = re.compile(
+    r"AGE-(?:SECRET-KEY|PLUGIN-[A-Z0-9\-]{1,64})-1[0-9A-Z]{1,2000}", re.IGNORECASE
+)
+_AUTH_SCHEME = re.compile(
+    r"\b(Bearer|Basic)(\s{1,10})[A-Za-z0-9\-._~+/]{1,4096}=*"
+    r"|\b(Token|Digest)(\s{1,10})[A-Za-z0-9\-._~+/]{16,4096}=*",
+    re.IGNORECASE,
+)
+# A secret-named key followed by "=" or ":" and a value, as in a query string, a log message, a
+# repr or JSON text. The value stops at a separator; what a secret-named key is followed by
+# after a space is not its value (``password: correct horse`` keeps ``horse``).
+_KEY_VALUE = re.compile(
+    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key"
+    r"|private[_\-]?key|credential|signature|sessionid|csrftoken|dsn|auth|cookie)[\w\-]{0,40})"
+    r"(?P<sep>[\"']?\s{0,5}[=:]\s{0,5}[\[\"'(]{0,3})"
+    r"(?P<value>[^\s&\"',;}\])#]+)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a mapping key (a header, form field, variable or setting name) names a secret."""
+    if not isinstance(key, str):
+        return False
+    return _SECRET_KEY.search(key.lower().replace("-", "_")) is not None
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with every secret-shaped part replaced by ``[Filtered]``."""
+    # URL credentials first: "user:pw@host.example" also has the shape of an e-mail address,
+    # and replacing it as one would leave "user:" in place.
+    if "://" in text:
+        text = _URL_CREDENTIALS.sub(rf"\1{FILTERED}@", text)
+    if "@" in text:
+        text = _EMAIL.sub(FILTERED, text)
+    if "-1" in text:
+        text = _AGE_IDENTITY.sub(FILTERED, text)
+    text = _AUTH_SCHEME.sub(_auth_scheme_filtered, text)
+    return _KEY_VALUE.sub(rf"\g<key>\g<sep>{FILTERED}", text)
+
+
+def _auth_scheme_filtered(match: re.Match[str]) -> str:
+    scheme = match.group(1) or match.group(3)
+    space = match.group(2) or match.group(4)
+    return f"{scheme}{space}{FILTERED}"
+
+
+def scrub(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` (an event, a breadcrumb or any part of one) with secrets replaced.
+
+    Mappings and sequences are walked; strings and bytes are scrubbed by shape; other values
+    (numbers, datetimes) are kept as they are. Never raises on plain data."""
+    if depth > MAX_DEPTH:
+        return FILTERED
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, (bytes, bytearray)):
+        return scrub_text(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, Mapping):
+        cleaned: dict[Any, Any] = {}
+        for key, item in value.items():
+            new_key = scrub_text(key) if isinstance(key, str) else key
+            cleaned[new_key] = FILTERED if is_secret_key(key) else scrub(item, depth + 1)
+        return cleaned
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and is_secret_key(value[0]):
+            # A header as a [name, value] pair.
+            return [scrub_text(value[0]), FILTERED]
+        return [scrub(item, depth + 1) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return [scrub(item, depth + 1) for item in value]
+    return value
+
+
+def _scrubbed_or_dropped(event: Any, what: str) -> Any:
+    try:
+        return scrub(event)
+    except Exception:
+        # Sending an event that could not be scrubbed could send a secret: drop it, loudly.
+        logger.warning("Sentry %s dropped: it could not be scrubbed", what, exc_info=True)
+        return None
+
+
+def before_send(event: Any, hint: Any) -> Any:
+    """sentry_sdk's ``before_send``: errors and check-ins, scrubbed (or dropped)."""
+    return _scrubbed_or_dropped(event, "event")
+
+
+def before_send_transaction(event: Any, hint: Any) -> Any:
+    """sentry_sdk's ``before_send_transaction``: spans (SQL, Redis, HTTP) scrubbed."""
+    return _scrubbed_or_dropped(event, "transaction")
+
+
+def before_breadcrumb(crumb: Any, hint: Any) -> Any:
+    """sentry_sdk's ``before_breadcrumb``: log records and queries scrubbed when recorded."""
+    return _scrubbed_or_dropped(crumb, "breadcrumb")
