@@ -1,0 +1,59 @@
+"""Helpers for the state-collector tests: a scrape as Prometheus reads it, and Redis db 11."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from nzila_ops.observability.metrics.celery_tracking import forget_backoff
+from nzila_ops.observability.metrics.state import StateCollector
+
+# The Redis db of these tests, apart from the other test files' (flushed before and after).
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape() -> Samples:
+    """The state collector's output through a per-scrape registry, as text, parsed back the
+    way Prometheus reads it: {(sample name, sorted labels): value}."""
+    registry = CollectorRegistry()
+    registry.register(StateCollector())
+    text = generate_latest(registry).decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return name, tuple(sorted(labels.items()))
+
+
+def names(samples: Samples) -> set[str]:
+    return {name for name, _ in samples}
+
+
+@pytest.fixture
+def metrics_redis(settings: Any) -> Iterator[Any]:
+    """Redis db 11, empty, as METRICS['REDIS_URL']."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": REDIS_URL}}
+    forget_backoff()
+    yield client
+    client.flushdb()
+    forget_backoff()
+
+
+def set_metrics(settings: Any, **metrics: Any) -> None:
+    """Change METRICS keys (REDIS_URL kept unless given)."""
+    current = dict(settings.NZILA_OPS.get("METRICS", {}))
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {**current, **metrics}}
