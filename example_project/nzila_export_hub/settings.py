@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from nzila_ops.observability import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -151,3 +153,14 @@ LOGGING = {
         }
     },
 }
+
+# Sentry (docs/sentry.md): errors, traces and Crons check-ins of the beat entries. Without
+# SENTRY_DSN nothing is started (and sentry_sdk is not even imported).
+init_sentry(
+    dsn=env("SENTRY_DSN", default=None),
+    environment=env("SENTRY_ENVIRONMENT", default="development"),
+    release=env("SENTRY_RELEASE", default=None),
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.1),
+    # SQL parameters hold personal data (buyers' names, e-mail addresses): off unless chosen.
+    send_sql_params=env.bool("SENTRY_SEND_SQL_PARAMS", default=False),
+)
