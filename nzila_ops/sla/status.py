@@ -26,6 +26,7 @@ from django.utils import timezone
 from nzila_ops.conf import get_config
 from nzila_ops.events import health_component
 from nzila_ops.models import ComponentState, Incident
+from nzila_ops.sla.bars import day_status
 from nzila_ops.sla.periods import sla_timezone
 from nzila_ops.sla.uptime import Availability, daily_availability
 
@@ -41,8 +42,6 @@ CACHE_KEY = "nzila_ops:sla:status:v1"
 #: Component states, worst first (the page's overall state is the worst of its components').
 STATES = ("outage", "degraded", "unknown", "ok")
 _FROM_HEALTH = {"ok": "ok", "warning": "degraded", "failing": "outage"}
-# A day's bar: no downtime, some (up to 1 % of the observed day, about 14 minutes), or more.
-PARTIAL_DOWN_FRACTION = 0.01
 # The only incident fields read: the rest (key, timeline, post-mortem) is never even loaded.
 INCIDENT_FIELDS = ("component", "title", "public_title", "status", "source", "detected_at",
                    "resolved_at")  # fmt: skip
@@ -164,17 +163,9 @@ def _component(
 
 def _day(day: date, availability: Availability) -> dict[str, Any]:
     up, down = availability.up_seconds, availability.down_seconds
-    if up + down <= 0:
-        status = "no_data"
-    elif down <= 0:
-        status = "up"
-    elif down <= PARTIAL_DOWN_FRACTION * (up + down):
-        status = "partial"
-    else:
-        status = "down"
     return {
         "date": day.isoformat(),
-        "status": status,
+        "status": day_status(up, down),
         "uptime_percent": _percent(up, down),
         "downtime_seconds": round(down),
     }

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.sla.bars import day_text, svg_bars
 from nzila_ops.sla.periods import sla_timezone
 from nzila_ops.sla.status import cached_status_document
 
@@ -39,9 +40,6 @@ HEADLINES = {
     "outage": "Some systems are experiencing an outage",
     "unknown": "The status of some systems is unknown",
 }
-DAY_LABELS = {"up": "no downtime", "partial": "partial outage", "down": "outage",
-              "no_data": "no data"}  # fmt: skip
-BAR_STEP, BAR_WIDTH = 5, 4  # SVG user units: 90 bars fill a viewBox 450 wide
 
 
 def _document() -> dict[str, Any] | None:
@@ -87,14 +85,11 @@ def status_page(request: HttpRequest) -> HttpResponse:
 
 
 def _presented(document: dict[str, Any]) -> dict[str, Any]:
-    """What the template needs beside the document: labels, bar positions, readable times."""
-    components = []
-    for component in document["components"]:
-        bars = [
-            {**day, "x": i * BAR_STEP, "label": DAY_LABELS.get(day["status"], day["status"])}
-            for i, day in enumerate(component["days"])
-        ]
-        components.append({**component, "label": LABELS[component["status"]], "bars": bars})
+    """What the template needs beside the document: labels, the bars, readable times."""
+    components = [
+        {**component, "label": LABELS[component["status"]], "bars": _bars(component)}
+        for component in document["components"]
+    ]
     incidents = {
         kind: [
             {**i, "started": _when(i["started_at"]), "resolved": _when(i["resolved_at"])}
@@ -110,10 +105,13 @@ def _presented(document: dict[str, Any]) -> dict[str, Any]:
         "generated": _when(document["generated_at"]),
         "time_zone": document["time_zone"],
         "days": document["days"],
-        "bar_width": BAR_WIDTH,
-        "view_width": document["days"] * BAR_STEP,
-        "first_day": components[0]["days"][0]["date"] if components else "",
     }
+
+
+def _bars(component: dict[str, Any]) -> str:
+    days = ((d["status"], d["date"], day_text(d["status"], d["uptime_percent"]))
+            for d in component["days"])  # fmt: skip
+    return svg_bars(days, f"{component['name']}: daily uptime, oldest first")
 
 
 def _when(text: str | None) -> str:
