@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -39,9 +38,8 @@ def names(samples: Samples) -> set[str]:
     return {name for name, _ in samples}
 
 
-@pytest.fixture
-def metrics_redis(settings: Any) -> Iterator[Any]:
-    """Redis db 11, empty, as METRICS['REDIS_URL']."""
+def redis_db_11(settings: Any) -> Iterator[Any]:
+    """For a fixture: Redis db 11, empty, as METRICS['REDIS_URL'] (a client of it)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,16 +12,16 @@ import time_machine
 from django.db import connection
 
 from nzila_ops.models import BackupRecord, ComponentState, DrillRecord, Incident
-from tests.observability.metrics_scrape import (  # noqa: F401  (metrics_redis is a fixture)
-    key,
-    metrics_redis,
-    names,
-    scrape,
-)
+from tests.observability.metrics_scrape import key, names, redis_db_11, scrape
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("metrics_redis")]
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def metrics_redis(settings: Any) -> Iterator[Any]:
+    yield from redis_db_11(settings)
 
 
 @pytest.fixture

@@ -1,0 +1,188 @@
+"""Celery task outcomes and active tasks, recorded in Redis by a real worker's signals and
+exported by the state collector; queue lengths as Redis holds them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import time_machine
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+
+from nzila_ops.observability.metrics import celery_tracking
+from tests.observability.metrics_scrape import REDIS_URL, key, redis_db_11, scrape, set_metrics
+from tests.support.s3 import free_port
+
+pytestmark = pytest.mark.django_db
+
+# No Django fixup: it closes the database connections the test's own transaction runs on.
+app = Celery(
+    "nzila_metrics_tests", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False, fixups=[]
+)
+app.conf.update(task_always_eager=False, broker_connection_retry_on_startup=True)
+release = threading.Event()
+
+
+@app.task(name="tests.metrics.add")
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@app.task(name="tests.metrics.boom")
+def boom() -> None:
+    raise ValueError("boom")
+
+
+@app.task(bind=True, name="tests.metrics.flaky", max_retries=1)
+def flaky(self: Any) -> str:
+    if not self.request.retries:
+        raise self.retry(countdown=0)
+    return "second time lucky"
+
+
+@app.task(name="tests.metrics.blocked")
+def blocked() -> None:
+    release.wait(30)
+
+
+@app.task(name="tests.metrics.limited", time_limit=30)
+def limited() -> None:
+    pass
+
+
+@pytest.fixture
+def metrics_redis(settings: Any) -> Iterator[Any]:
+    yield from redis_db_11(settings)
+
+
+@pytest.fixture
+def worker(metrics_redis: Any) -> Iterator[Any]:
+    release.clear()
+    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+        yield metrics_redis
+    release.set()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
+    """Wait for what the worker records after the result is stored (task_postrun)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("not seen in time")
+        time.sleep(0.05)
+
+
+def total(task: str, outcome: str) -> float | None:
+    return scrape().get(key("nzila_celery_tasks_total", task=task, outcome=outcome))
+
+
+def test_outcomes_of_real_task_runs_are_counted(worker: Any) -> None:
+    assert add.delay(1, 2).get(timeout=15) == 3
+    assert add.delay(2, 2).get(timeout=15) == 4
+    boom.delay().get(timeout=15, propagate=False)
+    assert flaky.delay().get(timeout=15) == "second time lucky"
+    eventually(lambda: total("tests.metrics.flaky", "succeeded") == 1)
+    samples = scrape()
+    assert (
+        samples[key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="succeeded")] == 2
+    )
+    assert (
+        samples[key("nzila_celery_tasks_total", task="tests.metrics.boom", outcome="failed")] == 1
+    )
+    assert (
+        samples[key("nzila_celery_tasks_total", task="tests.metrics.flaky", outcome="retried")] == 1
+    )
+    assert (
+        key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed") not in samples
+    )
+    assert not [k for k in samples if k[0] == "nzila_celery_tasks_active"]
+
+
+def test_a_running_task_is_active_until_it_ends(worker: Any) -> None:
+    result = blocked.delay()
+    active = key("nzila_celery_tasks_active", task="tests.metrics.blocked")
+    eventually(lambda: scrape().get(active) == 1)
+    release.set()
+    result.get(timeout=15)
+    eventually(lambda: active not in scrape())
+    assert total("tests.metrics.blocked", "succeeded") == 1
+
+
+def test_an_active_entry_expires_when_its_worker_never_reports(metrics_redis: Any) -> None:
+    # A worker SIGKILLed mid-task sends nothing more: only prerun was recorded.
+    celery_tracking.task_started(sender=add, task_id="killed-1", task=add)
+    active = key("nzila_celery_tasks_active", task="tests.metrics.add")
+    assert scrape()[active] == 1
+    with time_machine.travel(time.time() + 3601, tick=False):
+        assert active not in scrape()
+        # The next task to start removes it from Redis too.
+        celery_tracking.task_started(sender=boom, task_id="next-1", task=boom)
+    assert metrics_redis.zrange(celery_tracking.ACTIVE_KEY, 0, -1) == [
+        b"tests.metrics.boom\0next-1"
+    ]
+
+
+def test_a_task_with_a_time_limit_is_active_for_that_long_plus_a_minute(
+    metrics_redis: Any, settings: Any
+) -> None:
+    set_metrics(settings, CELERY_ACTIVE_TTL_SECONDS=10)
+    with time_machine.travel(1_800_000_000, tick=False):
+        celery_tracking.task_started(sender=limited, task_id="l-1", task=limited)
+        celery_tracking.task_started(sender=add, task_id="a-1", task=add)
+    scores = dict(metrics_redis.zrange(celery_tracking.ACTIVE_KEY, 0, -1, withscores=True))
+    assert scores == {
+        b"tests.metrics.limited\0l-1": 1_800_000_000 + 30 + 60,
+        b"tests.metrics.add\0a-1": 1_800_000_000 + 10,
+    }
+
+
+def test_a_failure_reported_by_the_workers_main_process_ends_the_task(metrics_redis: Any) -> None:
+    # A hard time limit or a lost pool process: the child that ran prerun is gone, and the
+    # main process sends task_failure with no postrun after it.
+    celery_tracking.task_started(sender=add, task_id="lost-1", task=add)
+    celery_tracking._running.clear()  # what the killed child knew
+    celery_tracking.task_failed(sender=add, task_id="lost-1")
+    samples = scrape()
+    assert samples[key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed")] == 1
+    assert key("nzila_celery_tasks_active", task="tests.metrics.add") not in samples
+
+
+def test_tasks_run_eagerly_are_not_counted(metrics_redis: Any) -> None:
+    add.apply((1, 1))
+    boom.apply()
+    assert metrics_redis.keys("nzila_ops:*") == []
+
+
+def test_redis_down_never_fails_a_task_and_is_tried_again_later(
+    worker: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    set_metrics(settings, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.ERROR, logger=celery_tracking.__name__):
+        assert add.delay(3, 4).get(timeout=15) == 7
+        assert add.delay(5, 6).get(timeout=15) == 11
+    failures = [r for r in caplog.records if "not recorded in Redis" in r.getMessage()]
+    # Once, then left alone: an outage must not add a connection timeout to every task.
+    assert len(failures) == 1
+    samples = scrape()
+    assert samples[key("nzila_metrics_collector_up", part="celery")] == 0
+    assert not [k for k in samples if k[0].startswith("nzila_celery_")]
+    assert samples[key("nzila_metrics_collector_up", part="catalog")] == 1
+
+
+def test_queue_length_counts_every_priority_list_of_each_queue(
+    metrics_redis: Any, settings: Any
+) -> None:
+    set_metrics(settings, CELERY_QUEUES=["celery", "exports"])
+    metrics_redis.lpush("celery", "m1", "m2", "m3")
+    # Kombu's Redis transport keeps higher-numbered priorities in lists of their own.
+    metrics_redis.lpush("celery\x06\x163", "m4", "m5")
+    metrics_redis.lpush("celery\x06\x169", "m6")
+    metrics_redis.lpush("other", "not configured")
+    samples = scrape()
+    lengths = {k[1]: v for k, v in samples.items() if k[0] == "nzila_celery_queue_length"}
+    assert lengths == {(("queue", "celery"),): 6, (("queue", "exports"),): 0}
