@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -14,7 +15,9 @@ def deal(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 def pid(request: HttpRequest) -> JsonResponse:
-    """Which gunicorn worker answered (and one query, for the query histogram)."""
+    """Which gunicorn worker answered (and one query, for the query histogram). ``?sleep=s``
+    keeps the worker busy, so that concurrent requests must go to the other one."""
+    time.sleep(min(float(request.GET.get("sleep", "0")), 1.0))
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"pid": os.getpid()})
