@@ -298,6 +298,33 @@ DEFAULTS: dict[str, Any] = {
         # Monthly report e-mailed by beat (through the notifier backends); burn-rate check.
         "REPORT_CRON": "0 6 1 * *",
         "BURN_RATE_CRON": "*/5 * * * *",
+        # Error-budget burn-rate alerts (the SRE workbook's multiwindow rule): a rule fires when
+        # the burn rate is >= FACTOR over both windows; rules of one NAME share one incident.
+        # Page (P1, high urgency) on 2 % of a 30-day budget in 1 h or 5 % in 6 h; ticket (P3)
+        # on 10 % in 3 days. An empty list turns the alerts off.
+        "BURN_RATE_RULES": [
+            {
+                "NAME": "page",
+                "LONG_MINUTES": 60,
+                "SHORT_MINUTES": 5,
+                "FACTOR": 14.4,
+                "SEVERITY": "P1",
+            },
+            {
+                "NAME": "page",
+                "LONG_MINUTES": 360,
+                "SHORT_MINUTES": 30,
+                "FACTOR": 6,
+                "SEVERITY": "P1",
+            },
+            {
+                "NAME": "ticket",
+                "LONG_MINUTES": 4320,
+                "SHORT_MINUTES": 360,
+                "FACTOR": 1,
+                "SEVERITY": "P3",
+            },
+        ],
     },
 }
 

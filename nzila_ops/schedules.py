@@ -75,6 +75,15 @@ def desired_entries() -> list[Entry]:
             config["INCIDENT_RETRY_CRON"],
         )
     )
+    if config["SLA"]["BURN_RATE_RULES"]:
+        # Error-budget burn-rate alerts (docs/SLA_TARGETS.md); no rules, no alerts.
+        entries.append(
+            Entry(
+                f"{PREFIX}error budget",
+                "nzila_ops.check_error_budget",
+                config["SLA"]["BURN_RATE_CRON"],
+            )
+        )
     if config["ALERT_DRILL_CRON"]:
         # Off by default: it pages a person. Arguments: the page's severity, seconds to wait.
         entries.append(

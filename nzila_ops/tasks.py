@@ -128,3 +128,12 @@ def run_alert_drill_task(severity: str = "P2", wait_seconds: float = 600) -> dic
     from nzila_ops.incidents.drill import run_alert_drill
 
     return run_alert_drill(severity=severity, wait_seconds=wait_seconds).as_dict()
+
+
+@shared_task(name="nzila_ops.check_error_budget")
+def check_error_budget_task() -> dict[str, Any]:
+    """The error-budget burn-rate alerts (SLA.BURN_RATE_CRON): opens, supersedes or resolves
+    the page and ticket incidents."""
+    from nzila_ops.sla.burn_alerts import check_error_budget
+
+    return check_error_budget().as_dict()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
+from fractions import Fraction
 from typing import Any
 
 from nzila_ops.exceptions import ConfigurationError
@@ -31,4 +33,52 @@ def validate(section: dict[str, Any]) -> None:
         if not isinstance(section[key], str) or len(section[key].split()) != 5:
             raise ConfigurationError(
                 f"NZILA_OPS['SLA'][{key!r}] must be a crontab with 5 fields, like '0 6 1 * *'"
+            )
+    _validate_burn_rate_rules(section["BURN_RATE_RULES"], target)
+
+
+BURN_RULE_KEYS = ("NAME", "LONG_MINUTES", "SHORT_MINUTES", "FACTOR", "SEVERITY")
+# A window of up to a year keeps its start a finite datetime and its query reasonable.
+MAX_WINDOW_MINUTES = 366 * 24 * 60
+
+
+def _validate_burn_rate_rules(rules: Any, target: float) -> None:
+    where = "NZILA_OPS['SLA']['BURN_RATE_RULES']"
+    if not isinstance(rules, list | tuple):
+        raise ConfigurationError(f"{where} must be a list of rules (dicts of {BURN_RULE_KEYS})")
+    severities: dict[str, str] = {}
+    for index, rule in enumerate(rules):
+        here = f"{where}[{index}]"
+        if not isinstance(rule, dict) or set(rule) != set(BURN_RULE_KEYS):
+            raise ConfigurationError(
+                f"{here} must be a dict with exactly the keys {BURN_RULE_KEYS}"
+            )
+        name = rule["NAME"]
+        # The name is in the incident's key (error_budget:<name>) and the docs' tables.
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_-]{1,40}", name):
+            raise ConfigurationError(f"{here}['NAME'] must be a short lowercase name like 'page'")
+        numbers = {k: rule[k] for k in ("LONG_MINUTES", "SHORT_MINUTES", "FACTOR")}
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers.values()):
+            raise ConfigurationError(f"{here}: LONG_MINUTES, SHORT_MINUTES and FACTOR are numbers")
+        if not 1 <= rule["SHORT_MINUTES"] < rule["LONG_MINUTES"] <= MAX_WINDOW_MINUTES:
+            raise ConfigurationError(
+                f"{here}: SHORT_MINUTES must be at least 1 and below LONG_MINUTES, at most "
+                f"{MAX_WINDOW_MINUTES} (a year)"
+            )
+        # Above 100 / (100 - target) the rule would need more than all the time down.
+        if (
+            rule["FACTOR"] <= 0
+            or Fraction(str(rule["FACTOR"])) * (100 - Fraction(str(target))) > 100
+        ):
+            raise ConfigurationError(
+                f"{here}['FACTOR'] is {rule['FACTOR']!r}: it must be above 0 and at most "
+                f"100 / (100 - TARGET_PERCENT), or the rule could never fire"
+            )
+        if rule["SEVERITY"] not in ("P0", "P1", "P2", "P3"):
+            raise ConfigurationError(f"{here}['SEVERITY'] must be P0, P1, P2 or P3")
+        # One name is one incident, which has one severity.
+        if severities.setdefault(name, rule["SEVERITY"]) != rule["SEVERITY"]:
+            raise ConfigurationError(
+                f"{where}: the rules named {name!r} have different severities; rules of one name "
+                "share one incident, so one severity"
             )
