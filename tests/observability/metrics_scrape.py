@@ -30,8 +30,8 @@ def scrape() -> Samples:
     return samples
 
 
-def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return name, tuple(sorted(labels.items()))
+def key(metric: str, /, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return metric, tuple(sorted(labels.items()))
 
 
 def names(samples: Samples) -> set[str]:
