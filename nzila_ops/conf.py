@@ -292,6 +292,7 @@ DEFAULTS: dict[str, Any] = {
         },
         # Prometheus HTTP API base URL for the latency figures; None: "not measured".
         "PROMETHEUS_URL": None,
+        "PROMETHEUS_TIMEOUT_SECONDS": 5,
         # Components on the public status page: name -> public display name.
         "PUBLIC_COMPONENTS": {},
         "STATUS_CACHE_SECONDS": 60,

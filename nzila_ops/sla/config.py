@@ -6,6 +6,7 @@ import re
 import zoneinfo
 from fractions import Fraction
 from typing import Any
+from urllib.parse import urlsplit
 
 from nzila_ops.exceptions import ConfigurationError
 
@@ -34,6 +35,9 @@ def validate(section: dict[str, Any]) -> None:
             raise ConfigurationError(
                 f"NZILA_OPS['SLA'][{key!r}] must be a crontab with 5 fields, like '0 6 1 * *'"
             )
+    _validate_credits(section)
+    _validate_incident_targets(section)
+    _validate_prometheus(section)
     _validate_burn_rate_rules(section["BURN_RATE_RULES"], target)
 
 
@@ -82,3 +86,76 @@ def _validate_burn_rate_rules(rules: Any, target: float) -> None:
                 f"{where}: the rules named {name!r} have different severities; rules of one name "
                 "share one incident, so one severity"
             )
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def _validate_credits(section: dict[str, Any]) -> None:
+    credits = section["CREDITS"]
+    message = (
+        "NZILA_OPS['SLA']['CREDITS'] must be a list of [uptime below this percent (0-100], "
+        "credit in percent of the monthly fee (0-100]] pairs, thresholds all different"
+    )
+    if not isinstance(credits, list | tuple):
+        raise ConfigurationError(message)
+    for tier in credits:
+        if (
+            not isinstance(tier, list | tuple)
+            or len(tier) != 2
+            or not all(_number(v) and 0 < v <= 100 for v in tier)
+        ):
+            raise ConfigurationError(message)
+    if len({tier[0] for tier in credits}) != len(credits):
+        raise ConfigurationError(message)
+
+
+def _validate_incident_targets(section: dict[str, Any]) -> None:
+    # Imported here: nzila_ops.conf imports this module.
+    from nzila_ops.conf import DEFAULTS
+
+    defaults = DEFAULTS["SLA"]["INCIDENT_TARGETS"]
+    given = section["INCIDENT_TARGETS"]
+    if not isinstance(given, dict) or set(given) - set(defaults):
+        raise ConfigurationError(
+            "NZILA_OPS['SLA']['INCIDENT_TARGETS'] must be a dict of P0, P1, P2 or P3 -> "
+            "{'DETECT': minutes, 'RESPOND': minutes, 'RESOLVE': minutes}"
+        )
+    merged = {}
+    # A severity left out, or a target left out of one, keeps its default.
+    for severity, targets in defaults.items():
+        override = given.get(severity, {})
+        if not isinstance(override, dict) or set(override) - set(targets):
+            raise ConfigurationError(
+                f"NZILA_OPS['SLA']['INCIDENT_TARGETS'][{severity!r}] must be a dict of "
+                "DETECT, RESPOND, RESOLVE -> minutes"
+            )
+        merged[severity] = {**targets, **override}
+        for key, minutes in merged[severity].items():
+            # A year at most keeps every computed deadline a finite datetime.
+            if not _number(minutes) or not 0 < minutes <= 525_600:
+                raise ConfigurationError(
+                    f"NZILA_OPS['SLA']['INCIDENT_TARGETS'][{severity!r}][{key!r}] must be a "
+                    "number of minutes above 0, at most a year"
+                )
+    section["INCIDENT_TARGETS"] = merged
+
+
+def _validate_prometheus(section: dict[str, Any]) -> None:
+    url = section["PROMETHEUS_URL"]
+    if url is not None:
+        try:
+            parts = urlsplit(url) if isinstance(url, str) else None
+        except ValueError:  # an unbalanced IPv6 bracket
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                "NZILA_OPS['SLA']['PROMETHEUS_URL'] must be None or an http(s) URL of the "
+                "Prometheus server, like http://prometheus:9090"
+            )
+    timeout = section["PROMETHEUS_TIMEOUT_SECONDS"]
+    if not _number(timeout) or not 0 < timeout <= 60:
+        raise ConfigurationError(
+            "NZILA_OPS['SLA']['PROMETHEUS_TIMEOUT_SECONDS'] must be a number of seconds, 0 to 60"
+        )

@@ -73,7 +73,7 @@ class Availability:
 
 
 @dataclass(frozen=True)
-class _Coverage:
+class Coverage:
     """A component's time split into sets: maintenance ⊂ data, down ⊂ data - maintenance."""
 
     data: list[Interval]
@@ -121,15 +121,17 @@ def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tu
     return list(flips.values_list("component", "new", "at", "next_at", "number"))
 
 
-def _coverages(
-    components: Sequence[str], start: datetime, end: datetime
-) -> tuple[dict[str, _Coverage], list[Interval]]:
-    """Each component's coverage of [start, end), and the windows of every component."""
+def coverages(
+    components: Sequence[str], start: datetime, end: datetime, now: datetime | None = None
+) -> tuple[dict[str, Coverage], list[Interval]]:
+    """Each component's coverage of [start, end), and the maintenance windows of every
+    component (for ``overall_coverage``): what a caller cutting one period into many (days,
+    months) computes once."""
     lo = start.timestamp()
     # Time after now has not happened: it is no data, not up.
-    hi = min(end, timezone.now()).timestamp()
+    hi = min(end, now or timezone.now()).timestamp()
     if hi <= lo:
-        empty = _Coverage([], [], [])
+        empty = Coverage([], [], [])
         return dict.fromkeys(components, empty), []
     stop = datetime.fromtimestamp(hi, UTC)
     first_seen: dict[str, float] = {}
@@ -157,41 +159,42 @@ def _coverages(
         data = merge(data)
         maintenance = intersect(merge(own[component] + everyone), data)
         down = intersect(merge(failing[component]), subtract(data, maintenance))
-        result[component] = _Coverage(data, maintenance, down)
+        result[component] = Coverage(data, maintenance, down)
     return result, everyone
 
 
-def _overall(coverages: dict[str, _Coverage], everyone: list[Interval]) -> _Coverage:
-    data = merge(iv for c in coverages.values() for iv in c.data)
+def overall_coverage(each: dict[str, Coverage], everyone: list[Interval]) -> Coverage:
+    """The service's coverage: data while any component has data, down while any is down."""
+    data = merge(iv for c in each.values() for iv in c.data)
     maintenance = intersect(everyone, data)
     # A component's own maintenance hides only its own downtime; the windows of every
     # component are already outside each component's down set.
-    down = merge(iv for c in coverages.values() for iv in c.down)
-    return _Coverage(data, maintenance, down)
+    down = merge(iv for c in each.values() for iv in c.down)
+    return Coverage(data, maintenance, down)
 
 
 def availability(
     components: Sequence[str], start: datetime, end: datetime
 ) -> dict[str, Availability]:
     """Availability of each named component over [start, end) (aware datetimes)."""
-    coverages, _ = _coverages(components, start, end)
-    return {c: coverages[c].over(c, start, end) for c in components}
+    each, _ = coverages(components, start, end)
+    return {c: each[c].over(c, start, end) for c in components}
 
 
 def overall_availability(components: Sequence[str], start: datetime, end: datetime) -> Availability:
     """The service's availability: down while ANY of ``components`` is down (the union of
     their down time, so two overlapping outages count once)."""
-    coverages, everyone = _coverages(components, start, end)
-    return _overall(coverages, everyone).over(OVERALL, start, end)
+    each, everyone = coverages(components, start, end)
+    return overall_coverage(each, everyone).over(OVERALL, start, end)
 
 
 def availability_with_overall(
     components: Sequence[str], start: datetime, end: datetime
 ) -> tuple[dict[str, Availability], Availability]:
-    """Both of the above from one query (what the report uses)."""
-    coverages, everyone = _coverages(components, start, end)
-    rows = {c: coverages[c].over(c, start, end) for c in components}
-    return rows, _overall(coverages, everyone).over(OVERALL, start, end)
+    """Both of the above from one query."""
+    each, everyone = coverages(components, start, end)
+    rows = {c: each[c].over(c, start, end) for c in components}
+    return rows, overall_coverage(each, everyone).over(OVERALL, start, end)
 
 
 def daily_availability(
@@ -204,10 +207,10 @@ def daily_availability(
         datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=tz)
         for i in range(days + 1)
     ]
-    coverages, everyone = _coverages(components, bounds[0], bounds[-1])
+    each, everyone = coverages(components, bounds[0], bounds[-1])
     if include_overall:
-        coverages = {**coverages, OVERALL: _overall(coverages, everyone)}
+        each = {**each, OVERALL: overall_coverage(each, everyone)}
     return {
         name: [coverage.over(name, bounds[i], bounds[i + 1]) for i in range(days)]
-        for name, coverage in coverages.items()
+        for name, coverage in each.items()
     }

@@ -1,0 +1,152 @@
+"""Data protection figures of a period: backups (success rate, RPO achieved) and drills (RTO).
+
+A backup counts from its ``finished_at``, when it became restorable: the time the RPO watch and
+the freshness check measure age from. The largest gap is the longest stretch in the period
+with no new successful backup: from the last one before the period (or the period's start when
+there is none), between successive ones, and from the last one to the period's end (or now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from nzila_ops.conf import get_config
+from nzila_ops.models import BackupRecord, DrillRecord
+
+SUCCEEDED, FAILED = BackupRecord.Status.SUCCEEDED, BackupRecord.Status.FAILED
+
+
+@dataclass(frozen=True)
+class BackupFigures:
+    database: str
+    succeeded: int
+    failed: int
+    largest_gap_seconds: float | None  # None: no successful backup ever, up to the period end
+    current_age_seconds: float | None  # of the newest successful backup now; None: none
+    rpo_target_seconds: float
+
+    @property
+    def success_percent(self) -> float | None:
+        done = self.succeeded + self.failed
+        return None if done == 0 else 100.0 * self.succeeded / done
+
+    @property
+    def rpo_met(self) -> bool | None:
+        if self.largest_gap_seconds is None:
+            return None
+        return self.largest_gap_seconds <= self.rpo_target_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"database": self.database, "succeeded": self.succeeded, "failed": self.failed,
+                "success_percent": self.success_percent,
+                "largest_gap_seconds": self.largest_gap_seconds,
+                "current_age_seconds": self.current_age_seconds,
+                "rpo_target_seconds": self.rpo_target_seconds,
+                "rpo_met": self.rpo_met}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DrillFigures:
+    passed: int
+    failed: int
+    latest_rto_seconds: float | None  # of the latest drill in the period that measured one
+    worst_rto_seconds: float | None
+    rto_target_seconds: float
+
+    @property
+    def rto_met(self) -> bool | None:
+        """False when a drill failed (recovery not shown to work) or took too long; None
+        when no drill ran."""
+        if self.failed:
+            return False
+        if self.worst_rto_seconds is None:
+            return None
+        return self.worst_rto_seconds <= self.rto_target_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "failed": self.failed,
+                "latest_rto_seconds": self.latest_rto_seconds,
+                "worst_rto_seconds": self.worst_rto_seconds,
+                "rto_target_seconds": self.rto_target_seconds, "rto_met": self.rto_met}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DataProtection:
+    backups: list[BackupFigures]  # one per backed-up database alias
+    drills: DrillFigures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"backups": [b.as_dict() for b in self.backups], "drills": self.drills.as_dict()}
+
+
+def _largest_gap(database: str, start: datetime, stop: datetime) -> float | None:
+    done = BackupRecord.objects.filter(database_alias=database, status=SUCCEEDED)
+    before = done.filter(finished_at__lt=start).aggregate(at=Max("finished_at"))["at"]
+    inside = list(
+        done.filter(finished_at__gte=start, finished_at__lt=stop)
+        .order_by("finished_at")
+        .values_list("finished_at", flat=True)
+    )
+    if before is None and not inside:
+        return None
+    points = [before or start, *inside, stop]
+    return max((b - a).total_seconds() for a, b in pairwise(points))
+
+
+def backup_figures(database: str, start: datetime, end: datetime, now: datetime) -> BackupFigures:
+    stop = min(end, now)
+    counts = BackupRecord.objects.filter(
+        database_alias=database, finished_at__gte=start, finished_at__lt=stop
+    ).aggregate(
+        succeeded=Count("id", filter=Q(status=SUCCEEDED)),
+        failed=Count("id", filter=Q(status=FAILED)),
+    )
+    newest = (
+        BackupRecord.objects.filter(database_alias=database, status=SUCCEEDED, finished_at__lte=now)
+        .aggregate(at=Max("finished_at"))["at"]
+    )  # fmt: skip
+    return BackupFigures(
+        database=database,
+        succeeded=counts["succeeded"],
+        failed=counts["failed"],
+        largest_gap_seconds=_largest_gap(database, start, stop) if stop > start else None,
+        current_age_seconds=(now - newest).total_seconds() if newest else None,
+        rpo_target_seconds=float(get_config()["RPO_TARGET_SECONDS"]),
+    )
+
+
+def drill_figures(start: datetime, end: datetime) -> DrillFigures:
+    drills = DrillRecord.objects.filter(started_at__gte=start, started_at__lt=end)
+    counts = drills.aggregate(
+        passed=Count("id", filter=Q(result=DrillRecord.Result.PASSED)),
+        failed=Count("id", filter=Q(result=DrillRecord.Result.FAILED)),
+        worst=Max("rto_seconds"),
+    )
+    latest = (
+        drills.filter(rto_seconds__isnull=False)
+        .order_by("-started_at", "-id")
+        .values_list("rto_seconds", flat=True)
+        .first()
+    )
+    return DrillFigures(
+        passed=counts["passed"],
+        failed=counts["failed"],
+        latest_rto_seconds=latest,
+        worst_rto_seconds=counts["worst"],
+        rto_target_seconds=float(get_config()["RTO_TARGET_SECONDS"]),
+    )
+
+
+def data_protection(start: datetime, end: datetime, now: datetime | None = None) -> DataProtection:
+    now = now or timezone.now()
+    databases = get_config()["BACKUP_DATABASES"]
+    return DataProtection(
+        backups=[backup_figures(db, start, end, now) for db in databases],
+        drills=drill_figures(start, end),
+    )
