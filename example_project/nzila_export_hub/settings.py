@@ -109,6 +109,11 @@ NZILA_OPS = {
     "METRICS": {
         "TOKEN": env("NZILA_OPS_METRICS_TOKEN", default=None),
         "ALLOWED_IPS": env.list("NZILA_OPS_METRICS_ALLOWED_IPS", default=[]),
+        # The plan's business metrics, computed at scrape time (nzila_export_hub/metrics.py).
+        "BUSINESS": {
+            name: f"nzila_export_hub.metrics.{name}"
+            for name in ("daily_active_users", "deals_per_day", "revenue_per_day_usd")
+        },
     },
     # The original plan's monitors beyond the built-in checks: auth, deals, vehicles and
     # payments APIs, the admin portal, the WebSocket server.

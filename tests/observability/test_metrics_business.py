@@ -228,3 +228,45 @@ def business_name_is_valid(name: str) -> bool:
     import re
 
     return re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", name) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_example_projects_business_metrics_count_the_last_24_hours(settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deals.models import Deal
+    from nzila_export_hub import settings as example
+    from payments.models import Payment
+    from vehicles.models import Vehicle
+
+    set_metrics(settings, BUSINESS=example.NZILA_OPS["METRICS"]["BUSINESS"])
+    car = Vehicle.objects.create(vin="V1", make="Toyota", model="Hilux", year=2020,
+                                 mileage_km=1, price=Decimal("9000"))  # fmt: skip
+
+    def deal(email: str, days_ago: float) -> Deal:
+        made = Deal.objects.create(vehicle=car, buyer_email=email, buyer_name="b",
+                                   destination_port="Mombasa", amount=Decimal("9000"))  # fmt: skip
+        Deal.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days_ago))
+        return made
+
+    def pay(
+        on: Deal, amount: str, days_ago: float, succeeded: bool = True, currency: str = "USD"
+    ) -> None:
+        paid = Payment.objects.create(deal=on, amount=Decimal(amount), provider="test",
+                                      succeeded=succeeded, currency=currency)  # fmt: skip
+        Payment.objects.filter(pk=paid.pk).update(paid_at=timezone.now() - timedelta(days_ago))
+
+    deal("a@example.com", 0.1)
+    deal("a@example.com", 0.2)  # the same buyer twice: one active user
+    old = deal("b@example.com", 3)
+    pay(old, "500.25", 0.5)  # an old deal paid today: b is active today
+    pay(old, "100", 0.5, succeeded=False)
+    pay(old, "70", 0.5, currency="EUR")
+    pay(old, "1000", 2)
+    deal("c@example.com", 2)  # neither opened nor paid today
+    samples = scrape()
+    assert samples[key("nzila_business_daily_active_users")] == 2
+    assert samples[key("nzila_business_deals_per_day")] == 2
+    assert samples[key("nzila_business_revenue_per_day_usd")] == 500.25
