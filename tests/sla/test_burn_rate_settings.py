@@ -59,3 +59,26 @@ def test_the_highest_factor_depends_on_the_target(settings: Any) -> None:
     configure(settings, [{**PAGE, "FACTOR": 100.1}], TARGET_PERCENT=99)
     with pytest.raises(ConfigurationError, match="could never fire"):
         get_config()
+
+
+def test_the_rules_table_in_the_docs_is_the_default_rules() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "SLA_TARGETS.md").read_text()
+    section = doc.split("## Burn-rate alerts", 1)[1]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith(("| page ", "| ticket "))
+    ]
+    minutes = {"5 min": 5, "30 min": 30, "1 h": 60, "6 h": 360, "3 d": 4320}
+    documented = [
+        {"NAME": name, "LONG_MINUTES": minutes[long], "SHORT_MINUTES": minutes[short],
+         "FACTOR": float(factor), "SEVERITY": severity}
+        for name, long, short, factor, _spent, severity in rows
+    ]  # fmt: skip
+    assert documented == DEFAULTS["SLA"]["BURN_RATE_RULES"]
+    # The budget spent in the long window at the factor, of a 30-day month: 2 %, 5 %, 10 %.
+    for (*_, spent, _severity), rule in zip(rows, documented, strict=True):
+        share = rule["FACTOR"] * rule["LONG_MINUTES"] / (30 * 24 * 60)
+        assert spent == f"{share * 100:g} %"
