@@ -310,3 +310,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="event", ordering="event__kind")
     def kind(self, delivery: Delivery) -> str:
         return delivery.event.kind
+
+
+# The SLA report page (nzila_ops.view_sla_report): registered with its own room's admin.
+from nzila_ops.sla import admin as sla_admin  # noqa: E402, F401
