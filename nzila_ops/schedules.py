@@ -84,6 +84,14 @@ def desired_entries() -> list[Entry]:
                 config["SLA"]["BURN_RATE_CRON"],
             )
         )
+    # The previous month's SLA report, e-mailed (through the notifiers) on the 1st.
+    entries.append(
+        Entry(
+            f"{PREFIX}monthly SLA report",
+            "nzila_ops.send_sla_report",
+            config["SLA"]["REPORT_CRON"],
+        )
+    )
     if config["ALERT_DRILL_CRON"]:
         # Off by default: it pages a person. Arguments: the page's severity, seconds to wait.
         entries.append(

@@ -137,3 +137,12 @@ def check_error_budget_task() -> dict[str, Any]:
     from nzila_ops.sla.burn_alerts import check_error_budget
 
     return check_error_budget().as_dict()
+
+
+@shared_task(name="nzila_ops.send_sla_report")
+def send_sla_report_task() -> dict[str, object]:
+    """The previous month's SLA report through the notifier backends (SLA.REPORT_CRON); sent
+    once per month even if beat fires twice."""
+    from nzila_ops.sla.monthly import send_monthly_report
+
+    return send_monthly_report().as_dict()

@@ -57,7 +57,7 @@ def test_running_twice_changes_nothing_and_keeps_a_disabled_entry_disabled(
     before = entries()
     output = run()
     assert entries() == before
-    assert output.count("unchanged") == 8 and "created" not in output
+    assert output.count("unchanged") == 9 and "created" not in output
 
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "BACKUP_CRON": "*/15 * * * *"}
     output = run()
