@@ -44,6 +44,7 @@ TASKS = {
         tasks.beat_heartbeat_task,
         tasks.backup_digest_task,
         tasks.retry_deliveries_task,
+        tasks.check_error_budget_task,
     )
 }
 
@@ -95,6 +96,9 @@ def run_entry(entry: PeriodicTask, at: datetime, alarms: Alarms) -> str:
     if entry.task == "nzila_ops.watch_rpo":
         alarms.seen += [f"RPO watch at {at:%a %H:%M}: {db} breached"
                         for db, state in outcome.items() if state["breached"]]  # fmt: skip
+    if entry.task == "nzila_ops.check_error_budget":
+        alarms.seen += [f"error budget at {at:%a %H:%M}: {name} fires"
+                        for name, level in outcome["levels"].items() if level["fires"]]  # fmt: skip
     return entry.task
 
 
@@ -130,4 +134,5 @@ def test_a_default_install_raises_nothing_over_a_day(
     assert ran["nzila_ops.watch_rpo"] == 288
     assert ran["nzila_ops.sample_health"] == 24 * 60
     assert ran["nzila_ops.retry_deliveries"] == 24 * 60
+    assert ran["nzila_ops.check_error_budget"] == 288
     assert not Incident.objects.exists()  # and so no incident was opened

@@ -117,13 +117,12 @@ def check_error_budget(now: datetime | None = None) -> BudgetCheck:
     for level in levels:  # the most severe first: a superseding incident exists already
         key = incident_key(level.name)
         above = superseded(level, levels)
-        if level.fires and above is None:
-            action, incident = _alert(level, key, now, components, target)
-        elif level.fires:
-            assert above is not None
-            action, incident = _supersede(key, above, outcomes[above.name].incident, now)
-        else:
+        if not level.fires:
             action, incident = _clear(level, key, now)
+        elif above is None:
+            action, incident = _alert(level, key, now, components, target)
+        else:
+            action, incident = _supersede(key, above, outcomes[above.name].incident, now)
         outcomes[level.name] = LevelOutcome(
             level.name, level.severity.value, level.fires, action, incident
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from fractions import Fraction
@@ -71,7 +72,7 @@ def _validate_burn_rate_rules(rules: Any, target: float) -> None:
             )
         # Above 100 / (100 - target) the rule would need more than all the time down.
         if (
-            rule["FACTOR"] <= 0
+            not 0 < rule["FACTOR"] < math.inf  # NaN fails it too
             or Fraction(str(rule["FACTOR"])) * (100 - Fraction(str(target))) > 100
         ):
             raise ConfigurationError(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from nzila_ops.conf import DEFAULTS, get_config
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.sla.burn_rate import BurnRule
 
 PAGE = {"NAME": "page", "LONG_MINUTES": 60, "SHORT_MINUTES": 5, "FACTOR": 14.4, "SEVERITY": "P1"}
 
@@ -38,6 +43,9 @@ def test_the_defaults_are_valid_and_rules_given_replace_them_whole(settings: Any
         ([{**PAGE, "SHORT_MINUTES": 0}], r"SHORT_MINUTES must be at least 1"),
         ([{**PAGE, "LONG_MINUTES": 10**9}], r"at most 527040 \(a year\)"),
         ([{**PAGE, "FACTOR": 0}], r"\['FACTOR'\] is 0: it must be above 0"),
+        ([{**PAGE, "FACTOR": float("inf")}], r"\['FACTOR'\] is inf: it must be above 0"),
+        ([{**PAGE, "FACTOR": float("nan")}], r"\['FACTOR'\] is nan: it must be above 0"),
+        ([{**PAGE, "LONG_MINUTES": float("nan")}], r"SHORT_MINUTES must be at least 1"),
         # 99.9 %: all the time down is 1000x; 1001x could never fire.
         ([{**PAGE, "FACTOR": 1001}], r"at most 100 / \(100 - TARGET_PERCENT\)"),
         ([{**PAGE, "SEVERITY": "high"}], r"\['SEVERITY'\] must be P0, P1, P2 or P3"),
@@ -82,3 +90,34 @@ def test_the_rules_table_in_the_docs_is_the_default_rules() -> None:
     for (*_, spent, _severity), rule in zip(rows, documented, strict=True):
         share = rule["FACTOR"] * rule["LONG_MINUTES"] / (30 * 24 * 60)
         assert spent == f"{share * 100:g} %"
+
+
+values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
+    st.sampled_from(["page", "P1", "P3", 60, 5, 14.4, float("inf"), float("nan"), 0, -1]),
+    st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+rules = st.one_of(
+    # Mostly a good rule with some values replaced, so that every check is reached.
+    st.fixed_dictionaries({key: st.just(value) | values for key, value in PAGE.items()}),
+    st.dictionaries(st.text(max_size=12), values, max_size=6),
+    values,
+)
+
+
+@hypothesis_settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(rules, max_size=3) | values)
+def test_any_rules_are_accepted_or_refused_in_one_line_never_a_crash(
+    settings: Any, given_rules: Any
+) -> None:
+    configure(settings, given_rules)
+    try:
+        config = get_config()
+    except ConfigurationError as exc:
+        assert "\n" not in str(exc) and "BURN_RATE_RULES" in str(exc)
+        return
+    # Accepted: every rule can be turned into windows and a factor.
+    for rule in config["SLA"]["BURN_RATE_RULES"]:
+        burn = BurnRule.from_setting(rule)
+        assert timedelta(minutes=1) <= burn.short_window < burn.long_window
+        assert burn.factor > 0
