@@ -103,7 +103,8 @@ def latency_figures(start: datetime, end: datetime) -> list[LatencyFigure]:
     config = get_config()["SLA"]
     base = config["PROMETHEUS_URL"]
     stop = min(end, timezone.now())
-    figures = []
+    figures: list[LatencyFigure] = []
+    unreachable = ""
     for name, (histogram, target) in QUERIES.items():
         if base is None:
             figures.append(LatencyFigure(name, None, target, "no PROMETHEUS_URL configured"))
@@ -113,9 +114,14 @@ def latency_figures(start: datetime, end: datetime) -> list[LatencyFigure]:
             figures.append(LatencyFigure(name, None, target, "the period has not started"))
             continue
         promql = f"histogram_quantile(0.95, sum by (le) (increase({histogram}_bucket[{seconds}s])))"
+        if unreachable:
+            # Waiting out the timeout again would only delay the report.
+            figures.append(LatencyFigure(name, None, target, unreachable))
+            continue
         try:
             value = query(base, promql, stop, float(config["PROMETHEUS_TIMEOUT_SECONDS"]))
         except NotMeasured as exc:
+            unreachable = str(exc) if "unreachable" in str(exc) else ""
             figures.append(LatencyFigure(name, None, target, str(exc)))
         else:
             figures.append(LatencyFigure(name, value, target))
