@@ -114,9 +114,22 @@ def scrub(value: Any, depth: int = 0) -> Any:
     return value
 
 
+#: An event's labels set by the operator in init_sentry, not data: a release such as
+#: ``nzila@3.1.0`` has the shape of an e-mail address.
+OPERATOR_LABELS = ("release", "environment", "dist")
+
+
+def scrub_event(event: Any) -> Any:
+    """``scrub`` for a whole event: the same, but its operator-set labels are kept verbatim."""
+    if not isinstance(event, Mapping):
+        return scrub(event)
+    labels = {key: event[key] for key in OPERATOR_LABELS if isinstance(event.get(key), str)}
+    return {**scrub(event), **labels}
+
+
 def _scrubbed_or_dropped(event: Any, what: str) -> Any:
     try:
-        return scrub(event)
+        return scrub_event(event) if what != "breadcrumb" else scrub(event)
     except Exception:
         # Sending an event that could not be scrubbed could send a secret: drop it, loudly.
         logger.warning("Sentry %s dropped: it could not be scrubbed", what, exc_info=True)
