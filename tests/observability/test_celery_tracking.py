@@ -24,7 +24,12 @@ pytestmark = pytest.mark.django_db
 app = Celery(
     "nzila_metrics_tests", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False, fixups=[]
 )
-app.conf.update(task_always_eager=False, broker_connection_retry_on_startup=True)
+# Its embedded worker must leave the test process's logging alone.
+app.conf.update(
+    task_always_eager=False,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
 release = threading.Event()
 
 
@@ -62,10 +67,18 @@ def metrics_redis(settings: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def worker(metrics_redis: Any) -> Iterator[Any]:
+    from celery import _state
+
     release.clear()
-    with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
-        yield metrics_redis
-    release.set()
+    # start_worker makes its app the current and default one, for good: the project's app
+    # (eager, in the test settings) must be current again for the tests that follow.
+    before = _state.default_app, _state._tls.current_app
+    try:
+        with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
+            yield metrics_redis
+    finally:
+        release.set()
+        _state.default_app, _state._tls.current_app = before
 
 
 def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
@@ -97,10 +110,8 @@ def test_outcomes_of_real_task_runs_are_counted(worker: Any) -> None:
     assert (
         samples[key("nzila_celery_tasks_total", task="tests.metrics.flaky", outcome="retried")] == 1
     )
-    assert (
-        key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed") not in samples
-    )
-    assert not [k for k in samples if k[0] == "nzila_celery_tasks_active"]
+    assert samples[key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed")] == 0
+    assert {v for k, v in samples.items() if k[0] == "nzila_celery_tasks_active"} == {0}
 
 
 def test_a_running_task_is_active_until_it_ends(worker: Any) -> None:
@@ -109,7 +120,7 @@ def test_a_running_task_is_active_until_it_ends(worker: Any) -> None:
     eventually(lambda: scrape().get(active) == 1)
     release.set()
     result.get(timeout=15)
-    eventually(lambda: active not in scrape())
+    eventually(lambda: scrape()[active] == 0)
     assert total("tests.metrics.blocked", "succeeded") == 1
 
 
@@ -119,7 +130,7 @@ def test_an_active_entry_expires_when_its_worker_never_reports(metrics_redis: An
     active = key("nzila_celery_tasks_active", task="tests.metrics.add")
     assert scrape()[active] == 1
     with time_machine.travel(time.time() + 3601, tick=False):
-        assert active not in scrape()
+        assert scrape()[active] == 0
         # The next task to start removes it from Redis too.
         celery_tracking.task_started(sender=boom, task_id="next-1", task=boom)
     assert metrics_redis.zrange(celery_tracking.ACTIVE_KEY, 0, -1) == [
@@ -149,7 +160,7 @@ def test_a_failure_reported_by_the_workers_main_process_ends_the_task(metrics_re
     celery_tracking.task_failed(sender=add, task_id="lost-1")
     samples = scrape()
     assert samples[key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed")] == 1
-    assert key("nzila_celery_tasks_active", task="tests.metrics.add") not in samples
+    assert samples[key("nzila_celery_tasks_active", task="tests.metrics.add")] == 0
 
 
 def test_tasks_run_eagerly_are_not_counted(metrics_redis: Any) -> None:
@@ -186,3 +197,13 @@ def test_queue_length_counts_every_priority_list_of_each_queue(
     samples = scrape()
     lengths = {k[1]: v for k, v in samples.items() if k[0] == "nzila_celery_queue_length"}
     assert lengths == {(("queue", "celery"),): 6, (("queue", "exports"),): 0}
+
+
+def test_every_task_of_the_project_has_its_series_at_0_before_any_run(metrics_redis: Any) -> None:
+    # Sums and increase() over them have data from the first scrape (the dashboard's panel).
+    samples = scrape()
+    task = "nzila_ops.backup_database"
+    assert samples[key("nzila_celery_tasks_active", task=task)] == 0
+    for outcome in ("succeeded", "failed", "retried"):
+        assert samples[key("nzila_celery_tasks_total", task=task, outcome=outcome)] == 0
+    assert not [k for k in samples if dict(k[1]).get("task", "").startswith("celery.")]

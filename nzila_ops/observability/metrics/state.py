@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +30,9 @@ from nzila_ops.events import SEVERITIES
 logger = logging.getLogger(__name__)
 
 STATUSES = ("ok", "warning", "failing")
+OUTCOMES = ("succeeded", "failed", "retried")
+# Celery apps whose tasks modules were imported in this process.
+_tasks_imported: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class StateCollector:
@@ -281,21 +285,41 @@ def _celery(config: dict[str, Any], out: list[Metric]) -> bool:
     )
     for queue in queues:
         queue_length.add_metric([queue], float(lengths[queue]))
+    # Every known task has its series from the start, at 0: a sum or an increase() over them
+    # then has data before the first task (or the first failure) anywhere.
+    tasks = _registered_tasks() | set(active) | {task for task, _ in outcomes}
     tasks_active = GaugeMetricFamily(
         "nzila_celery_tasks_active", "Celery tasks running on any worker.", labels=["task"]
     )
-    for task, count in sorted(active.items()):
-        tasks_active.add_metric([task], float(count))
     # The name without _total: the family adds it to its sample.
     tasks_total = CounterMetricFamily(
         "nzila_celery_tasks",
         "Celery tasks finished on any worker, by outcome (succeeded, failed, retried).",
         labels=["task", "outcome"],
     )
-    for (task, outcome), count in sorted(outcomes.items()):
-        tasks_total.add_metric([task, outcome], float(count))
+    for task in sorted(tasks):
+        tasks_active.add_metric([task], float(active.get(task, 0)))
+        for outcome in OUTCOMES:
+            tasks_total.add_metric([task, outcome], float(outcomes.get((task, outcome), 0)))
     out.extend([queue_length, tasks_active, tasks_total])
     return True
+
+
+def _registered_tasks() -> set[str]:
+    """The host Celery app's own tasks (not Celery's built-in ``celery.*`` ones)."""
+    from celery import current_app
+
+    try:
+        app = current_app._get_current_object()
+        if app not in _tasks_imported:
+            # What a worker does at start: the app's autodiscovered tasks modules are imported
+            # then, not when a web process loads (once per process; imports are idempotent).
+            app.loader.import_default_modules()
+            _tasks_imported.add(app)
+        return {name for name in app.tasks if not name.startswith("celery.")}
+    except Exception:
+        logger.exception("metrics: the Celery app's tasks cannot be listed")
+        return set()
 
 
 def _business(config: dict[str, Any], out: list[Metric]) -> bool:
