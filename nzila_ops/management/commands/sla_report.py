@@ -1,4 +1,6 @@
-"""manage.py sla_report --period 2026-10|2026-Q4|2026 [--format text|json|csv]."""
+"""manage.py sla_report [--period 2026-10|2026-Q4|2026] [--format text|json|csv].
+
+Without --period: the last complete month (what the monthly e-mail reports)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.management.base import OpsCommand
-from nzila_ops.sla.periods import parse_period
+from nzila_ops.sla.periods import parse_period, previous_month
 from nzila_ops.sla.render import to_csv, to_text
 from nzila_ops.sla.report import build_report
 
@@ -21,7 +23,9 @@ class Command(OpsCommand):
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--period", required=True, help="2026-10, 2026-Q4 or 2026")
+        parser.add_argument(
+            "--period", default=None, help="2026-10, 2026-Q4 or 2026; default: the last month"
+        )
         # Checked in run(), not with argparse choices: a wrong value is one line and exit 2.
         parser.add_argument("--format", default="text", help="text (default), json or csv")
 
@@ -30,7 +34,8 @@ class Command(OpsCommand):
             raise InvalidArgument(
                 f"--format {str(options['format'])[:40]!r} is not one of {', '.join(FORMATS)}"
             )
-        report = build_report(parse_period(options["period"]))
+        text = options["period"]
+        report = build_report(previous_month() if text is None else parse_period(text))
         if options["format"] == "json":
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         elif options["format"] == "csv":
