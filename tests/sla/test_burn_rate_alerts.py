@@ -244,3 +244,41 @@ def test_setup_schedules_installs_the_check_and_leaves_it_out_without_rules(sett
     call_command("setup_schedules", stdout=out)
     assert "nzila_ops: error budget" in out.getvalue() and "removed" in out.getvalue()
     assert not PeriodicTask.objects.filter(name="nzila_ops: error budget").exists()
+
+
+def flapping_page() -> Incident:
+    """A page that fired (NOW), resolved (+31 min), fired again (+40: reopened) and went quiet
+    again (+75: 30 minutes clean)."""
+    up_since_start()
+    history("database", (START, "ok"), (NOW - 10 * MIN, "failing"), (NOW + MIN, "ok"),
+            (NOW + 35 * MIN, "failing"), (NOW + 41 * MIN, "ok"))  # fmt: skip
+    for minutes in (0, 31, 40):
+        check(NOW + minutes * MIN)
+    assert actions(check(NOW + 75 * MIN))["page"] == "held"
+    return Incident.objects.get(key="error_budget:page")
+
+
+def test_a_reopened_page_going_quiet_resolves_once_it_has_stayed_quiet() -> None:
+    from nzila_ops.incidents.service import settle_flapping
+
+    page = flapping_page()
+    # Held open, as a flapping component's incident is, until INCIDENT_FLAP_SECONDS pass.
+    assert page.status == "triggered" and page.up_since == NOW + 75 * MIN
+    assert settle_flapping(NOW + 85 * MIN) == []
+    assert settle_flapping(NOW + 91 * MIN) == [page.pk]
+    page.refresh_from_db()
+    assert page.status == "resolved" and page.resolved_at == NOW + 75 * MIN
+
+
+def test_a_held_page_firing_again_stays_open_and_takes_over_the_ticket() -> None:
+    page = flapping_page()
+    # +75: the page is quiet but 17 minutes down in 6 h is 47x: the ticket opened.
+    ticket = Incident.objects.get(key="error_budget:ticket", status="triggered")
+    history("database", (NOW + 80 * MIN, "failing"))
+    # +85: 6 + 5 minutes down in the hour (183x), the last 5 all down: the page again.
+    assert actions(check(NOW + 85 * MIN)) == {"page": "repeated", "ticket": "superseded"}
+    page.refresh_from_db()
+    assert page.status == "triggered" and page.up_since is None
+    assert timeline(page)[-1] == "repeated"
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
