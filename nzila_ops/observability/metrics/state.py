@@ -23,6 +23,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from nzila_ops.conf import get_config
 from nzila_ops.events import SEVERITIES
@@ -35,7 +36,7 @@ OUTCOMES = ("succeeded", "failed", "retried")
 _tasks_imported: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-class StateCollector:
+class StateCollector(Collector):
     """A prometheus_client collector; see the module docstring."""
 
     def describe(self) -> list[Metric]:
