@@ -14,6 +14,8 @@ and the document computed, so the page never fails because of the cache.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -37,7 +39,7 @@ RESOLVED_SHOWN_DAYS = 14
 # A state not refreshed by the health sampler (every minute by default) for this long is no
 # longer known: a stopped sampler must not leave the page saying "operational" for ever.
 STALE_AFTER = timedelta(minutes=15)
-CACHE_KEY = "nzila_ops:sla:status:v1"
+CACHE_PREFIX = "nzila_ops:sla:status:v1:"
 
 #: Component states, worst first (the page's overall state is the worst of its components').
 STATES = ("outage", "degraded", "unknown", "ok")
@@ -62,8 +64,9 @@ def cached_status_document(now: datetime | None = None) -> dict[str, Any]:
     seconds = _cache_seconds()
     if seconds <= 0:
         return status_document(now)
+    key = cache_key()
     try:
-        cached = cache.get(CACHE_KEY)
+        cached = cache.get(key)
     except Exception as exc:  # any backend's failure: the page is computed instead
         logger.warning("status page cache unavailable (read): %s", exc)
         cached = None
@@ -71,10 +74,18 @@ def cached_status_document(now: datetime | None = None) -> dict[str, Any]:
         return cached
     document = status_document(now)
     try:
-        cache.set(CACHE_KEY, document, seconds)
+        cache.set(key, document, seconds)
     except Exception as exc:
         logger.warning("status page cache unavailable (write): %s", exc)
     return document
+
+
+def cache_key() -> str:
+    """The cache key of the current settings' page: a changed PUBLIC_COMPONENTS or TIME_ZONE is
+    a different page at once, not after the cached one expires."""
+    sla = get_config()["SLA"]
+    shown = json.dumps([list(public_components().items()), str(sla["TIME_ZONE"])])
+    return CACHE_PREFIX + hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 def _cache_seconds() -> float:

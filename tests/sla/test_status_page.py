@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from nzila_ops.models import ComponentFlip, ComponentState, Incident, IncidentEvent
-from nzila_ops.sla.status import CACHE_KEY
+from nzila_ops.sla.status import cache_key
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +29,16 @@ SECRETS = ("payments_api", "pay-db-01.internal", "10.0.4.17", "is DOWN", "Connec
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    cache.delete(CACHE_KEY)
     yield
-    cache.delete(CACHE_KEY)
+    cache.delete(cache_key())  # the page of the default settings
 
 
 @pytest.fixture
-def public(settings: Any) -> Any:
+def public(settings: Any) -> Iterator[Any]:
     settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {"PUBLIC_COMPONENTS": PUBLIC}}
-    return settings
+    yield settings
+    with contextlib.suppress(Exception):  # a test may have left a dead cache configured
+        cache.delete(cache_key())  # the page of this test's settings, before they are restored
 
 
 @pytest.fixture
@@ -212,6 +214,16 @@ def test_the_page_is_cached_for_the_configured_time(client: Any, public: Any, fr
     assert get_json(client)["components"][1]["status"] == "ok"  # served from the cache
     public.NZILA_OPS = {"SLA": {"PUBLIC_COMPONENTS": PUBLIC, "STATUS_CACHE_SECONDS": 0}}
     assert get_json(client)["components"][1]["status"] == "outage"
+
+
+def test_a_change_of_the_public_components_shows_at_once(
+    client: Any, public: Any, frozen: None
+) -> None:
+    assert [c["name"] for c in get_json(client)["components"]] == ["Payments API", "Database"]
+    before = cache_key()
+    public.NZILA_OPS = {"SLA": {"PUBLIC_COMPONENTS": {"database": "Core database"}}}
+    assert [c["name"] for c in get_json(client)["components"]] == ["Core database"]
+    cache.delete(before)
 
 
 def test_a_failing_cache_is_computed_around_not_a_500(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nzila_ops.models import ComponentState
-from nzila_ops.sla.status import CACHE_KEY
+from nzila_ops.sla.status import cache_key
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +25,15 @@ raw_query = st.lists(st.tuples(query_text, query_text), max_size=4).map(
 
 
 @pytest.fixture
-def published(settings: Any) -> Any:
+def published(settings: Any) -> Iterator[Any]:
     settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {"PUBLIC_COMPONENTS": PUBLIC}}
     now = datetime.now(UTC)
     ComponentState.objects.create(
         component="payments_api", status="ok", since=now - timedelta(hours=1),
         last_sampled_at=now,
     )  # fmt: skip
-    return settings
+    yield settings
+    cache.delete(cache_key())
 
 
 @settings(
@@ -45,7 +47,7 @@ def test_any_query_string_gets_the_page(
     client: Any, published: Any, path: str, query: str, cached: bool
 ) -> None:
     if not cached:
-        cache.delete(CACHE_KEY)
+        cache.delete(cache_key())
     response = client.get(f"{path}?{query}")
     assert response.status_code == 200
     assert b"Payments API" in response.content
