@@ -3,7 +3,7 @@
 One scrape serves two kinds of metrics:
 
 - request-side (instruments.py): under gunicorn with PROMETHEUS_MULTIPROC_DIR set, read from
-  every worker's files and summed (MultiProcessCollector); otherwise this process's own.
+  every worker's files and summed (multiprocess.py); otherwise this process's own.
 - scrape-time state (state.py's StateCollector): computed now from the catalog, Redis and the
   host's callables, in a registry made for this scrape and never written to the multiprocess
   files, so every worker answers with the same current state.
@@ -20,12 +20,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.registry import Collector
 
 from nzila_ops.observability.metrics import instruments
 from nzila_ops.observability.metrics.access import refusal
+from nzila_ops.observability.metrics.exposition import render
+from nzila_ops.observability.metrics.multiprocess import FilesCollector
 
 READ_METHODS = ("GET", "HEAD")
 STATE_MODULE = "nzila_ops.observability.metrics.state"
@@ -56,7 +57,7 @@ def scrape_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiproc_dir:
-        MultiProcessCollector(registry, path=multiproc_dir)
+        registry.register(FilesCollector(multiproc_dir))
     else:
         registry.register(RequestSideCollector())
     state = state_collector()
@@ -77,4 +78,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("method not allowed\n", status=405, content_type="text/plain")
         response["Allow"] = ", ".join(READ_METHODS)
         return response
-    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(render(scrape_registry().collect()), content_type=CONTENT_TYPE_LATEST)
