@@ -126,6 +126,11 @@ def test_from_a_shell_on_the_default_sqlite_host(tmp_path: Path) -> None:
         "for at, new in [((2025, 12, 1), 'ok'), ((2026, 1, 10), 'failing'),"
         " ((2026, 1, 10, 1), 'ok')]:\n"
         "    F.objects.create(component='database', new=new, at=datetime(*at, tzinfo=UTC))\n"
+        "from nzila_ops.models import BackupRecord as B\n"
+        "for n, day in enumerate([(1, 1), (1, 3), (20, 0), (31, 23)]):\n"
+        "    at = datetime(2026, 1, day[0], day[1], tzinfo=UTC)\n"
+        "    B.objects.create(name=f'b{n}', database_alias='default', engine='sqlite',"
+        " status='succeeded', started_at=at, finished_at=at)\n"
     )
     assert manage(env, "shell", "-c", flips).returncode == 0
     result = manage(env, "sla_report", "--period", "2026-01", "--format", "json")
@@ -133,3 +138,6 @@ def test_from_a_shell_on_the_default_sqlite_host(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     database = next(c for c in report["components"] if c["component"] == "database")
     assert (database["down_seconds"], database["up_seconds"]) == (3600, 31 * 86400 - 3600)
+    backups = report["data_protection"]["backups"][0]
+    # 1 January 03:00 to 20 January 00:00 (LAG on SQLite), not the 1-hour edges.
+    assert backups["largest_gap_seconds"] == (18 * 24 + 21) * 3600
