@@ -104,3 +104,21 @@ def test_setup_schedules_installs_it_on_the_first_of_the_month(on_the_first: Any
                               "SLA": {"REPORT_CRON": "30 7 1 * *"}}  # fmt: skip
     entry = {e.name: e for e in desired_entries()}["nzila_ops: monthly SLA report"]
     assert entry.cron == "30 7 1 * *"
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "at", "month"),
+    [
+        ("Pacific/Auckland", FIRST, "2026-10"),  # 19:00 on November 1st there
+        ("America/Los_Angeles", FIRST, "2026-09"),  # 23:00 on October 31st: not over yet
+        ("America/Los_Angeles", datetime(2026, 11, 1, 12, 0, tzinfo=UTC), "2026-10"),
+    ],
+)
+def test_the_report_is_of_the_last_month_ended_in_the_sla_time_zone(
+    on_the_first: Any, time_zone: str, at: datetime, month: str
+) -> None:
+    on_the_first.NZILA_OPS = {**on_the_first.NZILA_OPS, "SLA": {"TIME_ZONE": time_zone}}
+    with time_machine.travel(at, tick=False):
+        assert send_sla_report_task()["period"] == month
+    assert mail.outbox[0].subject.startswith(f"[nzila_ops] SLA report {month}: ")
+    cache.delete(CACHE_PREFIX + month)
