@@ -75,15 +75,13 @@ def desired_entries() -> list[Entry]:
             config["INCIDENT_RETRY_CRON"],
         )
     )
-    if config["SLA"]["BURN_RATE_RULES"]:
-        # Error-budget burn-rate alerts (docs/SLA_TARGETS.md); no rules, no alerts.
-        entries.append(
-            Entry(
-                f"{PREFIX}error budget",
-                "nzila_ops.check_error_budget",
-                config["SLA"]["BURN_RATE_CRON"],
-            )
+    # Error-budget burn-rate alerts (docs/SLA_TARGETS.md). Installed without rules too: the
+    # check then resolves the incidents of levels no longer configured.
+    entries.append(
+        Entry(
+            f"{PREFIX}error budget", "nzila_ops.check_error_budget", config["SLA"]["BURN_RATE_CRON"]
         )
+    )
     # The previous month's SLA report, e-mailed (through the notifiers) on the 1st.
     entries.append(
         Entry(

@@ -110,6 +110,7 @@ def check_error_budget(now: datetime | None = None) -> BudgetCheck:
     rules = configured_rules()
     components = sla_components()
     if not rules:
+        _resolve_unconfigured(set(), now)
         return BudgetCheck(now, components)
     target = config["TARGET_PERCENT"]
     levels = evaluate(rules, measure(components, now, windows_of(rules)), target)
@@ -126,9 +127,23 @@ def check_error_budget(now: datetime | None = None) -> BudgetCheck:
         outcomes[level.name] = LevelOutcome(
             level.name, level.severity.value, level.fires, action, incident
         )
+    _resolve_unconfigured({incident_key(level.name) for level in levels}, now)
     return BudgetCheck(
         now, components, list(outcomes.values()), [v for lv in levels for v in lv.verdicts]
     )
+
+
+def _resolve_unconfigured(keys: set[str], now: datetime) -> None:
+    """A level renamed or removed from the settings would leave its open incident open for
+    ever: it is resolved, since no rule of it can fire any more."""
+    orphans = Incident.objects.filter(component=COMPONENT, source=SOURCE).exclude(
+        status=Incident.Status.RESOLVED
+    )
+    for incident in orphans.exclude(key__in=keys):
+        service.resolve(
+            incident, by=ACTOR, at=now, source=SOURCE,
+            detail="no burn-rate rule of this level is configured any more (BURN_RATE_RULES)",
+        )  # fmt: skip
 
 
 def _alert(

@@ -16,6 +16,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from nzila_ops.conf import DEFAULTS
 from nzila_ops.models import Incident
 from nzila_ops.sla.burn_alerts import BudgetCheck, check_error_budget
 from tests.sla.helpers import history, maintenance, utc
@@ -229,7 +230,7 @@ def test_the_periodic_task_returns_what_it_did(settings: Any) -> None:
         assert check_error_budget_task.delay().get()["levels"] == {}
 
 
-def test_setup_schedules_installs_the_check_and_leaves_it_out_without_rules(settings: Any) -> None:
+def test_setup_schedules_installs_the_check_with_or_without_rules(settings: Any) -> None:
     from io import StringIO
 
     from django.core.management import call_command
@@ -239,11 +240,31 @@ def test_setup_schedules_installs_the_check_and_leaves_it_out_without_rules(sett
     entry = PeriodicTask.objects.select_related("crontab").get(name="nzila_ops: error budget")
     assert entry.task == "nzila_ops.check_error_budget"
     assert str(entry.crontab).startswith("*/5 * * * *")
+    # Without rules it stays: its next run resolves what the removed rules had opened.
     settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {"BURN_RATE_RULES": []}}
-    out = StringIO()
-    call_command("setup_schedules", stdout=out)
-    assert "nzila_ops: error budget" in out.getvalue() and "removed" in out.getvalue()
-    assert not PeriodicTask.objects.filter(name="nzila_ops: error budget").exists()
+    call_command("setup_schedules", stdout=StringIO())
+    assert PeriodicTask.objects.filter(name="nzila_ops: error budget").exists()
+
+
+def test_the_incident_of_a_level_no_longer_configured_resolves(settings: Any) -> None:
+    up_since_start()
+    history("database", (START, "ok"), (NOW - 10 * MIN, "failing"))
+    check(NOW)
+    page = Incident.objects.get()
+    # The page renamed "urgent": the old level's incident cannot close by itself any more.
+    urgent = [{**rule, "NAME": "urgent"} for rule in DEFAULTS["SLA"]["BURN_RATE_RULES"][:2]]
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {
+        "COMPONENTS": ["database", "payments_api"], "BURN_RATE_RULES": urgent}}  # fmt: skip
+    assert actions(check(NOW + MIN)) == {"urgent": "opened"}
+    page.refresh_from_db()
+    assert page.status == "resolved"
+    assert (
+        "no burn-rate rule of this level is configured" in page.events.get(kind="resolved").detail
+    )
+    # No rules at all: the last one resolves too.
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {"BURN_RATE_RULES": []}}
+    check(NOW + 2 * MIN)
+    assert not Incident.objects.exclude(status="resolved").exists()
 
 
 def flapping_page() -> Incident:
