@@ -152,6 +152,26 @@ def test_a_failing_catalog_query_drops_only_its_own_metrics() -> None:
     assert samples[key("nzila_metrics_collector_up", part="celery")] == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_catalog_query_in_autocommit_spoils_none_of_the_others() -> None:
+    # The scrape view's normal state: no transaction around the queries.
+    drill("default", NOW, 100, "passed")
+    incident(1, "P3", "triggered")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_backuprecord RENAME TO nzila_ops_backuprecord_gone")
+    try:
+        samples = scrape()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE nzila_ops_backuprecord_gone RENAME TO nzila_ops_backuprecord"
+            )
+    assert not {n for n in names(samples) if n.startswith("nzila_backup_")}
+    assert samples[key("nzila_drill_rto_seconds", database="default")] == 100
+    assert samples[key("nzila_incidents_open", severity="P3")] == 1
+    assert samples[key("nzila_metrics_collector_up", part="catalog")] == 0
+
+
 def test_the_database_unreachable_still_answers_with_the_other_parts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

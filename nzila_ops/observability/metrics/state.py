@@ -18,9 +18,10 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -103,8 +104,14 @@ def _catalog(config: dict[str, Any], out: list[Metric]) -> bool:
     ]
     ok = True
     for group in groups:
+        # In autocommit (the scrape view's normal state) a failed query spoils nothing after
+        # it, and a transaction would add two round trips per group; inside one (a host with
+        # ATOMIC_REQUESTS) it would abort the rest without a savepoint.
+        guard: AbstractContextManager[Any] = (
+            transaction.atomic() if connection.in_atomic_block else nullcontext()
+        )
         try:
-            with transaction.atomic():
+            with guard:
                 out.extend(group())
         except (OperationalError, InterfaceError):
             logger.exception("metrics: the database cannot be read")
