@@ -55,7 +55,8 @@ _KEY_VALUE = re.compile(
     r"(?P<key>(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key"
     r"|private[_\-]?key|credential|signature|sessionid|csrftoken|dsn|auth|cookie)[\w\-]{0,40})"
     r"(?P<sep>[\"']?\s{0,5}[=:]\s{0,5}[\[\"'(]{0,3})"
-    r"(?P<value>[^\s&\"',;}\])#]+)",
+    # A value that holds a part filtered already (a DSN's key) is replaced whole.
+    r"(?P<value>[^\s&\"',;}\])#\[]{0,512}\[Filtered\][^\s&\"',;}\])#]*|[^\s&\"',;}\])#]+)",
     re.IGNORECASE,
 )
 
@@ -78,7 +79,14 @@ def scrub_text(text: str) -> str:
     if "-1" in text:
         text = _AGE_IDENTITY.sub(FILTERED, text)
     text = _AUTH_SCHEME.sub(_auth_scheme_filtered, text)
-    return _KEY_VALUE.sub(rf"\g<key>\g<sep>{FILTERED}", text)
+    return _KEY_VALUE.sub(_key_value_filtered, text)
+
+
+def _key_value_filtered(match: re.Match[str]) -> str:
+    key, sep, value = match.group("key", "sep", "value")
+    if value == FILTERED or (value == "Filtered" and sep.endswith("[")):
+        return match.group(0)  # filtered already: scrubbing twice changes nothing
+    return f"{key}{sep}{FILTERED}"
 
 
 def _auth_scheme_filtered(match: re.Match[str]) -> str:

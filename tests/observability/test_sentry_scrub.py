@@ -193,3 +193,26 @@ def test_other_paths_are_sampled_at_the_rate(path: str) -> None:
 )
 def test_fuzz_the_sampler_answers_a_rate_for_any_context(context: dict[str, Any]) -> None:
     assert traces_sampler(0.1)(context) in (0.0, 0.1, 1.0)
+
+
+pieces = st.sampled_from(
+    [
+        *"ab@.:/=&?[]\"' -_",
+        "password",
+        "token",
+        "Bearer ",
+        "https://",
+        "[Filtered]",
+        "x.com",
+        "AGE-SECRET-KEY-1",
+        "dsn",
+        "Filtered",
+    ]
+)
+
+
+@given(st.lists(pieces, max_size=20).map("".join) | st.text())
+def test_fuzz_scrubbing_twice_changes_nothing_more(text: str) -> None:
+    # Breadcrumbs are scrubbed when recorded and again inside their event.
+    once = scrub.scrub_text(text)
+    assert scrub.scrub_text(once) == once
