@@ -24,34 +24,35 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 OURS = ("counter", "histogram")
-# Parsed keys: (metric name, sample name, sorted label pairs, help). Bounded by the label sets
-# ever written; cleared past this size so a host with unbounded labels cannot grow it for ever.
-_KEYS: dict[str, tuple[str, str, tuple[tuple[str, str], ...], str]] = {}
+Labels = tuple[tuple[str, str], ...]
+# A key, parsed: (metric name, sample name, sorted label pairs, help, and for a histogram
+# bucket its bound and its labels without "le", else None and the labels). Bounded by the label
+# sets ever written; cleared past this size so unbounded host labels cannot grow it for ever.
+Parsed = tuple[str, str, Labels, str, float | None, Labels]
+_KEYS: dict[str, Parsed] = {}
 MAX_KEYS = 200_000
 
 
-def _parse(key: str) -> tuple[str, str, tuple[tuple[str, str], ...], str]:
+def _parse(key: str) -> Parsed:
     parsed = _KEYS.get(key)
     if parsed is None:
         metric_name, name, labels, help_text = json.loads(key)
+        pairs = tuple(sorted(labels.items()))
+        bound = float(labels["le"]) if "le" in labels else None
+        without_le = tuple(pair for pair in pairs if pair[0] != "le")
         if len(_KEYS) >= MAX_KEYS:
             _KEYS.clear()
-        parsed = _KEYS[key] = (metric_name, name, tuple(sorted(labels.items())), help_text)
+        parsed = _KEYS[key] = (metric_name, name, pairs, help_text, bound, without_le)
     return parsed
-
-
-def _le(labels: tuple[tuple[str, str], ...]) -> str | None:
-    for name, value in labels:
-        if name == "le":
-            return value
-    return None
 
 
 class _Merged:
     def __init__(self, typ: str, help_text: str) -> None:
         self.typ = typ
         self.help = help_text
-        self.values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
+        self.values: dict[tuple[str, Labels], float] = defaultdict(float)
+        # Histograms: labels without "le" -> bound -> count in that bucket (not cumulative).
+        self.buckets: dict[Labels, dict[float, float]] = defaultdict(lambda: defaultdict(float))
 
 
 def merge(files: list[str]) -> list[Metric]:
@@ -60,32 +61,25 @@ def merge(files: list[str]) -> list[Metric]:
     for path in files:
         typ = os.path.basename(path).split("_", 1)[0]
         for entry in MmapedDict.read_all_values_from_file(path):
-            metric_name, name, labels, help_text = _parse(entry[0])
+            metric_name, name, labels, help_text, bound, without_le = _parse(entry[0])
             metric = merged.get(metric_name)
             if metric is None:
                 metric = merged[metric_name] = _Merged(typ, help_text)
-            metric.values[(name, labels)] += entry[1]
+            if bound is None or typ != "histogram":
+                metric.values[(name, labels)] += entry[1]
+            else:
+                metric.buckets[without_le][bound] += entry[1]
     return [_metric(name, metric) for name, metric in merged.items()]
 
 
 def _metric(metric_name: str, merged: _Merged) -> Metric:
     metric = Metric(metric_name, merged.help, merged.typ)
-    if merged.typ != "histogram":
-        for (name, labels), value in merged.values.items():
-            metric.add_sample(name, dict(labels), value)
-        return metric
-    buckets: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
     for (name, labels), value in merged.values.items():
-        le = _le(labels)
-        if le is None:
-            metric.add_sample(name, dict(labels), value)  # _sum
-            continue
-        without_le = tuple(pair for pair in labels if pair[0] != "le")
-        buckets[without_le].append((float(le), value))
-    for labels, values in buckets.items():
+        metric.add_sample(name, dict(labels), value)  # a counter's, or a histogram's _sum
+    for labels, counts in merged.buckets.items():
         total = 0.0
-        for bound, value in sorted(values):
-            total += value
+        for bound, count in sorted(counts.items()):
+            total += count
             bucket = {**dict(labels), "le": floatToGoString(bound)}
             metric.add_sample(f"{metric_name}_bucket", bucket, total)
         metric.add_sample(f"{metric_name}_count", dict(labels), total)
