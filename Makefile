@@ -62,6 +62,7 @@ bench: host $(STAMP)
 	$(BIN)/python bench/bench_restore.py
 	$(BIN)/python bench/bench_health.py
 	$(BIN)/python bench/bench_webhooks.py
+	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_status.py
 
 clean:
