@@ -87,7 +87,12 @@ def status_page(request: HttpRequest) -> HttpResponse:
 def _presented(document: dict[str, Any]) -> dict[str, Any]:
     """What the template needs beside the document: labels, the bars, readable times."""
     components = [
-        {**component, "label": LABELS[component["status"]], "bars": _bars(component)}
+        {
+            **component,
+            "label": LABELS[component["status"]],
+            "bars": _bars(component),
+            "uptime": _uptime(component["uptime_percent"]),
+        }
         for component in document["components"]
     ]
     incidents = {
@@ -112,6 +117,10 @@ def _bars(component: dict[str, Any]) -> str:
     days = ((d["status"], d["date"], day_text(d["status"], d["uptime_percent"]))
             for d in component["days"])  # fmt: skip
     return svg_bars(days, f"{component['name']}: daily uptime, oldest first")
+
+
+def _uptime(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.3f} % uptime"
 
 
 def _when(text: str | None) -> str:

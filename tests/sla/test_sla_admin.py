@@ -128,6 +128,7 @@ def test_a_past_month_shows_uptime_missed_incidents_and_data_protection(
 def test_a_quarter_lists_its_months_and_their_credits(reader: Any, history: Incident) -> None:
     html = reader.get(URL + "?period=2026-Q4").content.decode()
     assert "SLA report 2026-Q4" in html and "Months (credits are monthly)" in html
+    assert "Service credit: <strong>per month, below</strong>" in html
     assert "<tr><td>2026-10</td><td>99.865 %</td><td>10 %</td></tr>" in html
 
 
@@ -160,3 +161,22 @@ def test_a_bad_period_says_so_and_shows_the_current_month(reader: Any, period: s
 def test_there_is_no_add_change_or_delete_page(reader: Any) -> None:
     for path in ("add/", "1/change/", "1/delete/", "1/history/"):
         assert reader.get(URL + path).status_code == 404
+
+
+def test_a_long_list_of_missed_incidents_is_cut_and_says_where_the_rest_is(reader: Any) -> None:
+    Incident.objects.bulk_create(
+        Incident(
+            severity="P2",
+            status="resolved",
+            component="database",
+            title=f"fault {i}",
+            source="health",
+            key=f"database#{i}",
+            detected_at=OUTAGE + timedelta(minutes=i),
+            resolved_at=OUTAGE + timedelta(days=1),
+        )
+        for i in range(205)
+    )
+    html = reader.get(URL + "?period=2026-10").content.decode()
+    assert html.count('/change/">#') == 200
+    assert "And 5 more: <code>manage.py sla_report --period 2026-10</code> lists them all." in html

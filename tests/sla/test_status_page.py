@@ -156,6 +156,7 @@ def test_each_component_has_90_day_bars_coloured_by_downtime(
     assert payments["days"][0]["status"] == "up"
     assert 'class="down"' in svgs[0] and "2026-11-19: 91.666 % uptime, outage" in svgs[0]
     assert "Degraded performance" in html  # the database's current state
+    assert "99.903 % uptime" in html  # 90 days: 2 h 5 min down of 89 days 15.5 h observed
 
 
 def test_current_state_is_unknown_when_never_sampled_or_stale(
