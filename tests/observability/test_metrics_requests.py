@@ -6,6 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -95,3 +97,11 @@ def test_a_scanner_cannot_grow_the_view_labels(client: Any, paths: list[str], me
     # Whatever the paths, the labels are the URLconf's routes and <unmatched>: a bounded set.
     allowed = {"<unmatched>", ROUTE, "pid", "boom"}
     assert view_labels() - before <= allowed
+
+
+def test_requests_served_through_asgi_are_recorded_the_same() -> None:
+    # Under ASGI the middleware runs as a coroutine (async_capable); the labels are the same.
+    before = sample(DURATION, view=ROUTE, method="GET", status="200")
+    response = async_to_sync(AsyncClient().get)("/api/deals/3/")
+    assert response.status_code == 200
+    assert sample(DURATION, view=ROUTE, method="GET", status="200") == before + 1

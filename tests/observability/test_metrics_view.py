@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -60,3 +61,15 @@ def test_only_our_metrics_are_served_from_the_default_registry(client: Any) -> N
     names = {f.name for f in text_string_to_metric_families(body)}
     # prometheus_client's own process_/python_ collectors are the host's business.
     assert names and all(name.startswith("nzila_") for name in names)
+
+
+def test_without_the_state_module_the_request_side_is_still_served(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a host where the scrape-time part is not installed: the import fails by its name.
+    monkeypatch.setitem(sys.modules, "nzila_ops.observability.metrics.state", None)
+    response = client.get("/ops/metrics", **AUTH)
+    assert response.status_code == 200
+    names = {f.name for f in text_string_to_metric_families(response.content.decode())}
+    assert "nzila_http_requests" in names
+    assert not any(name.startswith("nzila_component") for name in names)
