@@ -17,6 +17,7 @@ bounded so that a long string costs linear time (an event can carry 100 KB strin
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -61,25 +62,47 @@ _KEY_VALUE = re.compile(
 )
 
 
+# Lower-case words without which the pattern of the same name cannot match.
+_AUTH_SCHEME_WORDS = ("bearer", "basic", "token", "digest")
+_KEY_VALUE_WORDS = (
+    "pwd", "passw", "secret", "token", "key", "credential", "signature", "session", "csrf",
+    "dsn", "auth", "cookie",
+)  # fmt: skip
+_TRIGGER = re.compile(
+    "|".join(re.escape(w) for w in ("://", "@", "age-", *_AUTH_SCHEME_WORDS, *_KEY_VALUE_WORDS))
+)
+
+
 def is_secret_key(key: object) -> bool:
     """Whether a mapping key (a header, form field, variable or setting name) names a secret."""
-    if not isinstance(key, str):
-        return False
+    return isinstance(key, str) and _names_a_secret(key)
+
+
+@functools.lru_cache(maxsize=4096)  # key names repeat from event to event
+def _names_a_secret(key: str) -> bool:
     return _SECRET_KEY.search(key.lower().replace("-", "_")) is not None
 
 
 def scrub_text(text: str) -> str:
     """``text`` with every secret-shaped part replaced by ``[Filtered]``."""
+    lower = text.lower()
+    # Most strings of an event (span names, SQL, thread names) hold no word any pattern needs:
+    # one search of them all costs less than trying each pattern.
+    if _TRIGGER.search(lower) is None:
+        return text
     # URL credentials first: "user:pw@host.example" also has the shape of an e-mail address,
     # and replacing it as one would leave "user:" in place.
     if "://" in text:
         text = _URL_CREDENTIALS.sub(rf"\1{FILTERED}@", text)
     if "@" in text:
         text = _EMAIL.sub(FILTERED, text)
-    if "-1" in text:
+    if "age-" in lower:
         text = _AGE_IDENTITY.sub(FILTERED, text)
-    text = _AUTH_SCHEME.sub(_auth_scheme_filtered, text)
-    return _KEY_VALUE.sub(_key_value_filtered, text)
+    if any(word in lower for word in _AUTH_SCHEME_WORDS):
+        text = _AUTH_SCHEME.sub(_auth_scheme_filtered, text)
+    if any(word in lower for word in _KEY_VALUE_WORDS):
+        text = _KEY_VALUE.sub(_key_value_filtered, text)
+    return text
 
 
 def _key_value_filtered(match: re.Match[str]) -> str:
