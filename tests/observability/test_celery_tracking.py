@@ -4,6 +4,7 @@ exported by the state collector; queue lengths as Redis holds them."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -158,6 +159,7 @@ def test_a_failure_reported_by_the_workers_main_process_ends_the_task(metrics_re
     celery_tracking.task_started(sender=add, task_id="lost-1", task=add)
     celery_tracking._running.clear()  # what the killed child knew
     celery_tracking.task_failed(sender=add, task_id="lost-1")
+    celery_tracking.task_failed(sender=add, task_id="lost-1")  # a hard time limit: twice
     samples = scrape()
     assert samples[key("nzila_celery_tasks_total", task="tests.metrics.add", outcome="failed")] == 1
     assert samples[key("nzila_celery_tasks_active", task="tests.metrics.add")] == 0
@@ -207,3 +209,47 @@ def test_every_task_of_the_project_has_its_series_at_0_before_any_run(metrics_re
     for outcome in ("succeeded", "failed", "retried"):
         assert samples[key("nzila_celery_tasks_total", task=task, outcome=outcome)] == 0
     assert not [k for k in samples if dict(k[1]).get("task", "").startswith("celery.")]
+
+
+@pytest.mark.slow
+def test_a_real_prefork_worker_records_across_processes_even_when_its_pool_process_dies(
+    metrics_redis: Any,
+) -> None:
+    import subprocess
+    import sys
+
+    from celery.exceptions import TimeLimitExceeded, WorkerLostError
+
+    from tests.support.host import REPO
+
+    env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'example_project'}",
+           "NZILA_METRICS_TEST_BROKER": REDIS_URL}  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.observability.celery_worker_app", "worker",
+         "-P", "prefork", "-c", "1", "--without-mingle", "--without-gossip",
+         "--loglevel", "WARNING"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
+    try:
+        deadline = time.monotonic() + 60
+        while not client.control.ping(timeout=0.5):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the worker never answered a ping"
+        assert client.send_task("tests.worker.ok").get(timeout=30) == "done"
+        with pytest.raises(TimeLimitExceeded):
+            client.send_task("tests.worker.overrun").get(timeout=30)
+        with pytest.raises(WorkerLostError):
+            client.send_task("tests.worker.crash").get(timeout=30)
+        eventually(lambda: total("tests.worker.crash", "failed") == 1, seconds=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    samples = scrape()
+    assert (
+        samples[key("nzila_celery_tasks_total", task="tests.worker.ok", outcome="succeeded")] == 1
+    )
+    # Once each: Celery reports a hard time limit twice in the main process.
+    for task in ("tests.worker.overrun", "tests.worker.crash"):
+        assert samples[key("nzila_celery_tasks_total", task=task, outcome="failed")] == 1
+        assert samples[key("nzila_celery_tasks_active", task=task)] == 0

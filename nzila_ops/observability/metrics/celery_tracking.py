@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from celery import signals
@@ -51,6 +52,9 @@ _backoff_until = 0.0
 # outcome is written with the removal from the active set, in one round trip, at postrun.
 _running: dict[str, list[Any]] = {}
 _running_lock = threading.Lock()
+# Task ids whose outcome the worker's main process has written (under _running_lock).
+_reported: OrderedDict[str, None] = OrderedDict()
+REPORTED_KEPT = 1000
 
 
 def redis_url() -> str:
@@ -142,8 +146,14 @@ def _note(task: Any, task_id: str | None, outcome: str) -> None:
         if running is not None:
             running[1] = outcome
             return
-    # Not started in this process: a hard time limit or a lost worker process, reported by the
-    # worker's main process. No postrun follows here.
+        # Not started in this process: a hard time limit or a lost pool process, reported by
+        # the worker's main process. No postrun follows here. Celery reports a hard time limit
+        # twice there (on_timeout, then the killed process's on_failure): counted once.
+        if task_id in _reported:
+            return
+        _reported[task_id] = None
+        if len(_reported) > REPORTED_KEPT:
+            _reported.popitem(last=False)
     member = f"{_task_name(task)}{SEP}{task_id}"
     _write([("hincrby", (OUTCOMES_KEY, f"{_task_name(task)}{SEP}{outcome}", 1)),
             ("zrem", (ACTIVE_KEY, member))])  # fmt: skip
