@@ -14,6 +14,9 @@ import pytest
 import time_machine
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from nzila_ops.observability.metrics import celery_tracking
 from tests.observability.metrics_scrape import REDIS_URL, key, redis_db_11, scrape, set_metrics
@@ -253,3 +256,27 @@ def test_a_real_prefork_worker_records_across_processes_even_when_its_pool_proce
     for task in ("tests.worker.overrun", "tests.worker.crash"):
         assert samples[key("nzila_celery_tasks_total", task=task, outcome="failed")] == 1
         assert samples[key("nzila_celery_tasks_active", task=task)] == 0
+
+
+@settings_hypothesis(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    outcomes=st.dictionaries(st.binary(max_size=30), st.integers(0, 2**40), max_size=5),
+    active=st.lists(st.binary(max_size=30), max_size=5),
+)
+def test_whatever_redis_holds_the_scrape_answers_and_parses(
+    metrics_redis: Any, outcomes: dict[bytes, int], active: list[bytes]
+) -> None:
+    # The figures cross a process boundary: another version of the app, or a hand, may have
+    # written them.
+    metrics_redis.flushdb()
+    if outcomes:
+        metrics_redis.hset(celery_tracking.OUTCOMES_KEY, mapping=outcomes)
+    if active:
+        metrics_redis.zadd(celery_tracking.ACTIVE_KEY, {m: time.time() + 60 for m in active})
+    samples = scrape()  # parsed back as Prometheus reads it
+    assert samples[key("nzila_metrics_collector_up", part="celery")] == 1
+    assert sum(v for k, v in samples.items() if k[0] == "nzila_celery_tasks_active") == len(
+        set(active)
+    )
