@@ -62,10 +62,40 @@ def leave_previous_run(directory: Path) -> None:
     assert list(directory.glob("*.db"))
 
 
+RUNNING_WRITER = (
+    "import sys\n"
+    "from nzila_ops.observability.metrics.instruments import DB_QUERY_DURATION\n"
+    "for _ in range(7):\n"
+    "    DB_QUERY_DURATION.labels('celery_worker_db').observe(0.01)\n"
+    "print('written', flush=True)\n"
+    "sys.stdin.read()\n"  # runs until the test closes its stdin
+)
+
+
 @pytest.fixture
-def served(tmp_path: Path, transactional_db: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running_writer(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A process still running that shares the directory (a Celery worker on the host)."""
     multiproc = tmp_path / "multiproc"
     multiproc.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNING_WRITER],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "written"
+    yield proc
+    proc.communicate(timeout=10)
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, transactional_db: Any, running_writer: subprocess.Popen[str]
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    multiproc = tmp_path / "multiproc"
     leave_previous_run(multiproc)
     port = free_port()
     env = {
@@ -139,6 +169,8 @@ def test_a_scrape_sums_the_counts_of_both_workers(
     )
     # The previous run's files were removed at start (on_starting): its 1000 are not here.
     assert value(after, "nzila_http_requests_total", method="GET", status="200") < 1000
+    # A process still running kept its file: its counts are in the scrape.
+    assert value(after, queries, database="celery_worker_db") == 7
 
 
 def test_an_exited_workers_counts_are_kept(served: tuple[str, subprocess.Popen[bytes]]) -> None:
