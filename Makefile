@@ -64,6 +64,7 @@ bench: host $(STAMP)
 	$(BIN)/python bench/bench_webhooks.py
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_status.py
+	$(BIN)/python bench/bench_sla.py
 
 clean:
 	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache

@@ -8,6 +8,8 @@ import io
 from nzila_ops.sla.report import ComponentRow, SlaReport
 
 UNKNOWN = "unknown (no data)"
+# The text (a command's output, an e-mail) lists this many missed incidents; JSON lists all.
+MISSED_SHOWN = 50
 
 
 def percent(value: float | None, digits: int = 3) -> str:
@@ -91,12 +93,16 @@ def to_text(report: SlaReport) -> str:
         )
     if incidents.missed:
         lines.append("  Missed a target:")
-        for missed in incidents.missed:
+        for missed in incidents.missed[:MISSED_SHOWN]:
             took = ", ".join(f"{name} {_taken(missed.seconds.get(name))}" for name in missed.missed)
             lines.append(
                 f"    #{missed.id} {missed.severity} {missed.component} "
                 f"{missed.detected_at:%Y-%m-%d %H:%M}: {missed.title} (missed {took})"
             )
+    if len(incidents.missed) > MISSED_SHOWN:
+        lines.append(
+            f"    ... and {len(incidents.missed) - MISSED_SHOWN} more (--format json lists all)"
+        )
     lines += ["", "Data protection"]
     for backup in report.data_protection.backups:
         lines.append(

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from nzila_ops.conf import get_config
 from nzila_ops.models import ComponentFlip, MaintenanceWindow
+from nzila_ops.sla.epoch import epoch, seconds
 from nzila_ops.sla.intervals import Interval, clip, intersect, merge, subtract, total
 from nzila_ops.sla.periods import sla_timezone
 
@@ -118,7 +119,12 @@ def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tu
         .filter(Q(number=1) | Q(new=DOWN) & (Q(next_at__isnull=True) | Q(next_at__gt=lo)))
         .order_by()
     )
-    return list(flips.values_list("component", "new", "at", "next_at", "number"))
+    at, next_at = epoch(ComponentFlip, "at"), epoch(ComponentFlip, "next_at")
+    return list(
+        flips.annotate(at_s=at, next_s=next_at).values_list(
+            "component", "new", "at_s", "next_s", "number"
+        )
+    )
 
 
 def coverages(
@@ -136,12 +142,13 @@ def coverages(
     stop = datetime.fromtimestamp(hi, UTC)
     first_seen: dict[str, float] = {}
     failing: dict[str, list[Interval]] = {c: [] for c in components}
-    for component, new, at, next_at, number in _flip_rows(components, start, stop):
+    for component, new, at_value, next_value, number in _flip_rows(components, start, stop):
+        at = seconds(at_value)
         if number == 1:
-            first_seen[component] = at.timestamp()
+            first_seen[component] = at
         if new == DOWN:
-            until = next_at.timestamp() if next_at is not None else hi
-            failing[component].append((at.timestamp(), until))
+            until = seconds(next_value)
+            failing[component].append((at, hi if until is None else until))
     windows = MaintenanceWindow.objects.filter(starts_at__lt=stop, ends_at__gt=start).filter(
         Q(component="") | Q(component__in=list(components))
     )
