@@ -249,6 +249,15 @@ def test_an_unreadable_database_is_a_503_that_says_so(
     assert "The status is unavailable right now." in response.content.decode()
 
 
+def test_misconfigured_settings_are_a_503_not_a_500(client: Any, settings: Any) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "SLA": {"TIME_ZONE": "Mars/Olympus_Mons"}}
+    page, document = client.get(PAGE), client.get(JSON_URL)
+    assert (page.status_code, document.status_code) == (503, 503)
+    assert json.loads(document.content) == {
+        "status": "unknown", "error": "the status is unavailable right now"}  # fmt: skip
+    assert "Mars" not in page.content.decode()
+
+
 def test_it_is_read_only_phone_sized_and_runs_no_script(
     client: Any, public: Any, frozen: None
 ) -> None:
