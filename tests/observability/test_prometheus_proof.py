@@ -46,8 +46,11 @@ from tests.support.s3 import free_port
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 REDIS_URL = "redis://127.0.0.1:6379/12"  # this test's own Redis database: flushed before and after
-# Several views of the example project, one of them a 404 with no route.
+# Several views of the example project, one of them a 404 with no route. The status page reads
+# Django's cache (Redis here) at each request: the cache hit rate's hits and misses.
 TRAFFIC = [
+    "/ops/status/",
+    "/ops/status.json",
     "/api/vehicles/",
     "/api/deals/",
     "/api/payments/",
