@@ -17,6 +17,7 @@ from nzila_ops.models import (
     DrillRecord,
     Incident,
     IncidentEvent,
+    MaintenanceWindow,
     RestoreRecord,
 )
 
@@ -310,6 +311,28 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="event", ordering="event__kind")
     def kind(self, delivery: Delivery) -> str:
         return delivery.event.kind
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(ListAdmin):
+    """Declared maintenance: neither up nor down time in the SLA report (docs/SLA_TARGETS.md).
+    Blank component: every component."""
+
+    list_display = ("starts_at", "ends_at", "component_shown", "reason", "created_by")
+    list_filter = ("component",)
+    search_fields = ("component", "reason", "created_by")
+    date_hierarchy = "starts_at"
+    fields = ("component", "starts_at", "ends_at", "reason", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+
+    @admin.display(description="component", ordering="component")
+    def component_shown(self, window: MaintenanceWindow) -> str:
+        return window.component or "(all components)"
+
+    def save_model(self, request: Any, obj: MaintenanceWindow, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
 
 
 # The SLA report page (nzila_ops.view_sla_report): registered with its own room's admin.
