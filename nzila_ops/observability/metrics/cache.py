@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache.backends import filebased, locmem, redis
 from django.core.cache.backends.base import BaseCache
 
-from nzila_ops.observability.metrics.instruments import CACHE_HITS, CACHE_MISSES
+from nzila_ops.observability.metrics.instruments import CACHE_HITS, CACHE_MISSES, recording_failed
 
 _MISSING = object()
 UNNAMED = "unnamed"
@@ -47,19 +47,26 @@ class CacheMetricsMixin:
 
     def __init__(self, location: Any, params: dict[str, Any]) -> None:
         super().__init__(location, params)  # type: ignore[call-arg]  # the backend's signature
-        alias = cache_alias(type(self), location, params)
-        self._metrics_hits = CACHE_HITS.labels(alias)
-        self._metrics_misses = CACHE_MISSES.labels(alias)
+        self._metrics_alias = cache_alias(type(self), location, params)
         # BaseCache.get_many calls self.get per key, which counts already.
         own = getattr(super(), "get_many", None)
         self._metrics_get_many_counts = getattr(own, "__func__", None) is not BaseCache.get_many
 
+    def _count(self, hits: int, misses: int) -> None:
+        try:
+            if hits:
+                CACHE_HITS.labels(self._metrics_alias).inc(hits)
+            if misses:
+                CACHE_MISSES.labels(self._metrics_alias).inc(misses)
+        except Exception:
+            recording_failed("a cache read")  # the read itself is answered all the same
+
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         value = super().get(key, _MISSING, version)  # type: ignore[misc]
         if value is _MISSING:
-            self._metrics_misses.inc()
+            self._count(0, 1)
             return default
-        self._metrics_hits.inc()
+        self._count(1, 0)
         return value
 
     def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
@@ -67,11 +74,7 @@ class CacheMetricsMixin:
             return super().get_many(keys, version)  # type: ignore[misc, no-any-return]
         keys = list(keys)
         found: dict[str, Any] = super().get_many(keys, version)  # type: ignore[misc]
-        if found:
-            self._metrics_hits.inc(len(found))
-        missed = len(set(keys)) - len(found)
-        if missed > 0:
-            self._metrics_misses.inc(missed)
+        self._count(len(found), max(len(set(keys)) - len(found), 0))
         return found
 
 

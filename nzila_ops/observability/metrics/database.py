@@ -14,14 +14,15 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from nzila_ops.observability.metrics.instruments import DB_QUERY_DURATION
+from nzila_ops.observability.metrics.instruments import DB_QUERY_DURATION, recording_failed
 
 
 class QueryTimer:
     """An execute wrapper observing each query's duration under the connection's alias."""
 
     def __init__(self, alias: str) -> None:
-        self.histogram = DB_QUERY_DURATION.labels(alias)
+        self.alias = alias
+        self.histogram: Any = None
 
     def __call__(
         self, execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: Any
@@ -31,7 +32,16 @@ class QueryTimer:
             return execute(sql, params, many, context)
         finally:
             # A failed query took time too (a lock wait that timed out is the slow one).
-            self.histogram.observe(perf_counter() - start)
+            self.observe(perf_counter() - start)
+
+    def observe(self, seconds: float) -> None:
+        try:
+            if self.histogram is None:
+                self.histogram = DB_QUERY_DURATION.labels(self.alias)
+            self.histogram.observe(seconds)
+        except Exception:
+            # Never instead of the query's own result or error.
+            recording_failed("a query's duration")
 
 
 def install_query_timer(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

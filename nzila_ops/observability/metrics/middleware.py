@@ -20,7 +20,11 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from nzila_ops.observability.metrics.instruments import REQUEST_DURATION, REQUESTS
+from nzila_ops.observability.metrics.instruments import (
+    REQUEST_DURATION,
+    REQUESTS,
+    recording_failed,
+)
 
 UNMATCHED = "<unmatched>"
 OTHER_METHOD = "other"
@@ -44,14 +48,17 @@ def view_label(request: HttpRequest) -> str:
 
 
 def record(request: HttpRequest, response: HttpResponseBase, seconds: float) -> None:
-    method = request.method if request.method in METHODS else OTHER_METHOD
-    key = (view_label(request), method or OTHER_METHOD, str(response.status_code))
-    children = _children.get(key)
-    if children is None:
-        children = (REQUEST_DURATION.labels(*key), REQUESTS.labels(key[1], key[2]))
-        _children[key] = children
-    children[0].observe(seconds)
-    children[1].inc()
+    try:
+        method = request.method if request.method in METHODS else OTHER_METHOD
+        key = (view_label(request), method or OTHER_METHOD, str(response.status_code))
+        children = _children.get(key)
+        if children is None:
+            children = (REQUEST_DURATION.labels(*key), REQUESTS.labels(key[1], key[2]))
+            _children[key] = children
+        children[0].observe(seconds)
+        children[1].inc()
+    except Exception:
+        recording_failed("a request")
 
 
 class MetricsMiddleware:
