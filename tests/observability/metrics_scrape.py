@@ -55,3 +55,25 @@ def set_metrics(settings: Any, **metrics: Any) -> None:
     """Change METRICS keys (REDIS_URL kept unless given)."""
     current = dict(settings.NZILA_OPS.get("METRICS", {}))
     settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {**current, **metrics}}
+
+
+def scrape_in_thread(bound: float) -> Samples | None:
+    """A scrape from another thread (as a server's request thread), waited for at most
+    ``bound`` seconds: None if it has not answered by then. Its database connection is
+    closed, as Django closes a request's."""
+    import threading
+
+    from django.db import connections
+
+    answered: list[Samples] = []
+
+    def run() -> None:
+        try:
+            answered.append(scrape())
+        finally:
+            connections.close_all()
+
+    scraper = threading.Thread(target=run)
+    scraper.start()
+    scraper.join(bound)
+    return answered[0] if answered else None

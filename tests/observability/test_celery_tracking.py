@@ -19,7 +19,14 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
 from nzila_ops.observability.metrics import celery_tracking
-from tests.observability.metrics_scrape import REDIS_URL, key, redis_db_11, scrape, set_metrics
+from tests.observability.metrics_scrape import (
+    REDIS_URL,
+    key,
+    redis_db_11,
+    scrape,
+    scrape_in_thread,
+    set_metrics,
+)
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.django_db
@@ -280,3 +287,23 @@ def test_whatever_redis_holds_the_scrape_answers_and_parses(
     assert sum(v for k, v in samples.items() if k[0] == "nzila_celery_tasks_active") == len(
         set(active)
     )
+
+
+def test_a_frozen_redis_costs_the_scrape_one_socket_timeout_and_only_the_celery_part(
+    metrics_redis: Any, settings: Any
+) -> None:
+    from tests.support.redis_server import PrivateRedis
+
+    private = PrivateRedis()
+    try:
+        set_metrics(settings, REDIS_URL=private.url)
+        assert scrape()[key("nzila_metrics_collector_up", part="celery")] == 1
+        with private.stopped():  # accepts nothing, answers nothing
+            # A liveness bound, far above the 1 s socket timeout.
+            samples = scrape_in_thread(20)
+        assert samples is not None
+        assert samples[key("nzila_metrics_collector_up", part="celery")] == 0
+        assert samples[key("nzila_metrics_collector_up", part="catalog")] == 1
+        assert samples[key("nzila_incidents_open", severity="P0")] == 0
+    finally:
+        private.close()

@@ -19,7 +19,13 @@ from nzila_ops.conf import DEFAULTS
 from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.observability.metrics import business
 from nzila_ops.observability.metrics.config import validate
-from tests.observability.metrics_scrape import key, redis_db_11, scrape, set_metrics
+from tests.observability.metrics_scrape import (
+    key,
+    redis_db_11,
+    scrape,
+    scrape_in_thread,
+    set_metrics,
+)
 
 HERE = __name__
 calls: Counter[str] = Counter()
@@ -129,14 +135,10 @@ def test_a_stuck_callable_costs_one_timeout_and_one_thread_however_many_scrapes(
     settings: Any,
 ) -> None:
     use(settings, stuck="stuck", seven="seven", timeout=0.3)
-    answered: list[dict[Any, float]] = []
-    scraper = threading.Thread(target=lambda: answered.append(scrape()))
-    scraper.start()
     # Bounded: the scrape answers although the callable never returns by itself (a liveness
     # bound, far above the 0.3 s timeout, not a speed measurement).
-    scraper.join(10)
-    assert not scraper.is_alive()
-    samples = answered[0]
+    samples = scrape_in_thread(10)
+    assert samples is not None
     assert up(samples, "stuck") == 0
     assert key("nzila_business_stuck") not in samples
     assert samples[key("nzila_business_seven")] == 7  # the others are not held up
