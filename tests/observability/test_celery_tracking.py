@@ -307,3 +307,29 @@ def test_a_frozen_redis_costs_the_scrape_one_socket_timeout_and_only_the_celery_
         assert samples[key("nzila_incidents_open", severity="P0")] == 0
     finally:
         private.close()
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [{"REDIS_URL": "amqp://guest@localhost//"}, {"REDIS_URL": 6379}, {"REDIS_URL": ""},
+     {"CELERY_ACTIVE_TTL_SECONDS": 0}, {"CELERY_ACTIVE_TTL_SECONDS": True},
+     {"CELERY_ACTIVE_TTL_SECONDS": "3600"}, {"CELERY_ACTIVE_TTL_SECONDS": 10**9}],
+)  # fmt: skip
+def test_bad_redis_url_or_active_ttl_is_refused_in_one_line(settings: Any, metrics: Any) -> None:
+    from nzila_ops.conf import get_config
+    from nzila_ops.exceptions import ConfigurationError
+
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": metrics}
+    with pytest.raises(ConfigurationError) as refused:
+        get_config()
+    assert "\n" not in str(refused.value)
+    assert next(iter(metrics)) in str(refused.value)
+
+
+def test_redis_url_defaults_to_the_celery_brokers(settings: Any) -> None:
+    from celery import current_app
+
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": None}}
+    assert celery_tracking.redis_url() == current_app.conf.broker_url
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": "rediss://r:6380/2"}}
+    assert celery_tracking.redis_url() == "rediss://r:6380/2"
