@@ -57,14 +57,24 @@ def tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
 
-def wait_until(what: str, ready: Callable[[], Any], timeout: float, log: Path | None = None) -> Any:
+def wait_until(
+    what: str,
+    ready: Callable[[], Any],
+    timeout: float,
+    log: Path | None = None,
+    why: Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``ready`` until it is true; on timeout fail with ``why()`` and the log's tail."""
     deadline = time.monotonic() + timeout
     while True:
         value = ready()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not after {timeout:.0f} s\n{tail(log) if log else ''}")
+            detail = why() if why else ""
+            raise AssertionError(
+                f"{what}: not after {timeout:.0f} s {detail}\n{tail(log) if log else ''}"
+            )
         time.sleep(0.25)
 
 

@@ -200,13 +200,15 @@ def test_every_panel_of_the_dashboard_returns_data_from_a_real_prometheus(
     traffic = threading.Thread(target=send_traffic, args=(served.base, done), daemon=True)
     traffic.start()
     try:
-        wait_until("the target is up", prometheus.target_up, 60, served.logs / "gunicorn.log")
+        wait_until(
+            "the target is up", prometheus.target_up, 60, served.logs / "gunicorn.log",
+            why=prometheus.last_scrape_error,
+        )  # fmt: skip
         # Traffic between scrapes, so that every rate() has two different samples to compare.
         wait_until(
-            f"four scrapes ({prometheus.last_scrape_error()})",
-            lambda: prometheus.scrapes() >= 4,
-            60,
-        )
+            "four scrapes", lambda: prometheus.scrapes() >= 4, 60, served.logs / "gunicorn.log",
+            why=prometheus.last_scrape_error,
+        )  # fmt: skip
     finally:
         done.set()
         traffic.join(timeout=30)
