@@ -197,3 +197,8 @@ def test_the_database_unreachable_still_answers_with_the_other_parts(
     assert key("nzila_metrics_scrape_duration_seconds") in samples
     # A lost connection stops the catalog at once: each query would wait for its own timeout.
     assert len(attempts) == 1
+
+
+def test_invalid_settings_give_one_config_part_down_instead_of_an_error(settings: Any) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"BUSINESS": {"Bad-Name": "a.b"}}}
+    assert scrape() == {key("nzila_metrics_collector_up", part="config"): 0}

@@ -92,7 +92,7 @@ def _targets(config: dict[str, Any]) -> Iterator[Metric]:
 
 
 def _catalog(config: dict[str, Any], out: list[Metric]) -> bool:
-    """Each group of queries in its own savepoint, so that one failing query (a table not
+    """Each group of queries guarded on its own, so that one failing query (a table not
     migrated yet) costs only its own metrics. A lost connection stops the others: each would
     wait for its own connection timeout."""
     aliases = list(config["BACKUP_DATABASES"])
