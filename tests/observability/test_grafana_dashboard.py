@@ -64,6 +64,17 @@ def test_the_dashboard_has_the_plans_nine_panels_and_refreshes_every_30_s() -> N
     assert len({p["id"] for p in board["panels"]}) == 9
 
 
+def test_the_panels_fit_grafanas_24_column_grid_without_overlapping() -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for p in dashboard()["panels"]:
+        grid = p["gridPos"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, p["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{p['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = p["title"]
+
+
 def test_the_datasource_is_a_variable_not_an_import_placeholder() -> None:
     board = dashboard()
     # Import placeholders break file provisioning: Grafana never fills them in there.
