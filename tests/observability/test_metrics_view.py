@@ -73,3 +73,10 @@ def test_without_the_state_module_the_request_side_is_still_served(
     names = {f.name for f in text_string_to_metric_families(response.content.decode())}
     assert "nzila_http_requests" in names
     assert not any(name.startswith("nzila_component") for name in names)
+
+
+def test_a_misconfigured_section_is_a_503_in_one_line_not_a_500(client: Any, settings: Any) -> None:
+    metrics_settings(settings, ALLOWED_IPS=["not-a-network"])
+    response = client.get("/ops/metrics", **AUTH)
+    assert response.status_code == 503
+    assert response.content == b"metrics misconfigured: run manage.py check\n"

@@ -13,6 +13,7 @@ GET and HEAD only, never cached; access as access.py says.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -23,12 +24,15 @@ from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.registry import Collector
 
+from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.observability.metrics import instruments
 from nzila_ops.observability.metrics.access import refusal
 from nzila_ops.observability.metrics.exposition import render
 from nzila_ops.observability.metrics.multiprocess import FilesCollector
 
 READ_METHODS = ("GET", "HEAD")
+MISCONFIGURED = "metrics misconfigured: run manage.py check\n"
+logger = logging.getLogger("nzila_ops.metrics")
 STATE_MODULE = "nzila_ops.observability.metrics.state"
 
 
@@ -71,7 +75,12 @@ def scrape_registry() -> CollectorRegistry:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Serve the metrics to a scraper allowed by access.refusal."""
     # Access first: an endpoint that is off answers 404 to every method.
-    refused = refusal(request)
+    try:
+        refused = refusal(request)
+    except ConfigurationError as exc:
+        # System check E001 says so at deploy time; the scraper gets one line, the log the why.
+        logger.error("metrics misconfigured: %s", exc)
+        return HttpResponse(MISCONFIGURED, status=503, content_type="text/plain; charset=utf-8")
     if refused is not None:
         return refused
     if request.method not in READ_METHODS:
