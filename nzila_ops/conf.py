@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from nzila_ops.backups.copy_settings import validate as validate_copies
 from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.observability.metrics.config import validate as validate_metrics
 from nzila_ops.sla.config import validate as validate_sla
@@ -28,6 +29,15 @@ DEFAULTS: dict[str, Any] = {
     "BACKUP_STORAGE": "default",
     # Database aliases that scheduled backups cover.
     "BACKUP_DATABASES": ["default"],
+    # Storages (names in STORAGES, not BACKUP_STORAGE) every successful backup is copied to,
+    # verified against its manifest (docs/backups.md, "Copies to a second storage").
+    "COPY_STORAGES": [],
+    # A failed copy is tried again this many times, after COPY_RETRY_SECONDS doubled each
+    # time (at most an hour); then it opens an incident (component copy:<alias>).
+    "COPY_TASK_RETRIES": 5,
+    "COPY_RETRY_SECONDS": 60,
+    # Storage name -> RETENTION entries that differ for that storage (merged over RETENTION).
+    "STORAGE_RETENTION": {},
     # Dump engine per Django database vendor, by dotted path.
     "DUMP_ENGINES": {
         "postgresql": "nzila_ops.backups.engines.postgresql.PostgreSQLDumpEngine",
@@ -351,6 +361,7 @@ def _validate(config: dict[str, Any]) -> None:
     elif not isinstance(recipients, list | tuple):
         raise ConfigurationError("NZILA_OPS['AGE_RECIPIENTS'] must be a list of age public keys")
     config["STORAGES"] = normalise_storages(config["STORAGES"])
+    validate_copies(config)
     if config["NOTIFY_ON_SUCCESS"] not in SUCCESS_NOTIFICATIONS:
         raise ConfigurationError(
             f"NZILA_OPS['NOTIFY_ON_SUCCESS'] is {config['NOTIFY_ON_SUCCESS']!r}; "

@@ -1,0 +1,75 @@
+"""Validation of the copy settings: COPY_STORAGES, COPY_TASK_RETRIES, COPY_RETRY_SECONDS and
+STORAGE_RETENTION (docs/backups.md, "Copies to a second storage").
+
+Imported by nzila_ops.conf, so it imports nothing that reads settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nzila_ops.exceptions import ConfigurationError
+
+#: Backoff of a failed copy is doubled per attempt up to this many seconds.
+MAX_RETRY_SECONDS = 3600
+RETENTION_KEYS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "MIN_AGE_MINUTES")
+
+
+def _number(config: dict[str, Any], key: str, low: float, high: float, integer: bool) -> None:
+    value = config[key]
+    kinds = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise ConfigurationError(f"NZILA_OPS[{key!r}] must be {kind} from {low} to {high}")
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Raise ConfigurationError (one line) unless the copy settings make sense together with
+    STORAGES (already normalised) and BACKUP_STORAGE."""
+    storages, primary = config["STORAGES"], config["BACKUP_STORAGE"]
+    targets = config["COPY_STORAGES"]
+    if isinstance(targets, str):  # "secondary,dr" from an environment variable
+        targets = [name.strip() for name in targets.split(",") if name.strip()]
+    if not isinstance(targets, list | tuple):
+        raise ConfigurationError("NZILA_OPS['COPY_STORAGES'] must be a list of storage names")
+    for name in targets:
+        if not isinstance(name, str) or name not in storages:
+            known = ", ".join(sorted(storages)) or "none configured"
+            raise ConfigurationError(
+                f"NZILA_OPS['COPY_STORAGES'] names {name!r}, which is not in "
+                f"NZILA_OPS['STORAGES'] ({known})"
+            )
+        if name == primary:
+            raise ConfigurationError(
+                f"NZILA_OPS['COPY_STORAGES'] names {name!r}, the BACKUP_STORAGE itself: a copy "
+                "must go to another storage"
+            )
+    if len(set(targets)) != len(targets):
+        raise ConfigurationError("NZILA_OPS['COPY_STORAGES'] names a storage twice")
+    config["COPY_STORAGES"] = list(targets)
+    _number(config, "COPY_TASK_RETRIES", 0, 100, integer=True)
+    _number(config, "COPY_RETRY_SECONDS", 1, MAX_RETRY_SECONDS, integer=False)
+    policies = config["STORAGE_RETENTION"]
+    if not isinstance(policies, dict):
+        raise ConfigurationError(
+            "NZILA_OPS['STORAGE_RETENTION'] must be a dict of storage name -> RETENTION entries"
+        )
+    for name, policy in policies.items():
+        if name not in storages:
+            raise ConfigurationError(
+                f"NZILA_OPS['STORAGE_RETENTION'] names {name!r}, which is not in "
+                "NZILA_OPS['STORAGES']"
+            )
+        if not isinstance(policy, dict):
+            raise ConfigurationError(f"NZILA_OPS['STORAGE_RETENTION'][{name!r}] must be a dict")
+        unknown = sorted(str(key) for key in set(policy) - set(RETENTION_KEYS))
+        bad = sorted(
+            str(key)
+            for key, value in policy.items()
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0
+        )
+        if unknown or bad:
+            raise ConfigurationError(
+                f"NZILA_OPS['STORAGE_RETENTION'][{name!r}] has invalid entries "
+                f"{unknown or bad}: use {', '.join(RETENTION_KEYS)} with non-negative integers"
+            )
