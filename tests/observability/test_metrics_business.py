@@ -195,7 +195,7 @@ def test_business_settings_are_validated() -> None:
     assert checked["BUSINESS"]["revenue_per_day"]["HELP"] == "USD"
     for bad in ({"DAU": "a.b"}, {"1x": "a.b"}, {"dau-x": "a.b"}, {"dau": "nodots"},
                 {"dau": {"CALLABLE": "a.b", "EXTRA": 1}}, {"dau": 3}, ["dau"],
-                {"dau": {"HELP": "no callable"}}):  # fmt: skip
+                {"dau": {"HELP": "no callable"}}, {"metric_up": "a.b"}):  # fmt: skip
         with pytest.raises(ConfigurationError):
             validate(section(bad))
 
@@ -223,6 +223,7 @@ def test_any_business_setting_is_refused_in_one_line_or_yields_metric_safe_names
         return
     for name, spec in checked["BUSINESS"].items():
         assert business_name_is_valid(f"nzila_business_{name}")
+        assert name != "metric_up"
         assert "." in spec["CALLABLE"]
 
 

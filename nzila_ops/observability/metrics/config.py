@@ -61,6 +61,8 @@ def _business(given: Any) -> dict[str, dict[str, str]]:
         where = f"NZILA_OPS['METRICS']['BUSINESS'][{name!r}]"
         if not isinstance(name, str) or not BUSINESS_NAME.fullmatch(name):
             raise ConfigurationError(f"{where}: a name must match [a-z][a-z0-9_]* (a metric name)")
+        if name == "metric_up":
+            raise ConfigurationError(f"{where}: the name is taken by nzila_business_metric_up")
         if isinstance(spec, str):
             spec = {"CALLABLE": spec}
         if not isinstance(spec, dict) or set(spec) - {"CALLABLE", "HELP"}:
