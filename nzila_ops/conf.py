@@ -84,6 +84,9 @@ DEFAULTS: dict[str, Any] = {
     "BACKUP_CRON": "*/10 * * * *",
     "RETENTION_CRON": "30 * * * *",
     "DRILL_CRON": "0 4 * * 0",
+    # Storages (keys of STORAGES) the scheduled DR drill takes turns over, one a week (a copy
+    # in another region is then proved restorable too); empty: BACKUP_STORAGE only.
+    "DRILL_STORAGES": [],
     "RPO_WATCH_CRON": "*/5 * * * *",
     "DIGEST_CRON": "0 7 * * *",
     "HEALTH_SAMPLE_CRON": "* * * * *",
@@ -362,6 +365,7 @@ def _validate(config: dict[str, Any]) -> None:
         raise ConfigurationError("NZILA_OPS['AGE_RECIPIENTS'] must be a list of age public keys")
     config["STORAGES"] = normalise_storages(config["STORAGES"])
     validate_copies(config)
+    _validate_drill_storages(config)
     if config["NOTIFY_ON_SUCCESS"] not in SUCCESS_NOTIFICATIONS:
         raise ConfigurationError(
             f"NZILA_OPS['NOTIFY_ON_SUCCESS'] is {config['NOTIFY_ON_SUCCESS']!r}; "
@@ -389,6 +393,20 @@ def _validate(config: dict[str, Any]) -> None:
             raise ConfigurationError(
                 f"NZILA_OPS[{key!r}] must be a crontab with 5 fields, like '0 * * * *'"
             )
+
+
+def _validate_drill_storages(config: dict[str, Any]) -> None:
+    names = config["DRILL_STORAGES"]
+    if isinstance(names, str):
+        names = config["DRILL_STORAGES"] = [n.strip() for n in names.split(",") if n.strip()]
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigurationError("NZILA_OPS['DRILL_STORAGES'] must be a list of storage names")
+    unknown = [n for n in names if n not in config["STORAGES"]]
+    if unknown:
+        known = ", ".join(sorted(config["STORAGES"])) or "none configured"
+        raise ConfigurationError(
+            f"NZILA_OPS['DRILL_STORAGES'] names {unknown}, not in NZILA_OPS['STORAGES'] ({known})"
+        )
 
 
 def _validate_incidents(config: dict[str, Any]) -> None:

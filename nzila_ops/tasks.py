@@ -12,7 +12,7 @@ from typing import Any
 from celery import shared_task
 
 from nzila_ops.backups.catalog import backups_since
-from nzila_ops.backups.drills import run_drill
+from nzila_ops.backups.drills import run_scheduled_drill
 from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.backups.rpo import watch_rpo
 from nzila_ops.backups.service import run_backup
@@ -57,8 +57,13 @@ def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
 
 @shared_task(name="nzila_ops.run_dr_drill")
 def run_dr_drill_task(database: str = "default") -> dict[str, Any]:
-    record = run_drill(database)
-    return {"result": record.result, "rto_seconds": record.rto_seconds, "error": record.error}
+    record = run_scheduled_drill(database)
+    return {
+        "result": record.result,
+        "storage": record.verification.get("storage"),
+        "rto_seconds": record.rto_seconds,
+        "error": record.error,
+    }
 
 
 @shared_task(name="nzila_ops.watch_rpo")

@@ -7,6 +7,33 @@ from typing import Any
 from nzila_ops.backups.engines import check_alias
 from nzila_ops.backups.manifest import iter_manifests
 from nzila_ops.backups.storages import BackupStorage, get_storage
+from nzila_ops.conf import get_config
+from nzila_ops.exceptions import InvalidArgument
+
+
+def check_storage_name(name: str | None) -> str:
+    """The storage an operator chose with ``--storage`` (None: BACKUP_STORAGE), as a name of
+    NZILA_OPS['STORAGES']; InvalidArgument (one line, exit 2) for any other name, before
+    anything is read or changed."""
+    config = get_config()
+    if name is None:
+        return str(config["BACKUP_STORAGE"])
+    if name not in config["STORAGES"]:
+        known = ", ".join(sorted(config["STORAGES"])) or "none configured"
+        # Cut: the name is whatever was typed, and the message stays one readable line.
+        shown = name if len(name) <= 80 else f"{name[:80]}..."
+        raise InvalidArgument(
+            f"--storage {shown!r} is not a storage in NZILA_OPS['STORAGES'] (configured: {known})"
+        )
+    return name
+
+
+def storage_named(name: str | None) -> BackupStorage:
+    """The storage called ``name`` (None: BACKUP_STORAGE); an unknown name is InvalidArgument.
+
+    Whatever storage is chosen, its backups are read from its own manifests: a copy in a
+    second region is listed, verified and restored with the primary unreachable."""
+    return get_storage(check_storage_name(name))
 
 
 def summarise(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +61,7 @@ def list_backups(database: str | None = None, storage_name: str | None = None) -
     """Summaries of every backup in storage (optionally of one alias), newest first."""
     if database is not None:
         check_alias(database)
-    return [summarise(m) for m in iter_manifests(get_storage(storage_name), database)]
+    return [summarise(m) for m in iter_manifests(storage_named(storage_name), database)]
 
 
 def record_fields(manifest: dict[str, Any], storage_name: str) -> dict[str, Any]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Sequence
+from datetime import date
 
 from django.utils import timezone
 
 from nzila_ops import signals
+from nzila_ops.backups.catalog import check_storage_name
 from nzila_ops.backups.history import record_run
 from nzila_ops.backups.manifest import check_backup_database, resolve_backup
 from nzila_ops.backups.restore import PhaseTimer, fetch_and_load
@@ -30,18 +33,43 @@ from nzila_ops.progress import NULL_PROGRESS, Progress
 logger = logging.getLogger("nzila_ops.drills")
 
 
+def storage_for_week(day: date, storages: Sequence[str]) -> str | None:
+    """The storage a scheduled drill on ``day`` restores from: DRILL_STORAGES take turns, one
+    week each (None when the list is empty: BACKUP_STORAGE).
+
+    Weeks are counted from Monday 0001-01-01, not by ISO week number, so the turn moves on
+    every week, across a year's end too (ISO week 53 is followed by week 1: with two storages
+    both are odd, and the same storage would be drilled twice in a row)."""
+    if not storages:
+        return None
+    week = (day.toordinal() - 1) // 7
+    return storages[week % len(storages)]
+
+
+def run_scheduled_drill(database: str = "default") -> DrillRecord:
+    """The drill beat runs (DRILL_CRON): from this week's storage of DRILL_STORAGES."""
+    names = get_config()["DRILL_STORAGES"]
+    return run_drill(database, storage=storage_for_week(timezone.now().date(), names))
+
+
 def run_drill(
     database: str = "default",
     progress: Progress = NULL_PROGRESS,
     backup: str | None = None,
     from_database: str | None = None,
+    storage: str | None = None,
 ) -> DrillRecord:
     """Run one drill of ``database`` and return its DrillRecord (passed or failed).
 
     The latest backup of ``database``, or the one named ``backup``; a backup of another alias
     only with ``from_database`` set to it, as for a restore. Only wrong arguments (a wrong or
-    unknown name included) raise; every other failure is a failed drill, recorded and loud."""
+    unknown name included) raise; every other failure is a failed drill, recorded and loud.
+
+    ``storage`` names the storage to drill from (default BACKUP_STORAGE), so that a drill
+    proves a copy in a second storage restores; the record keeps it as
+    ``verification["storage"]``."""
     restorer = get_restorer(database)  # InvalidArgument for an unknown alias
+    storage_name = check_storage_name(storage)  # InvalidArgument for an unknown name
     target_seconds = float(get_config()["RTO_TARGET_SECONDS"])
     started_at = timezone.now()
     started = time.monotonic()
@@ -50,10 +78,10 @@ def run_drill(
     verification: dict = {}
     error = ""
     rto = None
-    storage = None
+    source = None
     try:
-        storage = get_storage()
-        manifest = resolve_backup(storage, from_database or database, backup, backup is None)
+        source = get_storage(storage_name)
+        manifest = resolve_backup(source, from_database or database, backup, backup is None)
         check_backup_database(manifest, database, from_database)
         backup_name = manifest["name"]
         restorer.check_compatible(manifest)
@@ -61,7 +89,7 @@ def run_drill(
             restorer.clean_leftovers(lock)
             scratch = restorer.scratch_name(started_at)
             verification = fetch_and_load(
-                restorer, lock, storage, manifest, identities_for(manifest), scratch, timer
+                restorer, lock, source, manifest, identities_for(manifest), scratch, timer
             )
             rto = round(time.monotonic() - started, 3)
             with timer.phase("cleanup"):
@@ -85,17 +113,18 @@ def run_drill(
         "phase_seconds": timer.seconds,
         "rto_seconds": rto,
         "rto_target_seconds": target_seconds,
-        "verification": verification,
+        # DrillRecord has no column for it: the storage drilled is kept with the report.
+        "verification": {**verification, "storage": storage_name},
         "result": DrillRecord.Result.FAILED if error else DrillRecord.Result.PASSED,
         "error": error,
         "host": socket.gethostname(),
     }
     # Kept in backup storage too, so that a later restore of the database cannot erase it.
-    record = record_run("drill", fields, storage)
+    record = record_run("drill", fields, source)
     if record is None:  # the database refused the row; the caller still gets the outcome
         record = DrillRecord(**fields)
     if error:
-        logger.error("DR drill of %s FAILED: %s", database, error)
+        logger.error("DR drill of %s from storage %r FAILED: %s", database, storage_name, error)
         signals.drill_failed.send(
             sender=DrillRecord,
             record=record,
@@ -105,7 +134,13 @@ def run_drill(
             at=record.finished_at,
         )
     else:
-        logger.info("DR drill of %s passed: RTO %.1f s with %s", database, rto, backup_name)
+        logger.info(
+            "DR drill of %s passed: RTO %.1f s with %s from storage %r",
+            database,
+            rto,
+            backup_name,
+            storage_name,
+        )
         signals.drill_passed.send(
             sender=DrillRecord,
             record=record,

@@ -30,7 +30,7 @@ from django.utils import timezone
 from pyrage import x25519
 
 from nzila_ops import signals
-from nzila_ops.backups.catalog import sync_catalog
+from nzila_ops.backups.catalog import check_storage_name, storage_named, sync_catalog
 from nzila_ops.backups.history import record_run, sync_history
 from nzila_ops.backups.manifest import check_backup_database, resolve_backup
 from nzila_ops.backups.restorers import Restorer, get_restorer
@@ -61,6 +61,8 @@ class RestoreOutcome:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     verification: dict[str, Any] = field(default_factory=dict)
     leftovers_removed: list[str] = field(default_factory=list)
+    #: The storage (key of NZILA_OPS['STORAGES']) the backup was read from.
+    storage: str = ""
 
     @property
     def total_seconds(self) -> float:
@@ -124,23 +126,27 @@ def restore_database(
     progress: Progress = NULL_PROGRESS,
     confirm: Callable[[str], bool] | None = None,
     from_database: str | None = None,
+    storage: str | None = None,
 ) -> RestoreOutcome:
     """Restore ``backup`` (or the latest backup of ``database``) and swap it in.
 
     With ``target``, stop after verification, leaving the result in that database. ``confirm``
     is shown what is about to happen and must return True for the restore to go on. A backup
     of another database alias is refused unless ``from_database`` names that alias (with
-    ``latest``, the newest backup of ``from_database`` is taken)."""
+    ``latest``, the newest backup of ``from_database`` is taken).
+
+    ``storage`` names the storage to restore from (default BACKUP_STORAGE): a copy in another
+    region restores with the primary unreachable, chosen from that storage's own manifests."""
     restorer = get_restorer(database)
-    storage = get_storage()
-    manifest = resolve_backup(storage, from_database or database, backup, latest)
+    source = storage_named(storage)  # an unknown name: before anything else
+    manifest = resolve_backup(source, from_database or database, backup, latest)
     check_backup_database(manifest, database, from_database)
     restorer.check_compatible(manifest)
     identities = identities_for(manifest)  # a missing or wrong key: before anything else
     if target is not None:
         restorer.check_target(target)
     where = target or restorer.live_name
-    if confirm is not None and not confirm(_plan(manifest, restorer, target)):
+    if confirm is not None and not confirm(_plan(manifest, restorer, target, source)):
         raise RestoreAborted("restore aborted: not confirmed, nothing was changed")
 
     started_at = timezone.now()
@@ -152,6 +158,7 @@ def restore_database(
         previous_database=None,
         swapped=False,
         started_at=started_at.isoformat(),
+        storage=source.name,
     )
     try:
         connections[database].close()
@@ -161,7 +168,7 @@ def restore_database(
                 raise InvalidArgument(f"target {target!r} already exists: choose a new name")
             scratch = target or restorer.scratch_name(started_at)
             outcome.verification = fetch_and_load(
-                restorer, lock, storage, manifest, identities, scratch, timer
+                restorer, lock, source, manifest, identities, scratch, timer
             )
             if target is None:
                 connections.close_all()
@@ -183,7 +190,7 @@ def restore_database(
         outcome.phase_seconds = timer.seconds
         outcome.finished_at = timezone.now().isoformat()
         reason = describe(exc)
-        _record(outcome, started_by, storage, succeeded=False, error=reason)
+        _record(outcome, started_by, source, succeeded=False, error=reason)
         logger.error("restore of %s into %s failed: %s", manifest["name"], where, reason)
         if isinstance(exc, OpsError) or not isinstance(exc, Exception):
             raise
@@ -191,18 +198,23 @@ def restore_database(
     outcome.phase_seconds = timer.seconds
     outcome.finished_at = timezone.now().isoformat()
     progress.finish()
-    _record(outcome, started_by, storage, succeeded=True)
+    _record(outcome, started_by, source, succeeded=True)
     if outcome.swapped:
-        _rebuild_catalog(storage)
+        _rebuild_catalog(source)
     return outcome
 
 
-def _plan(manifest: dict[str, Any], restorer: Restorer, target: str | None) -> str:
-    """What the operator confirms: which backup, where to, and what happens to what is there."""
+def _plan(
+    manifest: dict[str, Any], restorer: Restorer, target: str | None, source: BackupStorage
+) -> str:
+    """What the operator confirms: which backup, from where, where to, and what happens to
+    what is there."""
     what = (
         f"Restore backup {manifest['name']} of database {manifest['database_alias']!r} "
         f"({manifest['finished_at']})"
     )
+    if source.name != check_storage_name(None):
+        what += f" from storage {source.name!r} ({source.describe()})"
     live = restorer.live_name
     if target is not None:
         return f"{what} into the new database {target}; {live} is not touched"
@@ -235,7 +247,8 @@ def _record(
         "started_at": outcome.started_at,
         "finished_at": outcome.finished_at,
         "phase_seconds": outcome.phase_seconds,
-        "verification": outcome.verification,
+        # RestoreRecord has no column for it: the storage read from is kept with the report.
+        "verification": {**outcome.verification, "storage": outcome.storage},
         "result": RestoreRecord.Result.SUCCEEDED if succeeded else RestoreRecord.Result.FAILED,
         "error": error,
         "host": socket.gethostname(),
@@ -254,14 +267,28 @@ def _record(
     )
 
 
-def _rebuild_catalog(storage: BackupStorage) -> None:
+def _rebuild_catalog(source: BackupStorage) -> None:
     """The restored database knows only what was recorded before its backup was taken: give it
-    the backups, restores and drills that storage holds."""
+    the backups, restores and drills that storage holds.
+
+    The catalog (BackupRecord) indexes the primary storage, BACKUP_STORAGE, so it is rebuilt
+    from the primary's manifests even after a restore from a copy; a primary that cannot be
+    read now (the region outage the copy is for) leaves the rows as the backup had them, and
+    says so. The history is read from both: this restore's document went to ``source``."""
+    storages = [source]
     try:
-        sync_catalog(storage)
+        primary = get_storage()
+        if primary.name != source.name:
+            storages.insert(0, primary)
+        sync_catalog(primary)
     except (DatabaseError, OpsError) as exc:
         logger.warning("backup catalog not rebuilt after restore: %s", exc)
-    try:
-        sync_history(storage)
-    except (DatabaseError, OpsError) as exc:
-        logger.warning("restore and drill history not rebuilt after restore: %s", exc)
+    for storage in storages:
+        try:
+            sync_history(storage)
+        except (DatabaseError, OpsError) as exc:
+            logger.warning(
+                "restore and drill history not rebuilt from storage %r after restore: %s",
+                storage.name,
+                exc,
+            )

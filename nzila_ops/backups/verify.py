@@ -13,10 +13,10 @@ import tempfile
 from contextlib import suppress
 from typing import Any
 
+from nzila_ops.backups.catalog import storage_named
 from nzila_ops.backups.engines.pgclient import find_tool, tool_error
 from nzila_ops.backups.engines.postgresql import PostgreSQLDumpEngine
 from nzila_ops.backups.manifest import missing_tables, resolve_backup, table_label
-from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import VerificationFailed
@@ -128,9 +128,13 @@ def verify_backup(
     latest: bool = False,
     database: str | None = None,
     progress: Progress = NULL_PROGRESS,
+    storage_name: str | None = None,
 ) -> dict[str, Any]:
-    """Verify one backup completely; raise VerificationFailed (or another OpsError) if not."""
-    storage = get_storage()
+    """Verify one backup completely; raise VerificationFailed (or another OpsError) if not.
+
+    ``storage_name`` verifies the backup as held by that storage (default BACKUP_STORAGE),
+    found in its own manifests: a copy is proved intact where it is, not where it came from."""
+    storage = storage_named(storage_name)
     manifest = resolve_backup(storage, database, name, latest)
     identities = identities_for(manifest)
     dump_format = manifest["dump"]["format"]
@@ -147,6 +151,7 @@ def verify_backup(
     report: dict[str, Any] = {
         "name": manifest["name"],
         "database": manifest["database_alias"],
+        "storage": storage.name,
         "stored_size": result.stored_size,
         "raw_size": result.raw_size,
         "sha256": result.sha256,

@@ -1,4 +1,5 @@
-"""manage.py list_backups [--database ALIAS] [--json] — what storage holds, from manifests."""
+"""manage.py list_backups [--database ALIAS] [--storage NAME] [--json] — what storage holds,
+from manifests."""
 
 from __future__ import annotations
 
@@ -14,15 +15,22 @@ class Command(OpsCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--database", default=None, help="only this Django database alias")
+        parser.add_argument(
+            "--storage",
+            metavar="NAME",
+            help="list the backups in this storage of NZILA_OPS['STORAGES'] (default: "
+            "BACKUP_STORAGE), e.g. a copy in another region",
+        )
         parser.add_argument("--json", action="store_true", help="print the list as JSON")
 
     def run(self, **options: Any) -> None:
-        backups = list_backups(options["database"])
+        backups = list_backups(options["database"], options["storage"])
         if options["json"]:
             self.stdout.write(json.dumps(backups, indent=2))
             return
         if not backups:
-            self.stdout.write("no backups in storage")
+            where = f" {options['storage']}" if options["storage"] else ""
+            self.stdout.write(f"no backups in storage{where}")
             return
         header = f"{'NAME':<48} {'TYPE':<8} {'FINISHED (UTC)':<20} {'SIZE':>9} {'RATIO':>6}  ENC"
         self.stdout.write(header)

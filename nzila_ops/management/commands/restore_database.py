@@ -1,5 +1,5 @@
 """manage.py restore_database (--latest | --backup NAME) [--database ALIAS]
-[--from-database ALIAS] [--target NAME] [--no-input] [--json]"""
+[--from-database ALIAS] [--storage NAME] [--target NAME] [--no-input] [--json]"""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ class Command(OpsCommand):
             "the newest backup of ALIAS)",
         )
         parser.add_argument(
+            "--storage",
+            metavar="NAME",
+            help="read the backup from this storage of NZILA_OPS['STORAGES'] (default: "
+            "BACKUP_STORAGE), e.g. a copy in another region",
+        )
+        parser.add_argument(
             "--target", metavar="NAME", help="restore into this new database and stop there"
         )
         parser.add_argument(
@@ -60,6 +66,7 @@ class Command(OpsCommand):
             progress=self.progress_for(options),
             confirm=self.confirm if options["interactive"] else None,
             from_database=options["from_database"],
+            storage=options["storage"],
         )
         if options["json"]:
             self.stdout.write(json.dumps(outcome.as_dict()))

@@ -1,4 +1,5 @@
-"""manage.py run_dr_drill [--database ALIAS] [--backup NAME [--from-database ALIAS]] [--json]"""
+"""manage.py run_dr_drill [--database ALIAS] [--backup NAME [--from-database ALIAS]]
+[--storage NAME] [--json]"""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ class Command(OpsCommand):
             metavar="ALIAS",
             help="the alias the backup was taken of, when it is not --database",
         )
+        parser.add_argument(
+            "--storage",
+            metavar="NAME",
+            help="drill from this storage of NZILA_OPS['STORAGES'] (default: "
+            "BACKUP_STORAGE), e.g. a copy in another region",
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def run(self, **options: Any) -> None:
@@ -35,11 +42,13 @@ class Command(OpsCommand):
             progress=self.progress_for(options),
             backup=options["backup"],
             from_database=options["from_database"],
+            storage=options["storage"],
         )
         summary = {
             "result": record.result,
             "database": record.database_alias,
             "backup": record.backup_name,
+            "storage": record.verification.get("storage"),
             "rto_seconds": record.rto_seconds,
             "rto_target_seconds": record.rto_target_seconds,
             "phase_seconds": record.phase_seconds,
@@ -50,7 +59,8 @@ class Command(OpsCommand):
             self.stdout.write(json.dumps(summary))
         elif record.result == "passed":
             self.stdout.write(
-                f"drill PASSED: {record.backup_name} restored and verified in "
+                f"drill PASSED: {record.backup_name} (storage {record.verification['storage']}) "
+                "restored and verified in "
                 f"{record.rto_seconds:.1f} s (RTO target {record.rto_target_seconds:.0f} s; "
                 f"{format_phases(record.phase_seconds)})"
             )

@@ -1,4 +1,4 @@
-"""manage.py verify_backup (--latest | NAME) [--database ALIAS] [--json]"""
+"""manage.py verify_backup (--latest | NAME) [--database ALIAS] [--storage NAME] [--json]"""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ class Command(OpsCommand):
         parser.add_argument("name", nargs="?", help="a backup name from list_backups")
         parser.add_argument("--latest", action="store_true", help="the newest backup")
         parser.add_argument("--database", default=None, help="with --latest: this alias only")
+        parser.add_argument(
+            "--storage",
+            metavar="NAME",
+            help="verify the backup as held by this storage of NZILA_OPS['STORAGES'] (default: "
+            "BACKUP_STORAGE), e.g. a copy in another region",
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def run(self, **options: Any) -> None:
@@ -30,6 +36,7 @@ class Command(OpsCommand):
             latest=options["latest"],
             database=options["database"],
             progress=self.progress_for(options),
+            storage_name=options["storage"],
         )
         if options["json"]:
             self.stdout.write(json.dumps(report))
@@ -37,5 +44,6 @@ class Command(OpsCommand):
         self.stdout.write(
             f"OK {report['name']}: {human_size(report['stored_size'])}, sha256 matches, "
             f"{'age authenticated, ' if report['encrypted'] else ''}"
-            f"{human_size(report['raw_size'])} dump readable, {report['tables']} tables"
+            f"{human_size(report['raw_size'])} dump readable, {report['tables']} tables "
+            f"(storage {report['storage']})"
         )
