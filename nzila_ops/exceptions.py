@@ -7,6 +7,8 @@ tasks record it. Messages never contain secrets (passwords, private identities).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 
 class OpsError(Exception):
     """Base class: a failure explained in one operator-readable line."""
@@ -66,6 +68,21 @@ class StorageError(OpsError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class ObjectLocked(StorageError):
+    """A delete refused because the object is under an S3 Object Lock retention period: the
+    storage keeps it until ``until`` (None when the storage did not say)."""
+
+    def __init__(self, key: str, until: datetime | None) -> None:
+        when = (
+            f"until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            if until
+            else "(retain-until date unknown)"
+        )
+        super().__init__(f"{key} is locked {when}: object lock refuses its deletion")
+        self.key = key
+        self.until = until
 
 
 class BackupSkipped(OpsError):

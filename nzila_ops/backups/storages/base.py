@@ -9,11 +9,17 @@ failure mid-upload never produces an object that looks complete.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 
 class ObjectWriter:
     """A stream being written to one key. Use ``commit()`` or ``abort()`` exactly once."""
+
+    #: After ``commit()``, the version the storage gave the object (S3 with versioning), or
+    #: None. Recorded in the manifest so that a restore reads exactly that version even after
+    #: the key was overwritten or delete-marked.
+    version_id: str | None = None
 
     def write(self, data: bytes) -> int:
         raise NotImplementedError
@@ -26,7 +32,14 @@ class ObjectWriter:
 
 
 class BackupStorage:
-    """Base class: subclasses implement every method below."""
+    """Base class: subclasses implement every method below, except the object-lock ones
+    (``lock_until``, ``extend_lock``, ``check_immutability``) which only storages that can lock
+    objects override: here they mean "no lock"."""
+
+    #: "GOVERNANCE" or "COMPLIANCE" when every object written is locked (S3 Object Lock).
+    object_lock_mode: str | None = None
+    #: How far past the date retention keeps an object its lock is set (object lock only).
+    lock_margin: timedelta = timedelta(0)
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -42,8 +55,9 @@ class BackupStorage:
     def open_writer(self, key: str) -> ObjectWriter:
         raise NotImplementedError
 
-    def open_reader(self, key: str) -> BinaryIO:
-        """A readable binary stream of the object; close it when done."""
+    def open_reader(self, key: str, version_id: str | None = None) -> BinaryIO:
+        """A readable binary stream of the object (of that version, where the storage keeps
+        versions; others ignore ``version_id``); close it when done."""
         raise NotImplementedError
 
     def write_bytes(self, key: str, data: bytes) -> None:
@@ -60,8 +74,20 @@ class BackupStorage:
         raise NotImplementedError
 
     def delete(self, key: str) -> None:
-        """Delete the key; deleting a missing key is not an error."""
+        """Delete the key; deleting a missing key is not an error. Raises ObjectLocked (naming
+        the date) when an object lock forbids it."""
         raise NotImplementedError
+
+    def lock_until(self, key: str, version_id: str | None = None) -> datetime | None:
+        """The date until which the object cannot be deleted or changed; None: not locked."""
+        return None
+
+    def extend_lock(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        """Lock the object until at least ``until``; a lock is only ever lengthened."""
+
+    def check_immutability(self) -> None:
+        """Raise StorageError when the storage is configured to lock objects and cannot (a
+        bucket without Object Lock). Network I/O: called by ``verify_backup``, not at start."""
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (relative to the storage's root), in no particular order."""

@@ -137,7 +137,9 @@ class FileSystemStorage(BackupStorage):
         self._require_root()
         return _FileWriter(self._path(key))
 
-    def open_reader(self, key: str) -> BinaryIO:
+    def open_reader(self, key: str, version_id: str | None = None) -> BinaryIO:
+        # A directory keeps one version of a file: a version id (from a manifest copied from a
+        # versioned bucket) names nothing here, and the manifest's SHA-256 still guards the read.
         path = self._path(key)
         try:
             return path.open("rb")

@@ -9,14 +9,17 @@ uploads, so a retried part is re-sent from memory and the stream itself never re
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+from nzila_ops.backups.storages import s3_lock
 from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_key
 from nzila_ops.backups.storages.s3_errors import storage_error
+from nzila_ops.backups.storages.s3_reader import ResumingReader
 from nzila_ops.exceptions import ConfigurationError, StorageError
 
 MIB = 1 << 20
@@ -28,6 +31,8 @@ PARTS_IN_FLIGHT = 2
 # for a day). Younger ones may be a live backup's, on this host or another, and are left alone.
 ABANDONED_UPLOAD_AGE = timedelta(days=1)
 SSE_MODES = ("AES256", "aws:kms")
+#: The storage check's probe objects (check()); never a backup or manifest name.
+PROBE_PREFIX = ".nzila-check-"
 
 
 def is_abandoned_upload(initiated: datetime, now: datetime) -> bool:
@@ -47,14 +52,17 @@ class _MultipartWriter(ObjectWriter):
         self._slots = threading.Semaphore(PARTS_IN_FLIGHT)
         self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="nzila-s3")
         self._upload_id: str | None = None
+        self._lock: dict[str, Any] = {}
 
     def _start(self) -> None:
+        self._lock = s3_lock.write_arguments(self._storage)
         response = self._storage._call(
             "writing",
             self._storage.client.create_multipart_upload,
             Bucket=self._storage.bucket,
             Key=self._key,
             **self._storage.put_arguments(),
+            **self._lock,
         )
         self._upload_id = response["UploadId"]
 
@@ -97,20 +105,22 @@ class _MultipartWriter(ObjectWriter):
         try:
             if self._upload_id is None:
                 # Small object: one PUT.
-                storage._call(
+                response = storage._call(
                     "writing",
                     storage.client.put_object,
                     Bucket=storage.bucket,
                     Key=self._key,
                     Body=bytes(self._buffer),
                     **storage.put_arguments(),
+                    **s3_lock.write_arguments(storage),
                 )
+                self.version_id = response.get("VersionId")
                 return
             if self._buffer:
                 self._send_part(bytes(self._buffer))
                 self._buffer = bytearray()
             parts = [future.result() for future in self._parts]
-            storage._call(
+            response = storage._call(
                 "writing",
                 storage.client.complete_multipart_upload,
                 Bucket=storage.bucket,
@@ -118,6 +128,13 @@ class _MultipartWriter(ObjectWriter):
                 UploadId=self._upload_id,
                 MultipartUpload={"Parts": parts},
             )
+            self.version_id = response.get("VersionId")
+            if self._lock:
+                # S3 locks the object with the upload's own lock headers; services that drop
+                # them on multipart uploads (moto does) get the same lock set afterwards.
+                s3_lock.extend_lock(
+                    storage, self._key, self._lock["ObjectLockRetainUntilDate"], self.version_id
+                )
         except BaseException:
             self.abort()
             raise
@@ -137,65 +154,6 @@ class _MultipartWriter(ObjectWriter):
             self._upload_id = None
 
 
-class _ResumingReader:
-    """An object's body that survives a dropped connection mid-download.
-
-    botocore retries a request, not a body that fails half-way (a reset, a timeout, fewer bytes
-    than Content-Length); a restore of tens of GB must not start over for one network glitch.
-    The download resumes at the byte it reached, with a Range request pinned to the object's
-    ETag (If-Match), so a replaced object cannot be spliced in. After ``max_attempts`` failed
-    reads in a row (a read that brings data starts the count again) the failure is a
-    StorageError that says so."""
-
-    def __init__(self, storage: S3Storage, key: str) -> None:
-        from botocore.exceptions import BotoCoreError
-
-        self._read_errors = (BotoCoreError, OSError)  # resolved once: read() runs per chunk
-        self._storage, self._key = storage, key
-        response = self._get()
-        self._etag = response["ETag"]
-        self._body = response["Body"]
-        self._offset = 0
-        self._failures = 0
-
-    def _get(self, **extra: str) -> Any:
-        storage = self._storage
-        return storage._call(
-            "reading", storage.client.get_object, Bucket=storage.bucket, Key=self._key, **extra
-        )
-
-    def read(self, size: int = -1) -> bytes:
-        while True:
-            try:
-                data = self._body.read(size if size >= 0 else None)
-            except self._read_errors as exc:
-                self._failures += 1
-                with suppress(Exception):
-                    self._body.close()
-                if self._failures >= self._storage.max_attempts:
-                    raise StorageError(
-                        f"the download from S3 bucket {self._storage.bucket!r} failed after "
-                        f"{self._offset} bytes, {self._failures} times in a row: {exc}",
-                        transient=True,
-                    ) from None
-                range_ = f"bytes={self._offset}-"
-                self._body = self._get(Range=range_, IfMatch=self._etag)["Body"]
-                continue
-            if data:
-                self._failures = 0
-            self._offset += len(data)
-            return data
-
-    def close(self) -> None:
-        self._body.close()
-
-    def __enter__(self) -> _ResumingReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
 class S3Storage(BackupStorage):
     def __init__(
         self,
@@ -211,6 +169,8 @@ class S3Storage(BackupStorage):
         max_attempts: int | str = 5,
         connect_timeout: float | str = 10,
         read_timeout: float | str = 60,
+        object_lock: str | None = None,
+        lock_margin_days: float | str | None = None,
     ) -> None:
         super().__init__(name)
         if not bucket:
@@ -232,6 +192,9 @@ class S3Storage(BackupStorage):
         self.max_attempts = int(max_attempts)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
+        self.object_lock_mode, self.lock_margin = s3_lock.parse_lock_options(
+            name, object_lock, lock_margin_days
+        )
         self._client: Any = None
 
     @property
@@ -268,6 +231,7 @@ class S3Storage(BackupStorage):
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put_arguments(self) -> dict[str, str]:
+        """Encryption and storage class of every object (the lock is added per write)."""
         arguments = {}
         if self.sse:
             arguments["ServerSideEncryption"] = self.sse
@@ -281,13 +245,21 @@ class S3Storage(BackupStorage):
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
 
     def check(self) -> None:
-        self._call("checking", self.client.head_bucket, Bucket=self.bucket)
+        """Prove that these credentials can write, read and delete here now: a probe object is
+        put, read back and deleted (by its version, under object lock). The probe carries no
+        lock, so it goes away unless the bucket has a default retention rule (which
+        check_immutability reports)."""
+        s3_lock.probe(self, self._full_key(f"{PROBE_PREFIX}{uuid.uuid4().hex}"))
+
+    def check_immutability(self) -> None:
+        s3_lock.check_bucket_lock(self)
 
     def open_writer(self, key: str) -> ObjectWriter:
         return _MultipartWriter(self, self._full_key(key))
 
-    def open_reader(self, key: str) -> BinaryIO:
-        return _ResumingReader(self, self._full_key(key))  # type: ignore[return-value]
+    def open_reader(self, key: str, version_id: str | None = None) -> BinaryIO:
+        reader = ResumingReader(self, self._full_key(key), version_id)
+        return reader  # type: ignore[return-value]
 
     def write_bytes(self, key: str, data: bytes) -> None:
         self._call(
@@ -297,7 +269,17 @@ class S3Storage(BackupStorage):
             Key=self._full_key(key),
             Body=data,
             **self.put_arguments(),
+            **s3_lock.write_arguments(self),
         )
+
+    def lock_until(self, key: str, version_id: str | None = None) -> datetime | None:
+        if self.object_lock_mode is None:
+            return None
+        lock = s3_lock.read_lock(self, self._full_key(key), version_id)
+        return lock[1] if lock else None
+
+    def extend_lock(self, key: str, until: datetime, version_id: str | None = None) -> None:
+        s3_lock.extend_lock(self, self._full_key(key), until, version_id)
 
     def read_bytes(self, key: str) -> bytes:
         with self.open_reader(key) as body:
@@ -323,6 +305,9 @@ class S3Storage(BackupStorage):
         return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
+        if self.object_lock_mode is not None:
+            s3_lock.delete_versions(self, key, self._full_key(key))
+            return
         self._call(
             "deleting", self.client.delete_object, Bucket=self.bucket, Key=self._full_key(key)
         )
