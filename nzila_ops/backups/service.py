@@ -23,6 +23,7 @@ from nzila_ops import signals
 from nzila_ops.backups.catalog import record_fields
 from nzila_ops.backups.claim import claim_backup
 from nzila_ops.backups.compression import get_codec
+from nzila_ops.backups.copies import enqueue_copies
 from nzila_ops.backups.encryption import ENCRYPTION_FORMAT, parse_recipients, recipient_fingerprint
 from nzila_ops.backups.engines import DumpEngine, DumpResult, check_alias, get_dump_engine
 from nzila_ops.backups.manifest import (
@@ -220,9 +221,12 @@ def run_backup(
                 stream = stream_backup(source, writer, compressor, recipients, progress.advance)
             progress.phase("upload")
             writer.commit()
-            writer = None
+            version_id, writer = writer.version_id, None
             finished_at = timezone.now()
             manifest = build_manifest(plan, started_at, finished_at, dump, stream)
+            if version_id:
+                # The locked version: a restore reads it even if the key was overwritten since.
+                manifest["object"]["version_id"] = version_id
             write_manifest(plan.storage, manifest)
         except BaseException as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
@@ -273,4 +277,5 @@ def run_backup(
     signals.backup_succeeded.send(
         sender=BackupRecord, record=record, component=backup_component(plan.alias), at=finished_at
     )
+    _quietly(plan, "queueing its copies", lambda: enqueue_copies(plan.name))
     return record

@@ -73,7 +73,10 @@ def unpack_backup(
     obj = manifest["object"]
     name = manifest["name"]
     codec = get_codec(manifest["compression"]["algorithm"])
-    source = storage.open_reader(obj["key"])
+    # The version id names a version in the storage the backup was written to; a copy in
+    # another storage has versions of its own.
+    written_here = manifest.get("storage", {}).get("name") == storage.name
+    source = storage.open_reader(obj["key"], obj.get("version_id") if written_here else None)
     try:
         reader = HashingReader(source)
         writer = DecompressingWriter(codec.decompressor(), sink)
