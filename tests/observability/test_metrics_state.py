@@ -202,3 +202,39 @@ def test_the_database_unreachable_still_answers_with_the_other_parts(
 def test_invalid_settings_give_one_config_part_down_instead_of_an_error(settings: Any) -> None:
     settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"BUSINESS": {"Bad-Name": "a.b"}}}
     assert scrape() == {key("nzila_metrics_collector_up", part="config"): 0}
+
+
+SCRAPE_SCRIPT = """
+from prometheus_client import CollectorRegistry, generate_latest
+from nzila_ops.observability.metrics.state import StateCollector
+registry = CollectorRegistry()
+registry.register(StateCollector())
+print(generate_latest(registry).decode())
+"""
+
+
+def test_a_sqlite_host_scrapes_its_state_through_manage_py(tmp_path: Any) -> None:
+    """The embedded default (make demo): the same queries on SQLite, in a host's process."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.observability.metrics_scrape import REDIS_URL
+    from tests.support.host import example_env, manage
+
+    env = example_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}?create=true",
+        CELERY_BROKER_URL=REDIS_URL,
+    )
+    for args in (["migrate", "-v0"], ["seed_demo", "--vehicles", "20"], ["backup_database"]):
+        assert manage(env, *args).returncode == 0
+    result = manage(env, "shell", "-v0", "-c", SCRAPE_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(result.stdout)
+        for s in family.samples
+    }
+    assert samples[key("nzila_backup_size_bytes", database="default")] > 0
+    assert samples[key("nzila_business_deals_per_day")] > 0
+    for part in ("catalog", "celery", "business"):
+        assert samples[key("nzila_metrics_collector_up", part=part)] == 1
