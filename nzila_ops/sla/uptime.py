@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, Window
+from django.db.models import F, Max, Q, Window
 from django.db.models.functions import Lead, RowNumber
 from django.utils import timezone
 
@@ -105,17 +105,30 @@ def sla_components() -> list[str]:
 
 
 def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
-    """(component, new, at, next_at, row number) of each component's first flip ever and of
-    every failing stretch that overlaps [lo, hi): one query."""
+    """(component, new, at, next_at, row number) of each component's first flip in the query
+    and of every failing stretch that overlaps [lo, hi).
+
+    The state at ``lo`` is that of the component's last flip at or before it: older flips are
+    left out, so a month of a long history sorts a month of flips. Row 1 is then that flip (at
+    or before ``lo``: data from ``lo`` on) or, with none before, the first flip ever."""
+    names = list(components)
+    before = ComponentFlip.objects.filter(component__in=names, at__lte=lo)
+    last_before = dict(
+        before.values("component").annotate(last=Max("at")).values_list("component", "last")
+    )
+    # One bound for all (the earliest of those last flips): a plain range condition, which
+    # the planner handles better than one per component; the extra flips it lets in are
+    # before ``lo`` and change nothing.
+    since = min(last_before.values(), default=lo)
     order = [F("at").asc(), F("id").asc()]
     flips = (
-        ComponentFlip.objects.filter(component__in=list(components), at__lt=hi)
+        ComponentFlip.objects.filter(component__in=names, at__gte=since, at__lt=hi)
         .annotate(
             next_at=Window(Lead("at"), partition_by=[F("component")], order_by=order),
             number=Window(RowNumber(), partition_by=[F("component")], order_by=order),
         )
         # Django puts the window in a subquery and filters outside it, so the LEAD still sees
-        # the flips before ``lo``.
+        # the last flip before ``lo``.
         .filter(Q(number=1) | Q(new=DOWN) & (Q(next_at__isnull=True) | Q(next_at__gt=lo)))
         .order_by()
     )
