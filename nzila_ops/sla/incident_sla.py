@@ -110,7 +110,8 @@ def _seconds(end: float | None, start: float) -> float | None:
 def incident_figures(
     start: datetime, end: datetime, now: datetime | None = None
 ) -> IncidentFigures:
-    """The incident SLA of the non-drill incidents detected in [start, end): one query."""
+    """The incident SLA of the non-drill incidents detected in [start, end): one query, the
+    times fetched as epoch seconds."""
     now = now or timezone.now()
     targets = get_config()["SLA"]["INCIDENT_TARGETS"]
     # Times as epoch seconds (nzila_ops.sla.epoch): a year's 2,000 incidents are 8,000

@@ -138,7 +138,7 @@ def build_report(period: Period, now: datetime | None = None) -> SlaReport:
     now = now or timezone.now()
     target = float(get_config()["SLA"]["TARGET_PERCENT"])
     components = sla_components()
-    # One flip query for the whole period: the months are cut from the same coverage.
+    # The flips are read once for the whole period: the months are cut from the same coverage.
     each, everyone = coverages(components, period.start, period.end, now)
     service = overall_coverage(each, everyone)
     rows = [component_row(each[c].over(c, period.start, period.end), target) for c in components]

@@ -11,8 +11,10 @@ Uptime is up / (up + down): maintenance and no data are not observed time, and a
 nothing observed has no uptime (None, "unknown"), never 100 %. The service ("overall") is down
 while ANY counted component is down, and has data while any of them has.
 
-The flips come from one database query per call (all components at once, each flip paired with
-the next by a LEAD window function); the rest is interval arithmetic on the few rows returned.
+Each call makes three queries, whatever the number of components and days: where the window's
+history starts (each component's last flip before it), the flips (all components at once, each
+paired with the next by a LEAD window function; only failing stretches and first rows come
+back) and the maintenance windows. The rest is interval arithmetic on the rows returned.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def overall_availability(components: Sequence[str], start: datetime, end: dateti
 def availability_with_overall(
     components: Sequence[str], start: datetime, end: datetime
 ) -> tuple[dict[str, Availability], Availability]:
-    """Both of the above from one query."""
+    """Both of the above from the same queries."""
     each, everyone = coverages(components, start, end)
     rows = {c: each[c].over(c, start, end) for c in components}
     return rows, overall_coverage(each, everyone).over(OVERALL, start, end)
@@ -221,7 +223,8 @@ def daily_availability(
     components: Sequence[str], first_day: date, days: int, include_overall: bool = False
 ) -> dict[str, list[Availability]]:
     """Availability per calendar day (in the SLA time zone) from ``first_day``, ``days`` days,
-    for each component (and "overall" with ``include_overall``): one query for all of it."""
+    for each component (and "overall" with ``include_overall``): the same three queries for
+    all of it."""
     tz = sla_timezone()
     bounds = [
         datetime.combine(first_day + timedelta(days=i), datetime.min.time(), tzinfo=tz)
