@@ -6,7 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from nzila_export_hub.settings import *  # noqa: F403
+# The example settings start Sentry when SENTRY_DSN is set: a developer's shell must not send
+# the suite's deliberate errors to a real project (the Sentry tests capture their own envelopes).
+os.environ.pop("SENTRY_DSN", None)
+
+from nzila_export_hub.settings import *  # noqa: E402, F403
 
 PG = {
     "ENGINE": "django.db.backends.postgresql",
