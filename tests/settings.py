@@ -10,7 +10,7 @@ from pathlib import Path
 # the suite's deliberate errors to a real project (the Sentry tests capture their own envelopes).
 os.environ.pop("SENTRY_DSN", None)
 
-from nzila_export_hub.settings import *  # noqa: E402, F403
+from nzila_export_hub.settings import *  # noqa: F403
 
 PG = {
     "ENGINE": "django.db.backends.postgresql",
