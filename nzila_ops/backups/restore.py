@@ -39,7 +39,7 @@ from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.backups.workdir import private_file_opener, work_directory
 from nzila_ops.events import restore_component
-from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, describe
+from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, StorageError, describe
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 logger = logging.getLogger("nzila_ops.restore")
@@ -274,13 +274,20 @@ def _rebuild_catalog(source: BackupStorage) -> None:
     The catalog (BackupRecord) indexes the primary storage, BACKUP_STORAGE, so it is rebuilt
     from the primary's manifests even after a restore from a copy; a primary that cannot be
     read now (the region outage the copy is for) leaves the rows as the backup had them, and
-    says so. The history is read from both: this restore's document went to ``source``."""
+    says so. The history is read from both (this restore's document went to ``source``), from
+    the primary only if it answered: an unreachable one costs its retries once, not twice."""
     storages = [source]
     try:
         primary = get_storage()
+        sync_catalog(primary)
         if primary.name != source.name:
             storages.insert(0, primary)
-        sync_catalog(primary)
+    except StorageError as exc:
+        logger.warning(
+            "backup catalog not rebuilt after restore: the primary storage cannot be read "
+            "(its rows stay as the restored backup had them): %s",
+            exc,
+        )
     except (DatabaseError, OpsError) as exc:
         logger.warning("backup catalog not rebuilt after restore: %s", exc)
     for storage in storages:

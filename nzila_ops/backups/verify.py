@@ -19,7 +19,7 @@ from nzila_ops.backups.engines.postgresql import PostgreSQLDumpEngine
 from nzila_ops.backups.manifest import missing_tables, resolve_backup, table_label
 from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import VerificationFailed
+from nzila_ops.exceptions import StorageError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -136,6 +136,13 @@ def verify_backup(
     found in its own manifests: a copy is proved intact where it is, not where it came from."""
     storage = storage_named(storage_name)
     manifest = resolve_backup(storage, database, name, latest)
+    try:
+        # A storage set to lock its objects whose bucket cannot: reported once the backup
+        # itself is proved (an operator restoring in a hurry still learns that it is intact).
+        storage.check_immutability()
+        not_immutable = None
+    except StorageError as exc:
+        not_immutable = exc
     identities = identities_for(manifest)
     dump_format = manifest["dump"]["format"]
     sink: PgRestoreListSink | SQLiteHeaderSink
@@ -172,4 +179,6 @@ def verify_backup(
         )
     elif not sink.head.startswith(SQLITE_HEADER):
         raise VerificationFailed(f"backup {manifest['name']} is not a SQLite database file")
+    if not_immutable is not None:
+        raise StorageError(f"backup {manifest['name']} is intact, but {not_immutable}")
     return report
