@@ -23,6 +23,8 @@ from nzila_ops.models import (
 
 #: What an operator writes on an incident: everything else changes through the service.
 POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
+# What the public status page shows instead of the internal title (docs/status_page.md).
+WRITTEN_FIELDS = ("public_title", *POSTMORTEM_FIELDS)
 
 
 class ListAdmin(admin.ModelAdmin):
@@ -156,7 +158,7 @@ class IncidentForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = POSTMORTEM_FIELDS
+        fields = WRITTEN_FIELDS
 
 
 @admin.register(Incident)
@@ -194,6 +196,7 @@ class IncidentAdmin(ListAdmin):
             },
         ),
         ("Act", {"fields": ("transition", "note")}),
+        ("Status page", {"fields": ("public_title",)}),
         ("Post-mortem", {"fields": POSTMORTEM_FIELDS}),
     )
 
@@ -220,7 +223,7 @@ class IncidentAdmin(ListAdmin):
         # Only the post-mortem fields the operator changed are written, with an UPDATE of
         # those columns: obj.save() would write back the status and times as the form loaded
         # them, undoing an acknowledgement or resolution made meanwhile (a webhook, a colleague).
-        changed = {f: getattr(obj, f) for f in POSTMORTEM_FIELDS if f in form.changed_data}
+        changed = {f: getattr(obj, f) for f in WRITTEN_FIELDS if f in form.changed_data}
         if changed:
             Incident.objects.filter(pk=obj.pk).update(**changed)
         by = request.user.get_username()
