@@ -20,10 +20,11 @@ def check_storage_name(name: str | None) -> str:
         return str(config["BACKUP_STORAGE"])
     if name not in config["STORAGES"]:
         known = ", ".join(sorted(config["STORAGES"])) or "none configured"
-        # Cut: the name is whatever was typed, and the message stays one readable line.
-        shown = name if len(name) <= 80 else f"{name[:80]}..."
+        # Quoted and cut: the name is whatever was typed (control characters, thousands of
+        # them), and the message stays one readable line.
+        shown = repr(name) if len(repr(name)) <= 80 else f"{repr(name)[:80]}..."
         raise InvalidArgument(
-            f"--storage {shown!r} is not a storage in NZILA_OPS['STORAGES'] (configured: {known})"
+            f"--storage {shown} is not a storage in NZILA_OPS['STORAGES'] (configured: {known})"
         )
     return name
 
