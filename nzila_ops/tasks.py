@@ -17,7 +17,7 @@ from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.backups.rpo import watch_rpo
 from nzila_ops.backups.service import run_backup
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import BackupSkipped, DatabaseUnreachable, StorageError
+from nzila_ops.exceptions import BackupSkipped, DatabaseUnreachable, OpsError, StorageError
 from nzila_ops.notify import Notification, notify
 
 logger = logging.getLogger("nzila_ops.tasks")
@@ -49,10 +49,38 @@ def backup_database_task(
     }
 
 
+@shared_task(bind=True, name="nzila_ops.copy_backup")
+def copy_backup_task(self: Any, name: str, storage: str) -> dict[str, Any]:
+    """One backup to one copy target (COPY_STORAGES), verified. A failure is tried again after
+    COPY_RETRY_SECONDS, doubled each time (at most an hour), COPY_TASK_RETRIES times; past
+    that, or at once for a fault a retry cannot mend (the source does not match its manifest),
+    it opens an incident (component copy:<alias>)."""
+    from nzila_ops.backups.copies import copy_backup, report_copy_failure, retry_delay
+
+    try:
+        return copy_backup(name, storage).as_dict()
+    except OpsError as exc:
+        delay = retry_delay(exc, self.request.retries)
+        if delay is not None:
+            raise self.retry(exc=exc, countdown=delay) from None
+        report_copy_failure(
+            name, storage, getattr(exc, "reason", str(exc)), self.request.retries + 1
+        )
+        raise
+
+
 @shared_task(name="nzila_ops.enforce_retention")
 def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
     runs = enforce_retention_all(database)
-    return {run.database: {"deleted": run.deleted, "failed": run.failed} for run in runs}
+    primary = get_config()["BACKUP_STORAGE"]
+    return {
+        # A copy target's runs (COPY_STORAGES) as "<alias> in <storage>".
+        run.database + ("" if run.storage == primary else f" in {run.storage}"): {
+            "deleted": run.deleted,
+            "failed": run.failed,
+        }
+        for run in runs
+    }
 
 
 @shared_task(name="nzila_ops.run_dr_drill")

@@ -43,8 +43,10 @@ class Policy:
     min_age: timedelta = timedelta(hours=1)
 
     @classmethod
-    def from_settings(cls) -> Policy:
-        r = get_config()["RETENTION"]
+    def from_settings(cls, storage: str | None = None) -> Policy:
+        """RETENTION, with ``storage``'s entries of STORAGE_RETENTION merged over it."""
+        config = get_config()
+        r = {**config["RETENTION"], **config["STORAGE_RETENTION"].get(storage, {})}
         return cls(
             r["HOURLY"],
             r["DAILY"],
@@ -119,6 +121,7 @@ def plan_retention(backups: Iterable[BackupInfo], now: datetime, policy: Policy)
 class RetentionRun:
     database: str
     decisions: list[Decision]
+    storage: str = ""
     deleted: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     # What killed runs had left (partial files, incomplete uploads, private work directories).
@@ -127,6 +130,7 @@ class RetentionRun:
     def as_dict(self) -> dict[str, Any]:
         return {
             "database": self.database,
+            "storage": self.storage,
             "decisions": [
                 {
                     "name": d.name,
@@ -143,9 +147,10 @@ class RetentionRun:
 
 
 def enforce_retention(
-    database: str, dry_run: bool = False, now: datetime | None = None
+    database: str, dry_run: bool = False, now: datetime | None = None, storage: str | None = None
 ) -> RetentionRun:
-    """Apply the policy to the backups of ``database`` in storage (the truth).
+    """Apply the policy to the backups of ``database`` in storage (the truth): BACKUP_STORAGE,
+    or the copy target ``storage`` by its own policy (STORAGE_RETENTION).
 
     The object is deleted before its manifest, so a failure half-way leaves the manifest
     listed and the next run deletes it again: a deletion is never forgotten."""
@@ -153,14 +158,16 @@ def enforce_retention(
 
     check_alias(database)
     now = now or timezone.now()
-    storage = get_storage()
+    copy_target = storage
+    storage = get_storage(storage)
     manifests = {m["name"]: m for m in iter_manifests(storage, database)}
     backups = [
         BackupInfo(name, datetime.fromisoformat(m["finished_at"])) for name, m in manifests.items()
     ]
     running = BackupRecord.objects.filter(database_alias=database, status="running")
     backups += [BackupInfo(r.name, r.started_at, "running") for r in running]
-    run = RetentionRun(database, plan_retention(backups, now, Policy.from_settings()))
+    policy = Policy.from_settings(storage.name)
+    run = RetentionRun(database, plan_retention(backups, now, policy), storage.name)
     if dry_run:
         return run
     run.swept = sweep_abandoned(storage)
@@ -178,7 +185,10 @@ def enforce_retention(
             )
             continue
         run.deleted.append(decision.name)
-        BackupRecord.objects.filter(name=decision.name).update(deleted_at=now)
+        if copy_target is None:
+            BackupRecord.objects.filter(name=decision.name).update(deleted_at=now)
+        else:
+            _copy_deleted(decision.name, copy_target)
     logger.info(
         "retention of %s: deleted %d, kept %d",
         database,
@@ -205,7 +215,21 @@ def sweep_abandoned(storage: BackupStorage) -> list[str]:
     return swept
 
 
+def _copy_deleted(name: str, storage: str) -> None:
+    from nzila_ops.models import BackupCopy
+
+    BackupCopy.objects.filter(backup__name=name, storage_name=storage).update(
+        status=BackupCopy.Status.DELETED, error=f"deleted by the retention policy of {storage}"
+    )
+
+
 def enforce_retention_all(database: str | None = None, dry_run: bool = False) -> list[RetentionRun]:
-    """``database``, or every database in BACKUP_DATABASES: what the command and task run."""
+    """``database``, or every database in BACKUP_DATABASES: what the command and task run,
+    in BACKUP_STORAGE and then in each copy target (COPY_STORAGES), each by its own policy."""
     aliases = [database] if database else get_config()["BACKUP_DATABASES"]
-    return [enforce_retention(alias, dry_run=dry_run) for alias in aliases]
+    storages = [None, *get_config()["COPY_STORAGES"]]
+    return [
+        enforce_retention(alias, dry_run=dry_run, storage=storage)
+        for storage in storages
+        for alias in aliases
+    ]

@@ -27,7 +27,8 @@ class Command(OpsCommand):
             self.stdout.write(json.dumps([run.as_dict() for run in runs], indent=2))
         else:
             for run in runs:
-                self.stdout.write(f"database {run.database}:")
+                where = f" in storage {run.storage}" if run.storage else ""
+                self.stdout.write(f"database {run.database}{where}:")
                 for d in run.decisions:
                     if d.keep:
                         verdict = "keep"

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from nzila_ops.backups.catalog import list_backups
+from nzila_ops.backups.copies import copy_status
+from nzila_ops.conf import get_config
 from nzila_ops.management.base import OpsCommand, human_size
 
 
@@ -25,6 +27,13 @@ class Command(OpsCommand):
 
     def run(self, **options: Any) -> None:
         backups = list_backups(options["database"], options["storage"])
+        # The copy status of each backup per copy target, from the catalog ("-": none recorded).
+        targets = get_config()["COPY_STORAGES"]
+        if targets:
+            status = copy_status(backup["name"] for backup in backups)
+            for backup in backups:
+                held = status.get(backup["name"], {})
+                backup["copies"] = {target: held.get(target, "-") for target in targets}
         if options["json"]:
             self.stdout.write(json.dumps(backups, indent=2))
             return
@@ -33,10 +42,11 @@ class Command(OpsCommand):
             self.stdout.write(f"no backups in storage{where}")
             return
         header = f"{'NAME':<48} {'TYPE':<8} {'FINISHED (UTC)':<20} {'SIZE':>9} {'RATIO':>6}  ENC"
-        self.stdout.write(header)
+        self.stdout.write(header + ("  COPIES" if targets else ""))
         for backup in backups:
             self.stdout.write(
                 f"{backup['name']:<48} {backup['type']:<8} {backup['finished_at'][:19]:<20} "
                 f"{human_size(backup['stored_size']):>9} {backup['ratio']:>5.2f}x  "
                 f"{'age' if backup['encrypted'] else 'no'}"
+                + "".join(f"  {t}:{s}" for t, s in backup.get("copies", {}).items())
             )

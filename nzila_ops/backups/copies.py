@@ -1,0 +1,359 @@
+"""Verified copies of every backup to second storages (NZILA_OPS['COPY_STORAGES']).
+
+``copy_backup`` copies one backup from BACKUP_STORAGE to one target over the storage contract
+alone (``open_reader`` on the source, ``open_writer`` on the target), so it works between any two
+backends: streamed in CHUNK_SIZE pieces (constant memory, the download overlapping the upload),
+SHA-256 and size computed on the way and compared with the manifest's before the target's writer
+commits (otherwise it is aborted: nothing is listed on the target), then the manifest written
+last, with the primary's content. ``copy_missing`` catches up whatever a target lacks, judged by
+the target's own manifests (the truth), not by the catalog.
+
+Incidents: a copy failing past its retries sends ``backup_failed`` with the component
+``copy:<alias>``, not ``backup:<alias>``: the next successful backup must not resolve it while the
+copies still fail, and a copy succeeding must not resolve a real backup failure. Its recovery
+(``backup_succeeded``, same component) is sent once no reported copy of that alias is still
+missing from its target (docs/incidents.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from nzila_ops import signals
+from nzila_ops.backups.manifest import (
+    alias_of,
+    find_manifest,
+    manifest_key,
+    write_manifest,
+)
+from nzila_ops.backups.storages import BackupStorage, get_storage
+from nzila_ops.backups.streams import CHUNK_SIZE, PrefetchReader
+from nzila_ops.conf import get_config
+from nzila_ops.events import severity_for
+from nzila_ops.exceptions import (
+    BackupError,
+    ConfigurationError,
+    InvalidArgument,
+    VerificationFailed,
+    describe,
+)
+from nzila_ops.models import BackupCopy, BackupRecord
+
+logger = logging.getLogger("nzila_ops.backups")
+
+#: The component of a backup's copies: one name for the incident, whatever the target.
+COPY = "copy"
+#: A copy in progress refreshes its row this often; a "copying" row older than STALE_AFTER
+#: belongs to a worker that died, and another run may take the copy over.
+HEARTBEAT_SECONDS = 30
+STALE_AFTER = timedelta(minutes=10)
+#: Faults a retry cannot mend: the source does not match its manifest, a wrong setting or name.
+NOT_RETRIED = (VerificationFailed, ConfigurationError, InvalidArgument)
+
+
+def copy_component(alias: str) -> str:
+    return f"{COPY}:{alias}"
+
+
+class CopyFailed(BackupError):
+    """A copy failed; the message names the backup and the target, ``reason`` is the cause and
+    ``retryable`` whether trying again may help."""
+
+    def __init__(self, name: str, storage: str, reason: str, *, retryable: bool) -> None:
+        super().__init__(f"the copy of backup {name} to storage {storage!r} failed: {reason}")
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass
+class CopyOutcome:
+    """What happened to one backup on one target: ``copied``, ``present`` (already there),
+    ``busy`` (another worker is copying it), ``failed`` or, in a dry run, ``would copy``."""
+
+    backup: str
+    storage: str
+    result: str
+    stored_size: int | None = None
+    sha256: str = ""
+    seconds: float = 0.0
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def copy_targets(storage: str | None = None) -> list[str]:
+    """The copy targets to work on: ``storage`` (which must be one of COPY_STORAGES), or all."""
+    targets: list[str] = get_config()["COPY_STORAGES"]
+    if storage is None:
+        return list(targets)
+    if storage not in targets:
+        known = ", ".join(targets) or "empty"
+        raise InvalidArgument(
+            f"no copy target named {storage!r}: NZILA_OPS['COPY_STORAGES'] is {known}"
+        )
+    return [storage]
+
+
+def catalog_write(what: str, step: Callable[[], Any], default: Any = None) -> Any:
+    """A catalog write that must not cost the copy: storage is the truth, rows are an index."""
+    try:
+        return step()
+    except DatabaseError as exc:
+        logger.warning("copies: the catalog could not record %s: %s", what, exc)
+        return default
+
+
+def _claim(name: str, storage: str) -> tuple[BackupCopy | None, bool]:
+    """The BackupCopy row of this copy, switched to 'copying' (compare-and-update: two workers
+    given the same copy cannot both run it), and whether this run got it. No row when the
+    catalog has no record of the backup (a host whose database was restored): the copy runs."""
+    backup = BackupRecord.objects.filter(name=name).first()
+    if backup is None:
+        return None, True
+    row, _ = BackupCopy.objects.get_or_create(backup=backup, storage_name=storage)
+    now = timezone.now()
+    claimed = (
+        BackupCopy.objects.filter(pk=row.pk)
+        .filter(~Q(status=BackupCopy.Status.COPYING) | Q(updated_at__lt=now - STALE_AFTER))
+        .update(status=BackupCopy.Status.COPYING, attempts=F("attempts") + 1, updated_at=now)
+    )
+    row.refresh_from_db()
+    return row, bool(claimed)
+
+
+def _finish(row: BackupCopy | None, **fields: Any) -> None:
+    if row is None:
+        return
+    for field, value in fields.items():
+        setattr(row, field, value)
+    catalog_write(
+        f"the copy of {row.backup_id}", lambda: row.save(update_fields=[*fields, "updated_at"])
+    )
+
+
+def _present(target: BackupStorage, manifest: dict[str, Any]) -> bool:
+    """The target already holds this backup: its manifest (written last) and its whole object."""
+    obj = manifest["object"]
+    if not target.exists(manifest_key(manifest["database_alias"], manifest["name"])):
+        return False
+    return target.exists(obj["key"]) and target.size(obj["key"]) == obj["stored_size"]
+
+
+def _stream(
+    source: BackupStorage,
+    target: BackupStorage,
+    manifest: dict[str, Any],
+    heartbeat: Callable[[], None],
+) -> tuple[int, str]:
+    """Copy the object; commit it on the target only if its size and SHA-256 are the
+    manifest's. Returns (size, sha256)."""
+    obj = manifest["object"]
+    writer = target.open_writer(obj["key"])
+    try:
+        reader = source.open_reader(obj["key"])
+        prefetch = PrefetchReader(reader)
+        try:
+            digest, count = hashlib.sha256(), 0
+            while chunk := prefetch.read(CHUNK_SIZE):
+                digest.update(chunk)
+                count += len(chunk)
+                writer.write(chunk)
+                heartbeat()
+        finally:
+            prefetch.close()
+            reader.close()
+        sha256 = digest.hexdigest()
+        if (count, sha256) != (obj["stored_size"], obj["sha256"]):
+            raise VerificationFailed(
+                f"backup {manifest['name']} in storage {source.name!r} does not match its "
+                f"manifest ({count} bytes, sha256 {sha256[:16]}…; the manifest says "
+                f"{obj['stored_size']} bytes, sha256 {obj['sha256'][:16]}…), so it was not "
+                f"copied; run `manage.py verify_backup {manifest['name']}`"
+            )
+        writer.commit()
+    except BaseException:
+        # The object never becomes visible on the target (S3: the multipart upload is aborted).
+        with suppress(Exception):
+            writer.abort()
+        raise
+    return count, sha256
+
+
+def _write_manifest_last(target: BackupStorage, manifest: dict[str, Any]) -> None:
+    try:
+        write_manifest(target, manifest)
+    except BaseException:
+        # An object without a manifest is never listed; removing it saves the space.
+        with suppress(Exception):
+            target.delete(manifest["object"]["key"])
+        raise
+
+
+def _heartbeat(row: BackupCopy | None) -> Callable[[], None]:
+    last = time.monotonic()
+
+    def beat() -> None:
+        nonlocal last
+        if row is None or time.monotonic() - last < HEARTBEAT_SECONDS:
+            return
+        last = time.monotonic()
+        catalog_write(
+            "a heartbeat",
+            lambda: BackupCopy.objects.filter(pk=row.pk).update(updated_at=timezone.now()),
+        )
+
+    return beat
+
+
+def copy_backup(name: str, storage: str) -> CopyOutcome:
+    """Copy backup ``name`` from BACKUP_STORAGE to the copy target ``storage``, verified.
+
+    Returns the outcome (``copied``, ``present`` or ``busy``). Raises CopyFailed (one line
+    naming the target) when the copy fails: its BackupCopy row is marked failed with the reason
+    and nothing is listed on the target. A wrong name or target raises before anything."""
+    copy_targets(storage)
+    source = get_storage()
+    target = get_storage(storage)
+    manifest = find_manifest(source, name)
+    row, claimed = catalog_write("the copy's start", lambda: _claim(name, storage), (None, True))
+    if not claimed:
+        return CopyOutcome(name, storage, "busy")
+    started = time.monotonic()
+    obj = manifest["object"]
+    try:
+        if _present(target, manifest):
+            result, size, sha256 = "present", obj["stored_size"], obj["sha256"]
+        else:
+            size, sha256 = _stream(source, target, manifest, _heartbeat(row))
+            _write_manifest_last(target, manifest)
+            result = "copied"
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
+        logger.error("copy of %s to %s failed: %s", name, storage, reason)
+        _finish(row, status=BackupCopy.Status.FAILED, error=reason)
+        if not isinstance(exc, Exception):
+            raise
+        retryable = not isinstance(exc, NOT_RETRIED)
+        raise CopyFailed(name, storage, reason, retryable=retryable) from exc
+    now = timezone.now()
+    _finish(
+        row, status=BackupCopy.Status.SUCCEEDED, sha256=sha256, stored_size=size, copied_at=now,
+        error="",
+    )  # fmt: skip
+    logger.info("backup %s %s in storage %s", name, result, storage)
+    catalog_write("the recovery", lambda: report_recovery(manifest["database_alias"], now))
+    return CopyOutcome(name, storage, result, size, sha256, round(time.monotonic() - started, 3))
+
+
+def retry_delay(exc: BaseException, retries: int) -> float | None:
+    """Seconds before the next try of a copy that failed ``retries + 1`` times, or None when it
+    is not tried again (a fault a retry cannot mend, or COPY_TASK_RETRIES used up)."""
+    config = get_config()
+    retryable = getattr(exc, "retryable", not isinstance(exc, NOT_RETRIED))
+    if not retryable or retries >= config["COPY_TASK_RETRIES"]:
+        return None
+    return float(min(3600, config["COPY_RETRY_SECONDS"] * 2**retries))
+
+
+def report_copy_failure(name: str, storage: str, reason: str, attempts: int) -> None:
+    """The failure event of a copy that will not be tried again: an incident (``copy:<alias>``)
+    opens, as for a failed backup."""
+    component = copy_component(alias_of(name))
+    record = catalog_write("the failure", lambda: BackupRecord.objects.filter(name=name).first())
+    catalog_write(
+        "the failure",
+        lambda: BackupCopy.objects.filter(backup__name=name, storage_name=storage).update(
+            status=BackupCopy.Status.FAILED, failure_reported=True, updated_at=timezone.now()
+        ),
+    )
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    signals.backup_failed.send(
+        sender=BackupCopy,
+        record=record,
+        component=component,
+        severity=severity_for(component),
+        reason=f"the copy of backup {name} to storage {storage!r} failed ({tries}): {reason}; "
+        f"once the cause is fixed, `manage.py copy_backups --storage {storage}` copies what is "
+        "missing",
+        at=timezone.now(),
+    )
+
+
+def report_recovery(alias: str, at: datetime) -> bool:
+    """Send the recovery of ``copy:<alias>`` if a failure of it was reported and no reported
+    copy is still missing from its target (backups deleted since are not waited for). Returns
+    whether it was sent; clearing the flags is compare-and-update, so it is sent once."""
+    reported = BackupCopy.objects.filter(backup__database_alias=alias, failure_reported=True)
+    missing = reported.filter(status=BackupCopy.Status.FAILED, backup__deleted_at=None)
+    if missing.exists():
+        return False
+    if not reported.update(failure_reported=False):
+        return False
+    record = (
+        BackupRecord.objects.filter(database_alias=alias, copies__status="succeeded")
+        .order_by("-started_at")
+        .first()
+    )
+    signals.backup_succeeded.send(
+        sender=BackupCopy, record=record, component=copy_component(alias), at=at
+    )
+    return True
+
+
+def enqueue_copies(name: str) -> list[str]:
+    """Queue the copy of the backup that just landed to every copy target, once the current
+    transaction commits (a worker must find its record). Returns the targets."""
+    targets = copy_targets()
+    if not targets:
+        return []
+    backup = catalog_write(
+        "the pending copies", lambda: BackupRecord.objects.filter(name=name).first()
+    )
+    for storage in targets if backup is not None else []:
+        catalog_write(
+            "a pending copy",
+            lambda storage=storage: BackupCopy.objects.get_or_create(
+                backup=backup, storage_name=storage
+            ),
+        )
+
+    def send() -> None:
+        from nzila_ops.tasks import copy_backup_task
+
+        for storage in targets:
+            try:
+                copy_backup_task.delay(name, storage)
+            except Exception as exc:  # the broker is down: the backup itself is fine
+                logger.error(
+                    "backup %s: its copy to %s could not be queued (%s); "
+                    "`manage.py copy_backups` copies it",
+                    name, storage, describe(exc),
+                )  # fmt: skip
+
+    transaction.on_commit(send)
+    return targets
+
+
+def copy_status(names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Backup name -> {target: status} from the catalog (empty when it cannot be read)."""
+    rows = BackupCopy.objects.filter(backup__name__in=list(names)).values_list(
+        "backup__name", "storage_name", "status"
+    )
+    status: dict[str, dict[str, str]] = {}
+    for backup, storage, state in catalog_write(
+        "nothing (reading copy status)", lambda: list(rows), []
+    ):
+        status.setdefault(backup, {})[storage] = state
+    return status

@@ -1,0 +1,164 @@
+"""Copies of every backup to a second storage: two S3 buckets in two "regions" on moto's server
+over HTTP. A copy is verified against the manifest before it is committed on the target, a copy
+cut mid-stream leaves nothing listed there, and copy_backups completes what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import boto3
+import pytest
+from django.core.management import call_command
+
+from nzila_ops.backups.copies import CopyFailed, copy_backup
+from nzila_ops.backups.service import run_backup
+from nzila_ops.exceptions import VerificationFailed
+from nzila_ops.models import BackupCopy
+from tests.backups.copies_support import (
+    SECONDARY_REGION,
+    bucket_keys,
+    land_backup,
+    make_bucket,
+    manifest_in,
+    object_sha256,
+    two_region_settings,
+)
+from tests.support.s3 import FaultyProxy
+
+pytestmark = [
+    pytest.mark.s3,
+    pytest.mark.django_db(transaction=True, databases=["default", "sqlite"]),
+]
+
+
+@pytest.fixture
+def buckets(aws_env: str, s3_client: Any) -> Iterator[tuple[str, str, Any]]:
+    """(primary bucket, secondary bucket, a client of the secondary's region)."""
+    secondary_client = boto3.client("s3", endpoint_url=aws_env, region_name=SECONDARY_REGION)
+    yield (
+        make_bucket(s3_client, "us-east-1"),
+        make_bucket(secondary_client, SECONDARY_REGION),
+        secondary_client,
+    )
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultyProxy]:
+    faulty = FaultyProxy(int(moto_endpoint.rsplit(":", 1)[1]))
+    yield faulty
+    faulty.close()
+
+
+def test_a_backup_that_lands_is_copied_with_the_same_sha256_and_its_manifest(
+    ops_settings: Any,
+    seeded_sqlite: dict[str, int],
+    buckets: tuple[str, str, Any],
+    s3_client: Any,
+    aws_env: str,
+) -> None:
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env)
+
+    record = run_backup("sqlite", "hourly")  # the copy task runs once the backup is committed
+
+    key = f"dr/{record.storage_key}"
+    assert object_sha256(secondary_client, secondary, key) == record.sha256
+    assert manifest_in(secondary_client, secondary, "dr", record.manifest) == manifest_in(
+        s3_client, primary, "nzila", record.manifest
+    )
+    copy = BackupCopy.objects.get(backup=record, storage_name="secondary")
+    assert (copy.status, copy.sha256, copy.stored_size) == (
+        "succeeded",
+        record.sha256,
+        record.stored_size,
+    )
+    assert copy.attempts == 1 and copy.copied_at is not None
+    out = StringIO()
+    call_command("list_backups", "--database", "sqlite", stdout=out)
+    row = next(line for line in out.getvalue().splitlines() if record.name in line)
+    assert row.endswith("secondary:succeeded")
+
+
+def test_a_copy_cut_mid_stream_leaves_nothing_listed_and_copy_backups_completes_it(
+    ops_settings: Any, buckets: tuple[str, str, Any], proxy: FaultyProxy
+) -> None:
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, proxy.url, COPY_TASK_RETRIES=0)
+    manifest = land_backup(size=12 << 20)
+    proxy.fail_next()  # the upload of the first part is reset after 256 KiB
+
+    with pytest.raises(
+        CopyFailed, match=r"to storage 'secondary' failed: S3 failure while writing"
+    ):
+        copy_backup(manifest["name"], "secondary")
+
+    assert proxy.resets == 1
+    assert bucket_keys(secondary_client, secondary) == []
+    assert secondary_client.list_multipart_uploads(Bucket=secondary).get("Uploads", []) == []
+    copy = BackupCopy.objects.get(backup__name=manifest["name"])
+    assert copy.status == "failed" and "S3" in copy.error
+
+    out = StringIO()
+    call_command("copy_backups", "--storage", "secondary", stdout=out)
+
+    assert f"{manifest['name']} -> secondary: copied" in out.getvalue()
+    key = f"dr/{manifest['object']['key']}"
+    assert object_sha256(secondary_client, secondary, key) == manifest["object"]["sha256"]
+    assert manifest_in(secondary_client, secondary, "dr", manifest) == manifest
+    copy.refresh_from_db()
+    assert (copy.status, copy.error, copy.attempts) == ("succeeded", "", 2)
+
+
+def test_a_tampered_source_is_never_committed_on_the_target(
+    ops_settings: Any, buckets: tuple[str, str, Any], s3_client: Any, aws_env: str
+) -> None:
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env)
+    manifest = land_backup(size=7 << 20)
+    key = f"nzila/{manifest['object']['key']}"
+    body = bytearray(s3_client.get_object(Bucket=primary, Key=key)["Body"].read())
+    body[-1] ^= 0xFF  # same size, one byte changed: only the SHA-256 can tell
+    s3_client.put_object(Bucket=primary, Key=key, Body=bytes(body))
+
+    with pytest.raises(CopyFailed, match="does not match its manifest") as failed:
+        copy_backup(manifest["name"], "secondary")
+
+    assert bucket_keys(secondary_client, secondary) == []
+    assert secondary_client.list_multipart_uploads(Bucket=secondary).get("Uploads", []) == []
+    copy = BackupCopy.objects.get(backup__name=manifest["name"])
+    assert isinstance(failed.value.__cause__, VerificationFailed) and not failed.value.retryable
+    assert copy.status == "failed" and copy.error.endswith(f"verify_backup {manifest['name']}`")
+
+
+def test_a_copy_already_on_the_target_is_not_copied_again(
+    ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
+) -> None:
+    primary, secondary, _ = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env)
+    manifest = land_backup(size=1 << 20)
+    assert copy_backup(manifest["name"], "secondary").result == "copied"
+
+    assert copy_backup(manifest["name"], "secondary").result == "present"
+    out = StringIO()
+    call_command("copy_backups", stdout=out)
+    assert out.getvalue().strip() == "nothing to copy: every copy target holds what it should"
+
+
+def test_a_copy_another_worker_is_running_is_left_to_it(
+    ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
+) -> None:
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env)
+    manifest = land_backup(size=1 << 20)
+    BackupCopy.objects.create(
+        backup_id=BackupCopy._meta.get_field("backup")
+        .related_model.objects.get(name=manifest["name"])
+        .pk,
+        storage_name="secondary",
+        status="copying",
+    )
+
+    assert copy_backup(manifest["name"], "secondary").result == "busy"
+    assert bucket_keys(secondary_client, secondary) == []
