@@ -64,6 +64,11 @@ def _safe_base(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
 
 
+def _one_line(text: object) -> str:
+    """What another server said, as one short line (it ends up in a report line)."""
+    return " ".join(str(text).split())[:200]
+
+
 def query(base_url: str, promql: str, at: datetime, timeout: float) -> float:
     """One instant query's single value; NotMeasured with a one-line reason otherwise."""
     arguments = urlencode({"query": promql, "time": at.timestamp()})
@@ -76,13 +81,13 @@ def query(base_url: str, promql: str, at: datetime, timeout: float) -> float:
         raise NotMeasured(f"Prometheus at {where} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NotMeasured(f"Prometheus at {where} unreachable: {reason}") from None
+        raise NotMeasured(f"Prometheus at {where} unreachable: {_one_line(reason)}") from None
     if len(body) > MAX_RESPONSE_BYTES:
         raise NotMeasured(f"Prometheus at {where} answered more than {MAX_RESPONSE_BYTES} bytes")
     try:
         answer = json.loads(body)
         if answer.get("status") != "success":
-            raise NotMeasured(f"Prometheus at {where}: {str(answer.get('error', 'error'))[:200]}")
+            raise NotMeasured(f"Prometheus at {where}: {_one_line(answer.get('error', 'error'))}")
         result = answer["data"]["result"]
         if not result:
             raise NotMeasured("no samples in the period")

@@ -105,6 +105,7 @@ def test_the_figures_are_the_p95_over_the_whole_period(fake_prometheus: FakeProm
         (400, {"status": "error", "error": "parse error"}, "answered HTTP 400"),
         (503, b"", "answered HTTP 503"),
         (200, {"status": "error", "error": "query timed out"}, "query timed out"),
+        (200, {"status": "error", "error": "bad\nquery\r\n  here"}, "bad query here"),
     ],
 )  # fmt: skip
 def test_a_bad_answer_is_not_measured_with_the_reason(
