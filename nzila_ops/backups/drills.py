@@ -46,6 +46,18 @@ def storage_for_week(day: date, storages: Sequence[str]) -> str | None:
     return storages[week % len(storages)]
 
 
+def storage_drill_component(database: str, storage_name: str) -> str:
+    """The incident component of a drill: ``drill:<alias>`` from BACKUP_STORAGE, and
+    ``drill:<alias>@<storage>`` from another. With drills taking turns over storages, a failed
+    drill of a copy must stay open until a drill of that copy passes: next week's passing
+    drill of the primary must not resolve it, nor the reverse. The kind stays ``drill``, so
+    INCIDENT_SEVERITIES and PagerDuty's ``drill:*`` route apply unchanged."""
+    component = drill_component(database)
+    if storage_name == check_storage_name(None):
+        return component
+    return f"{component}@{storage_name}"
+
+
 def run_scheduled_drill(database: str = "default") -> DrillRecord:
     """The drill beat runs (DRILL_CRON): from this week's storage of DRILL_STORAGES."""
     names = get_config()["DRILL_STORAGES"]
@@ -123,14 +135,18 @@ def run_drill(
     record = record_run("drill", fields, source)
     if record is None:  # the database refused the row; the caller still gets the outcome
         record = DrillRecord(**fields)
+    component = storage_drill_component(database, storage_name)
     if error:
         logger.error("DR drill of %s from storage %r FAILED: %s", database, storage_name, error)
         signals.drill_failed.send(
             sender=DrillRecord,
             record=record,
-            component=drill_component(database),
-            severity=severity_for(drill_component(database)),
-            reason=error,
+            component=component,
+            severity=severity_for(component),
+            reason=error
+            if component == drill_component(database)
+            else f"{error} (drill from storage {storage_name!r}: "
+            f"manage.py run_dr_drill --storage {storage_name})",
             at=record.finished_at,
         )
     else:
@@ -144,7 +160,7 @@ def run_drill(
         signals.drill_passed.send(
             sender=DrillRecord,
             record=record,
-            component=drill_component(database),
+            component=component,
             at=record.finished_at,
         )
     return record

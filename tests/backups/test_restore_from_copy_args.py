@@ -172,3 +172,28 @@ def test_verify_reports_a_storage_asking_for_object_lock_its_bucket_lacks(
     message = str(caught.value)
     assert caught.value.returncode == 1 and "\n" not in message
     assert " is intact, but " in message and "has no Object Lock configuration" in message
+
+
+def test_a_failed_drill_of_a_copy_stays_open_until_a_drill_of_that_copy_passes(
+    two_storages: Any, seeded_postgres: dict
+) -> None:
+    from nzila_ops.models import Incident
+
+    call_command("backup_database", stdout=StringIO())
+    with pytest.raises(CommandError, match="drill FAILED: no backups of database 'default'"):
+        call_command("run_dr_drill", "--storage", "secondary", stdout=StringIO())  # no copy yet
+    incident = Incident.objects.get()
+    assert (incident.component, incident.source) == ("drill:default@secondary", "drill")
+    assert "run_dr_drill --storage secondary" in incident.events.first().detail
+
+    call_command("run_dr_drill", stdout=StringIO())  # the primary's drill passes: not the copy
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+
+    primary, secondary = get_storage("default"), get_storage("secondary")
+    manifest = next(iter_manifests(primary))
+    copy_object(primary, secondary, manifest)
+    write_manifest(secondary, manifest)
+    call_command("run_dr_drill", "--storage", "secondary", stdout=StringIO())
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
