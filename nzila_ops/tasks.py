@@ -78,6 +78,8 @@ def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
         run.database + ("" if run.storage == primary else f" in {run.storage}"): {
             "deleted": run.deleted,
             "failed": run.failed,
+            "locked": {name: until.isoformat() for name, until in run.locked.items()},
+            "lock_failed": run.lock_failed,
         }
         for run in runs
     }

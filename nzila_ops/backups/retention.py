@@ -22,7 +22,7 @@ from nzila_ops.backups.engines import check_alias
 from nzila_ops.backups.manifest import iter_manifests, manifest_key
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import OpsError, describe
+from nzila_ops.exceptions import ObjectLocked, OpsError, describe
 
 logger = logging.getLogger("nzila_ops.retention")
 
@@ -126,6 +126,11 @@ class RetentionRun:
     failed: dict[str, str] = field(default_factory=dict)
     # What killed runs had left (partial files, incomplete uploads, private work directories).
     swept: list[str] = field(default_factory=list)
+    # Object lock (retention_locks.py): backups the plan deletes but a lock still keeps (deleted
+    # by a later run), and the dates the kept ones are now locked until, or why not.
+    locked: dict[str, datetime] = field(default_factory=dict)
+    locks_extended: dict[str, datetime] = field(default_factory=dict)
+    lock_failed: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +148,9 @@ class RetentionRun:
             "deleted": self.deleted,
             "failed": self.failed,
             "swept": self.swept,
+            "locked": {name: until.isoformat() for name, until in self.locked.items()},
+            "locks_extended": {n: until.isoformat() for n, until in self.locks_extended.items()},
+            "lock_failed": self.lock_failed,
         }
 
 
@@ -154,6 +162,7 @@ def enforce_retention(
 
     The object is deleted before its manifest, so a failure half-way leaves the manifest
     listed and the next run deletes it again: a deletion is never forgotten."""
+    from nzila_ops.backups.retention_locks import extend_kept_locks, held_by_lock
     from nzila_ops.models import BackupRecord
 
     check_alias(database)
@@ -176,8 +185,19 @@ def enforce_retention(
             continue
         manifest = manifests[decision.name]
         try:
+            # Under object lock both are looked at first: deleting the object and meeting the
+            # manifest's lock would leave a backup listed without its object.
+            until = held_by_lock(storage, manifest, now)
+            if until is not None:
+                raise ObjectLocked(decision.name, until)
             storage.delete(manifest["object"]["key"])
             storage.delete(manifest_key(database, decision.name))
+        except ObjectLocked as exc:
+            # A lock set by an earlier run (its margin, or a longer policy then): the backup
+            # goes at a run after that date. Not a failure.
+            run.locked[decision.name] = exc.until or now
+            logger.info("retention: kept %s: %s", decision.name, exc)
+            continue
         except OpsError as exc:
             run.failed[decision.name] = str(exc)
             logger.error(
@@ -189,6 +209,9 @@ def enforce_retention(
             BackupRecord.objects.filter(name=decision.name).update(deleted_at=now)
         else:
             _copy_deleted(decision.name, copy_target)
+    run.locks_extended, run.lock_failed = extend_kept_locks(
+        storage, run.decisions, manifests, now, policy
+    )
     logger.info(
         "retention of %s: deleted %d, kept %d",
         database,

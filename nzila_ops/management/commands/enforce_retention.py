@@ -34,6 +34,9 @@ class Command(OpsCommand):
                         verdict = "keep"
                     elif options["dry_run"]:
                         verdict = "delete (dry run)"
+                    elif d.name in run.locked:
+                        # Object lock keeps it: deleted by a run after that date.
+                        verdict = f"kept: locked until {run.locked[d.name]:%Y-%m-%d %H:%M} UTC"
                     else:
                         verdict = "FAILED to delete" if d.name in run.failed else "deleted"
                     why = ", ".join(d.reasons) or "in no retention bucket"
@@ -43,3 +46,9 @@ class Command(OpsCommand):
         failed = {name: error for run in runs for name, error in run.failed.items()}
         if failed:
             raise OpsError(f"{len(failed)} deletion(s) failed and will be retried: {failed}")
+        unlocked = {name: error for run in runs for name, error in run.lock_failed.items()}
+        if unlocked:
+            raise OpsError(
+                f"{len(unlocked)} kept backup(s) could not have their object lock extended "
+                f"(retried next run): {unlocked}"
+            )
