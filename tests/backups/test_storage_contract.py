@@ -62,6 +62,26 @@ class StorageContract:
 
     def test_check_passes_when_reachable(self) -> None:
         self.storage.check()
+        assert list(self.storage.list_keys()) == []  # the check's probe is gone
+
+    def test_a_version_read_back_is_the_version_written(self) -> None:
+        writer = self.storage.open_writer("db/v.bin")
+        writer.write(b"first")
+        writer.commit()
+        with self.storage.open_reader("db/v.bin", writer.version_id) as stream:
+            assert stream.read() == b"first"
+
+    def test_lock_methods_answer_on_every_storage(self) -> None:
+        # Storages without object lock: not locked, extending is a no-op raising nothing.
+        self.storage.write_bytes("db/m.json", b"{}")
+        until = datetime.now(UTC) + timedelta(days=3)
+        self.storage.extend_lock("db/m.json", until)
+        locked = self.storage.lock_until("db/m.json")
+        if self.storage.object_lock_mode is None:
+            assert locked is None
+        else:
+            assert locked is not None and locked >= until - timedelta(seconds=1)
+        self.storage.check_immutability()
 
     def abandon_a_write(self, key: str) -> None:
         """Leave behind what a writer killed mid-write leaves, as each backend's would."""
@@ -188,3 +208,40 @@ class TestS3Storage(StorageContract):
         storage.write_bytes("db/m.json", b"{}")
         head = s3_client.head_object(Bucket=s3_bucket, Key="db/m.json")
         assert head["ServerSideEncryption"] == "aws:kms"
+
+
+@pytest.mark.s3
+class TestObjectLockedS3Storage(StorageContract):
+    """The whole contract against a bucket with Object Lock: versions, deletes by version, the
+    probe. Locks written here end at once (no minimum age, no margin) so deletes may succeed;
+    tests/backups/test_object_lock*.py hold the locks that last."""
+
+    @pytest.fixture(autouse=True)
+    def _storage(self, settings: Any, aws_env: str, s3_client: Any) -> None:
+        import uuid
+
+        bucket = f"nzila-lock-{uuid.uuid4().hex[:10]}"
+        s3_client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        settings.NZILA_OPS = {"RETENTION": {"MIN_AGE_MINUTES": 0}}
+        self.storage = S3Storage(
+            "locked",
+            bucket=bucket,
+            prefix="p",
+            part_size_mb=5,
+            object_lock="governance",
+            lock_margin_days=0,
+        )
+
+    def abandon_a_write(self, key: str) -> None:
+        client, bucket = self.storage.client, self.storage.bucket
+        upload = client.create_multipart_upload(Bucket=bucket, Key=f"p/{key}")
+        client.upload_part(
+            Bucket=bucket, Key=f"p/{key}", UploadId=upload["UploadId"], PartNumber=1, Body=b"x"
+        )
+
+    def test_a_delete_leaves_no_version_and_no_delete_marker(self, s3_client: Any) -> None:
+        self.storage.write_bytes("db/m.json", b"{}")
+        self.storage.write_bytes("db/m.json", b"[]")
+        self.storage.delete("db/m.json")
+        listing = s3_client.list_object_versions(Bucket=self.storage.bucket)
+        assert listing.get("Versions", []) == [] and listing.get("DeleteMarkers", []) == []
