@@ -216,3 +216,53 @@ def check_webhook_token(app_configs: Any = None, **kwargs: Any) -> list:
             id="nzila_ops.W004",
         )
     ]
+
+
+@register(Tags.compatibility, deploy=True)
+def check_storages_reachable(app_configs: Any = None, **kwargs: Any) -> list:
+    """The backup storage and every copy target, as the app's credentials see them: a probe
+    object written, read back and deleted (E008), and a storage asking for object lock on a
+    bucket that has none, or has a default retention rule (E009).
+
+    A deployment check (``check --deploy``) because it talks to the storages: plain system
+    checks run before every ``manage.py`` command (each migrate, shell, worker start) and must
+    not wait on S3. ``verify_backup`` reports the object lock too."""
+    from nzila_ops.backups.storages import get_storage
+    from nzila_ops.conf import get_config
+    from nzila_ops.exceptions import describe
+
+    try:
+        config = get_config()
+    except OpsError:
+        return []  # nzila_ops.E001 says why
+    names = dict.fromkeys([config["BACKUP_STORAGE"], *config.get("COPY_STORAGES", [])])
+    messages: list = []
+    for name in names:
+        try:
+            storage = get_storage(name)
+        except OpsError:
+            continue  # nzila_ops.E002 (or E001 for a copy target) says why
+        where = f"backup storage {name!r} ({storage.describe()})"
+        try:
+            storage.check()
+        except Exception as exc:  # any failure to write and read is the finding
+            messages.append(
+                Error(
+                    f"{where}: the app's credentials cannot write, read and delete there: "
+                    f"{describe(exc)}",
+                    hint="See docs/backups.md, 'Least-privilege IAM policies'.",
+                    id="nzila_ops.E008",
+                )
+            )
+            continue
+        try:
+            storage.check_immutability()
+        except OpsError as exc:
+            messages.append(
+                Error(
+                    f"{where}: {exc}",
+                    hint="See docs/backups.md, 'Immutable backups (S3 Object Lock)'.",
+                    id="nzila_ops.E009",
+                )
+            )
+    return messages
