@@ -17,9 +17,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 
-from nzila_ops.backups.manifest import iter_manifests, write_manifest
-from nzila_ops.backups.storages import BackupStorage, get_storage
-from nzila_ops.models import DrillRecord, RestoreRecord
+from nzila_ops.backups.manifest import iter_manifests
+from nzila_ops.backups.storages import get_storage
+from nzila_ops.models import BackupCopy, DrillRecord, RestoreRecord
 from tests.backups.helpers import APP_TABLES
 from tests.support import pg
 from tests.support.s3 import moto_server_process
@@ -39,12 +39,10 @@ class Regions:
         self.secondary_bucket = ""
 
     def copy_latest(self) -> dict[str, Any]:
-        """Copy the newest backup to the secondary over the storage contract alone: the object
-        streamed from the primary's reader into the secondary's writer, the manifest last."""
-        primary, secondary = get_storage("default"), get_storage("secondary")
-        manifest = next(iter_manifests(primary))
-        copy_object(primary, secondary, manifest)
-        write_manifest(secondary, manifest)
+        """The newest backup, which COPY_STORAGES copied to the secondary as it landed."""
+        manifest = next(iter_manifests(get_storage("default")))
+        copy = BackupCopy.objects.get(backup__name=manifest["name"], storage_name="secondary")
+        assert copy.status == "succeeded", copy.error
         return manifest
 
     def stop_primary(self) -> None:
@@ -53,21 +51,6 @@ class Regions:
 
     def secondary_client(self) -> Any:
         return boto3.client("s3", endpoint_url=self.secondary_url, region_name=SECOND_REGION)
-
-
-def copy_object(source: BackupStorage, target: BackupStorage, manifest: dict[str, Any]) -> None:
-    obj = manifest["object"]
-    reader = source.open_reader(obj["key"], obj.get("version_id"))
-    writer = target.open_writer(obj["key"])
-    try:
-        while chunk := reader.read(1 << 20):
-            writer.write(chunk)
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        reader.close()
-    writer.commit()
 
 
 @pytest.fixture
@@ -95,6 +78,9 @@ def regions(ops_settings: Any, aws_env: str) -> Iterator[Regions]:
                 "secondary": f"s3://{found.secondary_bucket}/copies?endpoint_url={aws_env}"
                 f"&region={SECOND_REGION}",
             },
+            # Every backup is copied to the secondary as it lands (nzila_ops.copy_backup, run
+            # eagerly in tests), as in production.
+            "COPY_STORAGES": ["secondary"],
         }
         yield found
 

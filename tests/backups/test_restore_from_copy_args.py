@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from nzila_ops import tasks
+from nzila_ops.backups.copies import copy_backup
 from nzila_ops.backups.drills import storage_for_week
-from nzila_ops.backups.manifest import iter_manifests, write_manifest
+from nzila_ops.backups.manifest import iter_manifests
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.models import DrillRecord, RestoreRecord
-from tests.backups.test_restore_from_copy import copy_object
 
 pytestmark = pytest.mark.postgres
 
@@ -45,6 +45,14 @@ def two_storages(ops_settings: Any, tmp_path: Path) -> Any:
         },
     }
     return ops_settings
+
+
+def copy_to_secondary(settings: Any) -> None:
+    """The newest backup copied to ``secondary`` by the copy service (verified, manifest last);
+    ``secondary`` becomes a copy target only now, so that backups before are not copied."""
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "COPY_STORAGES": ["secondary"]}
+    name = next(iter_manifests(get_storage("default")))["name"]
+    assert copy_backup(name, "secondary").result == "copied"
 
 
 def refused(command: str, arguments: list[str], name: str) -> CommandError:
@@ -128,10 +136,7 @@ def test_the_scheduled_drill_alternates_over_drill_storages(
     two_storages: Any, seeded_postgres: dict
 ) -> None:
     call_command("backup_database", stdout=StringIO())
-    primary, secondary = get_storage("default"), get_storage("secondary")
-    manifest = next(iter_manifests(primary))
-    copy_object(primary, secondary, manifest)
-    write_manifest(secondary, manifest)
+    copy_to_secondary(two_storages)
     two_storages.NZILA_OPS = {
         **two_storages.NZILA_OPS,
         "DRILL_STORAGES": ["default", "secondary"],
@@ -190,10 +195,7 @@ def test_a_failed_drill_of_a_copy_stays_open_until_a_drill_of_that_copy_passes(
     incident.refresh_from_db()
     assert incident.status == "triggered"
 
-    primary, secondary = get_storage("default"), get_storage("secondary")
-    manifest = next(iter_manifests(primary))
-    copy_object(primary, secondary, manifest)
-    write_manifest(secondary, manifest)
+    copy_to_secondary(two_storages)
     call_command("run_dr_drill", "--storage", "secondary", stdout=StringIO())
     incident.refresh_from_db()
     assert incident.status == "resolved"
