@@ -17,6 +17,7 @@ missing from its target (docs/incidents.md).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -156,13 +157,17 @@ def _stream(
     target: BackupStorage,
     manifest: dict[str, Any],
     heartbeat: Callable[[], None],
-) -> tuple[int, str]:
+) -> tuple[int, str, str | None]:
     """Copy the object; commit it on the target only if its size and SHA-256 are the
-    manifest's. Returns (size, sha256)."""
+    manifest's. Returns (size, sha256, the target's version id of it, if it keeps versions)."""
     obj = manifest["object"]
     writer = target.open_writer(obj["key"])
     try:
-        reader = source.open_reader(obj["key"])
+        # The version the manifest names (a locked one), even if the key was overwritten since.
+        version = obj.get("version_id")
+        reader = (
+            source.open_reader(obj["key"], version) if version else source.open_reader(obj["key"])
+        )
         prefetch = PrefetchReader(reader)
         try:
             digest, count = hashlib.sha256(), 0
@@ -188,10 +193,17 @@ def _stream(
         with suppress(Exception):
             writer.abort()
         raise
-    return count, sha256
+    return count, sha256, writer.version_id
 
 
-def _write_manifest_last(target: BackupStorage, manifest: dict[str, Any]) -> None:
+def _write_manifest_last(
+    target: BackupStorage, manifest: dict[str, Any], version_id: str | None
+) -> None:
+    """The primary's manifest, naming the target's own version of the object (if any)."""
+    manifest = copy.deepcopy(manifest)
+    manifest["object"].pop("version_id", None)
+    if version_id:
+        manifest["object"]["version_id"] = version_id
     try:
         write_manifest(target, manifest)
     except BaseException:
@@ -236,8 +248,8 @@ def copy_backup(name: str, storage: str) -> CopyOutcome:
         if _present(target, manifest):
             result, size, sha256 = "present", obj["stored_size"], obj["sha256"]
         else:
-            size, sha256 = _stream(source, target, manifest, _heartbeat(row))
-            _write_manifest_last(target, manifest)
+            size, sha256, version_id = _stream(source, target, manifest, _heartbeat(row))
+            _write_manifest_last(target, manifest, version_id)
             result = "copied"
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)

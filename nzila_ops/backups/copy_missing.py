@@ -82,7 +82,7 @@ def copy_missing(
         try:
             held = names_on(target, database)
         except OpsError as exc:
-            outcomes.append(CopyOutcome("*", name, "failed", error=str(exc)))
+            outcomes.append(CopyOutcome("", name, "failed", error=str(exc)))
             continue
         keep = _kept_by(primary, Policy.from_settings(name), now)
         for manifest in primary:

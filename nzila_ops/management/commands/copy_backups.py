@@ -32,10 +32,11 @@ class Command(OpsCommand):
             detail = outcome.error or f"{human_size(outcome.stored_size)}"
             if outcome.result == "copied":
                 detail += f" in {outcome.seconds:.1f} s, sha256 {outcome.sha256[:16]}… verified"
-            self.stdout.write(f"{outcome.backup} -> {outcome.storage}: {outcome.result} ({detail})")
+            what = outcome.backup or "listing"  # no backup: the target could not be listed
+            self.stdout.write(f"{what} -> {outcome.storage}: {outcome.result} ({detail})")
         failed = [o for o in outcomes if o.result == "failed"]
         if failed:
             raise OpsError(
                 f"{len(failed)} cop{'ies' if len(failed) > 1 else 'y'} failed; the first: "
-                f"{failed[0].backup} -> {failed[0].storage}: {failed[0].error}"
+                f"{failed[0].backup or 'listing'} -> {failed[0].storage}: {failed[0].error}"
             )
