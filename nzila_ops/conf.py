@@ -194,6 +194,7 @@ DEFAULTS: dict[str, Any] = {
             "celery_*": "Celery",
             "auth_api": "Auth",
             "backup*": "Infrastructure",
+            "copy:*": "Infrastructure",
             "drill:*": "Infrastructure",
             "rpo:*": "Infrastructure",
             "restore:*": "Infrastructure",
