@@ -111,6 +111,9 @@ def test_with_the_primary_region_gone_the_copy_restores_identical_contents(
         call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
     assert caught.value.returncode == 1 and "\n" not in str(caught.value)
     assert pg.databases_like(live_db) == []  # nothing was created
+    listed = StringIO()
+    call_command("list_backups", "--storage", "secondary", stdout=listed)  # no database either
+    assert manifest["name"] in listed.getvalue()
 
     out = StringIO()
     call_command("restore_database", "--storage", "secondary", "--latest", "--no-input", stdout=out)
