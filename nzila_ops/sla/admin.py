@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.models import SlaReport
+from nzila_ops.sla import render
 from nzila_ops.sla.bars import day_status, day_text, svg_bars
 from nzila_ops.sla.periods import Period, current_month, parse_period, sla_timezone
 from nzila_ops.sla.render import duration, to_csv
@@ -136,10 +137,11 @@ def period_choices(now: datetime | None = None) -> list[tuple[str, list[str]]]:
 
 def percent(value: float | None, digits: int = 3) -> str:
     """Floored, never rounded up: 99.8996 % is not shown as the 99.9 % it missed."""
-    if value is None:
-        return "unknown"
-    scale = 10**digits
-    return f"{int(value * scale) / scale:.{digits}f} %"
+    return "unknown" if value is None else render.percent(value, digits)
+
+
+def spent_percent(value: float | None) -> str:
+    return "unknown" if value is None else render.spent_percent(value)
 
 
 def _met(value: bool | None) -> str:
@@ -156,7 +158,7 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
             "maintenance": duration(row.availability.maintenance_seconds),
             "no_data": duration(row.availability.no_data_seconds),
             "allowed": duration(row.allowed_downtime_seconds),
-            "budget": percent(row.budget_used_percent, 1),
+            "budget": spent_percent(row.budget_used_percent),
             "met": _met(row.met),
             "bars": bars.get(row.component, ""),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from nzila_ops.sla.report import ComponentRow, SlaReport
 
@@ -12,8 +13,19 @@ UNKNOWN = "unknown (no data)"
 MISSED_SHOWN = 50
 
 
-def percent(value: float | None, digits: int = 3) -> str:
-    return UNKNOWN if value is None else f"{value:.{digits}f} %"
+def percent(value: float | None, digits: int = 3, *, rounding: str = ROUND_FLOOR) -> str:
+    """A share shown never better than it is: 99.9996 % of uptime is "99.999 %", not "100.000 %"
+    (a rounded figure could show a missed target as met). Budget spent rounds up instead."""
+    if value is None:
+        return UNKNOWN
+    # repr() is the shortest exact decimal of the float: 99.9 stays 99.9, not 99.8999...
+    shown = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=rounding)
+    return f"{shown} %"
+
+
+def spent_percent(value: float | None, digits: int = 1) -> str:
+    """Error budget used, rounded up (never shown smaller than it is)."""
+    return percent(value, digits, rounding=ROUND_CEILING)
 
 
 def minutes(seconds: float | None) -> str:
@@ -45,7 +57,7 @@ def _row_line(row: ComponentRow) -> str:
         f"  {row.component:<24} {percent(row.uptime_percent):>18}  "
         f"down {minutes(row.down_seconds):>12}  "
         f"allowed {minutes(row.allowed_downtime_seconds):>12}  "
-        f"budget {percent(row.budget_used_percent, 1):>18}  {_verdict(row.met)}"
+        f"budget {spent_percent(row.budget_used_percent):>18}  {_verdict(row.met)}"
     )
 
 

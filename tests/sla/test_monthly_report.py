@@ -55,9 +55,9 @@ def test_the_task_mails_the_previous_months_figures_once(october: None) -> None:
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ops@example.com"]
-    # 3,600 s down of October's 2,678,400 s: 99.866 %; below 99.9 %: the 10 % credit tier.
+    # 3,600 s down of October's 2,678,400 s: 99.8655 %, shown floored as 99.865 %; the 10 % tier.
     assert message.subject == (
-        "[nzila_ops] SLA report 2026-10: uptime 99.866 % (target MISSED, service credit 10 %)"
+        "[nzila_ops] SLA report 2026-10: uptime 99.865 % (target MISSED, service credit 10 %)"
     )
     body = message.body
     assert body.startswith(

@@ -114,8 +114,9 @@ def test_a_past_month_shows_uptime_missed_incidents_and_data_protection(
         )
         if cells
     }
-    # 3,600 s down of October's 2,678,400: 99.865 % (floored), 2,678.4 s allowed, 134.4 % used.
-    assert rows["database"][:5] == ["99.865 %", "1 h 00 min", "44 min 38 s", "134.4 %", "MISSED"]
+    # 3,600 s down of October's 2,678,400: 99.865 % (floored), 2,678.4 s allowed, 134.41 % used
+    # (shown rounded up: 134.5 %).
+    assert rows["database"][:5] == ["99.865 %", "1 h 00 min", "44 min 38 s", "134.5 %", "MISSED"]
     assert rows["payments_api"][:5] == ["100.000 %", "0 s", "44 min 38 s", "0.0 %", "met"]
     assert rows["overall"][0] == "99.865 %"
     assert "Service credit: <strong>10 %</strong>" in html
