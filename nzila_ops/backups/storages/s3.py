@@ -171,6 +171,7 @@ class S3Storage(BackupStorage):
         read_timeout: float | str = 60,
         object_lock: str | None = None,
         lock_margin_days: float | str | None = None,
+        profile: str | None = None,
     ) -> None:
         super().__init__(name)
         if not bucket:
@@ -192,6 +193,7 @@ class S3Storage(BackupStorage):
         self.max_attempts = int(max_attempts)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
+        self.profile = profile or None
         self.object_lock_mode, self.lock_margin = s3_lock.parse_lock_options(
             name, object_lock, lock_margin_days
         )
@@ -213,7 +215,18 @@ class S3Storage(BackupStorage):
                 read_timeout=self.read_timeout,
                 max_pool_connections=PARTS_IN_FLIGHT + 2,
             )
-            self._client = boto3.session.Session().client(
+            from botocore.exceptions import ProfileNotFound
+
+            try:
+                # A profile gives a storage credentials of its own (a copy target in another
+                # account); without one, boto3's usual chain.
+                session = boto3.session.Session(profile_name=self.profile)
+            except ProfileNotFound:
+                raise ConfigurationError(
+                    f"backup storage {self.name!r}: no AWS profile {self.profile!r} in the AWS "
+                    "config or credentials files"
+                ) from None
+            self._client = session.client(
                 "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config
             )
         return self._client
