@@ -26,6 +26,8 @@ class Entry:
     task: str
     cron: str
     args: tuple[Any, ...] = ()
+    # The zone the crontab is read in (django-celery-beat's CrontabSchedule.timezone).
+    timezone: str = "UTC"
 
     def crontab_fields(self) -> dict[str, str]:
         minute, hour, day_of_month, month_of_year, day_of_week = self.cron.split()
@@ -82,12 +84,15 @@ def desired_entries() -> list[Entry]:
             f"{PREFIX}error budget", "nzila_ops.check_error_budget", config["SLA"]["BURN_RATE_CRON"]
         )
     )
-    # The previous month's SLA report, e-mailed (through the notifiers) on the 1st.
+    # The previous month's SLA report, e-mailed (through the notifiers) on the 1st. Its crontab
+    # is read in the SLA's time zone: at 06:00 UTC on the 1st, a month in America/Los_Angeles
+    # has not ended yet, and the report would be of the month before it.
     entries.append(
         Entry(
             f"{PREFIX}monthly SLA report",
             "nzila_ops.send_sla_report",
             config["SLA"]["REPORT_CRON"],
+            timezone=config["SLA"]["TIME_ZONE"],
         )
     )
     if config["ALERT_DRILL_CRON"]:
@@ -130,6 +135,8 @@ def setup_schedules(dry_run: bool = False) -> list[Change]:
         wanted = desired_entries()
         for entry in wanted:
             detail = f"{entry.task}{list(entry.args)} at '{entry.cron}'"
+            if entry.timezone != "UTC":
+                detail += f" ({entry.timezone})"
             existing = (
                 PeriodicTask.objects.filter(name=entry.name).select_related("crontab").first()
             )
@@ -143,7 +150,7 @@ def setup_schedules(dry_run: bool = False) -> list[Change]:
             if dry_run:
                 continue
             crontab, _ = CrontabSchedule.objects.get_or_create(
-                **entry.crontab_fields(), timezone="UTC"
+                **entry.crontab_fields(), timezone=entry.timezone
             )
             task = existing or PeriodicTask(name=entry.name, enabled=True)
             task.task, task.args, task.kwargs, task.crontab = entry.task, args, "{}", crontab
@@ -164,4 +171,5 @@ def _matches(task: Any, entry: Entry, args: str) -> bool:
         and json.loads(task.args or "[]") == json.loads(args)
         and crontab is not None
         and all(getattr(crontab, k) == v for k, v in entry.crontab_fields().items())
+        and str(crontab.timezone) == entry.timezone
     )

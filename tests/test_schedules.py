@@ -97,3 +97,20 @@ def test_an_entry_disabled_by_an_operator_is_shown_as_such(ops_settings: Any) ->
     lines = {line.split("  ")[0].strip(): line for line in run().splitlines()}
     assert "updated (disabled by an operator)" in lines["nzila_ops: DR drill default"]
     assert PeriodicTask.objects.get(name="nzila_ops: DR drill default").enabled is False
+
+
+def test_the_monthly_report_runs_on_the_1st_in_the_slas_time_zone(ops_settings: Any) -> None:
+    """At 06:00 UTC on the 1st, October has not ended in Los Angeles: read in UTC, the entry
+    would report September again (already sent) and October never."""
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "SLA": {"TIME_ZONE": "America/Los_Angeles"}}
+    output = run()
+    assert "'0 6 1 * *' (America/Los_Angeles)" in output
+    task = PeriodicTask.objects.select_related("crontab").get(name="nzila_ops: monthly SLA report")
+    assert str(task.crontab.timezone) == "America/Los_Angeles"
+    # The other entries stay in UTC; and a change of the SLA's zone updates the entry.
+    backup = PeriodicTask.objects.select_related("crontab").get(name="nzila_ops: backup default")
+    assert str(backup.crontab.timezone) == "UTC"
+    ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "SLA": {"TIME_ZONE": "Europe/London"}}
+    assert "updated" in run()
+    task.refresh_from_db()
+    assert str(task.crontab.timezone) == "Europe/London"
