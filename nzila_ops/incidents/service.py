@@ -268,9 +268,10 @@ def hold_until_settled(incident: Incident, at: datetime) -> bool:
             pk=incident.pk, status__in=Incident.OPEN_STATUSES, up_since__isnull=True
         ).update(up_since=at)
         if changed:
-            _record(incident, Kind.NOTE, at, source="health", actor="nzila_ops",
-                    detail="component up again; it has been flapping, so the incident resolves "
-                    "once it has stayed up for INCIDENT_FLAP_SECONDS")  # fmt: skip
+            # The incident's own source: a burn-rate or UptimeRobot incident flaps too.
+            _record(incident, Kind.NOTE, at, source=incident.source, actor="nzila_ops",
+                    detail="the fault cleared again; it has been flapping, so the incident "
+                    "resolves once it has stayed clear for INCIDENT_FLAP_SECONDS")  # fmt: skip
     return bool(changed)
 
 

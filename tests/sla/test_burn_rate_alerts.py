@@ -285,6 +285,8 @@ def test_a_reopened_page_going_quiet_resolves_once_it_has_stayed_quiet() -> None
     page = flapping_page()
     # Held open, as a flapping component's incident is, until INCIDENT_FLAP_SECONDS pass.
     assert page.status == "triggered" and page.up_since == NOW + 75 * MIN
+    held = page.events.filter(kind="note").latest("id")
+    assert (held.source, held.detail.split(";")[0]) == ("sla", "the fault cleared again")
     assert settle_flapping(NOW + 85 * MIN) == []
     assert settle_flapping(NOW + 91 * MIN) == [page.pk]
     page.refresh_from_db()
