@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from django.db import connections
 
+from nzila_ops.backups.restore import restore_database
 from nzila_ops.backups.service import run_backup
 from nzila_ops.backups.verify import verify_backup
 from nzila_ops.exceptions import ObjectLocked
+from tests.backups.helpers import table_counts
 
 pytestmark = [
     pytest.mark.s3,
@@ -71,3 +74,12 @@ def test_a_backup_is_locked_recorded_by_version_and_survives_an_attacker(
 
     report = verify_backup(record.name)
     assert report["sha256"] == record.sha256 == manifest["object"]["sha256"]
+
+    # And the database, lost, comes back whole from the locked version.
+    live = Path(connections["sqlite"].settings_dict["NAME"])
+    before = table_counts("sqlite")
+    connections["sqlite"].close()
+    live.unlink()
+    outcome = restore_database("sqlite", latest=True)
+    assert outcome.verification["matches_manifest"]
+    assert table_counts("sqlite") == before == seeded_sqlite
