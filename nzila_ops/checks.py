@@ -266,3 +266,23 @@ def check_storages_reachable(app_configs: Any = None, **kwargs: Any) -> list:
                 )
             )
     return messages
+
+
+@register(Tags.compatibility)
+def check_metrics_multiprocess_dir(app_configs: Any = None, **kwargs: Any) -> list:
+    """PROMETHEUS_MULTIPROC_DIR set but missing (a /run directory emptied by a reboot): every
+    process then fails to record request metrics and /ops/metrics shows none of them."""
+    import os
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path or (os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)):
+        return []
+    return [
+        Warning(
+            f"PROMETHEUS_MULTIPROC_DIR is {path!r}, which is not a writable directory: request, "
+            "query and cache metrics are not recorded",
+            hint="Create it before starting (gunicorn -c python:nzila_ops.observability.gunicorn "
+            "creates it at start), or unset it when not serving with several processes.",
+            id="nzila_ops.W005",
+        )
+    ]
