@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from nzila_ops.backups.storages import get_storage
 from nzila_ops.backups.storages.s3 import S3Storage
@@ -225,3 +228,37 @@ def test_a_manifest_of_a_locked_backup_records_its_version(
     stored = json.loads(locked.read_bytes("db/a.manifest.json"))
     listing = s3_client.list_object_versions(Bucket=lock_bucket, Prefix="p/db/a.bin")
     assert stored["object"]["version_id"] == listing["Versions"][0]["VersionId"]
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    mode=st.text(max_size=20),
+    margin=st.one_of(st.none(), st.text(max_size=12), st.floats(allow_nan=True)),
+)
+def test_any_lock_options_build_a_storage_or_are_refused_in_one_line(
+    mode: str, margin: str | float | None
+) -> None:
+    # What crosses the boundary from a URL's query string or a dict's OPTIONS.
+    try:
+        storage = S3Storage("fuzz", bucket="b", object_lock=mode, lock_margin_days=margin)
+    except ConfigurationError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("backup storage 'fuzz'")
+        return
+    assert storage.object_lock_mode in (None, "GOVERNANCE", "COMPLIANCE")
+    assert timedelta(0) <= storage.lock_margin <= timedelta(days=36500)
+    assert storage.object_lock_mode is not None or margin is None
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(query=st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_any_query_string_on_a_storage_url_builds_it_or_is_one_line(query: str) -> None:
+    from urllib.parse import quote
+
+    from django.test import override_settings
+
+    url = f"s3://bucket/p?object_lock={quote(query)}&lock_margin_days={quote(query)}"
+    with override_settings(NZILA_OPS={"STORAGES": {"default": url}}):
+        try:
+            get_storage("default")
+        except ConfigurationError as exc:
+            assert "\n" not in str(exc)
