@@ -200,3 +200,24 @@ def test_a_tampered_copy_is_refused_and_the_live_database_is_untouched(
     assert failed.result == "failed" and failed.verification == {"storage": "secondary"}
     # The primary's object is intact: the same backup still restores from there.
     call_command("verify_backup", manifest["name"], stdout=StringIO())
+
+
+def test_after_a_restore_from_the_copy_the_catalog_still_indexes_the_primary(
+    regions: Regions, seeded_postgres: dict, live_db: str
+) -> None:
+    from nzila_ops.models import BackupRecord
+
+    first = backup_and_copy(regions)
+    call_command("seed_demo", vehicles=20, stdout=StringIO())
+    second = backup_and_copy(regions)  # taken after `first`: the restored database lacks it
+
+    call_command(
+        "restore_database", "--storage", "secondary", "--backup", first["name"], "--no-input",
+        stdout=StringIO(),
+    )  # fmt: skip
+
+    # Rebuilt from the primary (it answers), whose index the catalog is: both backups, both
+    # of the primary, not of the storage the restore read.
+    rows = dict(BackupRecord.objects.values_list("name", "storage_name"))
+    assert rows == {first["name"]: "default", second["name"]: "default"}
+    assert set(BackupRecord.objects.values_list("status", flat=True)) == {"succeeded"}
