@@ -262,3 +262,23 @@ def test_any_query_string_on_a_storage_url_builds_it_or_is_one_line(query: str) 
             get_storage("default")
         except ConfigurationError as exc:
             assert "\n" not in str(exc)
+
+
+def test_a_forged_or_delete_marked_manifest_is_read_as_first_written(
+    locked: S3Storage, s3_client: Any, lock_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nzila_ops.backups.manifest import MANIFEST_FORMAT, find_manifest, write_manifest
+
+    name = "default-20261127T090000Z-hourly-0a0a"
+    genuine = {"format": MANIFEST_FORMAT, "name": name, "database_alias": "default", "n": 1}
+    write_manifest(locked, genuine)
+    key = f"p/default/{name}.manifest.json"
+    # Credentials stolen from the app can put a manifest steering a restore elsewhere...
+    forged = json.dumps({**genuine, "n": 2, "object": {"key": "default/evil.bin"}})
+    s3_client.put_object(Bucket=lock_bucket, Key=key, Body=forged.encode())
+    with caplog.at_level(logging.WARNING, logger="nzila_ops.backups"):
+        assert find_manifest(locked, name)["n"] == 1
+    assert "was overwritten 1 time(s)" in caplog.text
+    # ...or hide it behind a delete marker: it is still found by its name.
+    s3_client.delete_object(Bucket=lock_bucket, Key=key)
+    assert find_manifest(locked, name)["n"] == 1

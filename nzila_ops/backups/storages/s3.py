@@ -295,7 +295,12 @@ class S3Storage(BackupStorage):
         s3_lock.extend_lock(self, self._full_key(key), until, version_id)
 
     def read_bytes(self, key: str) -> bytes:
-        with self.open_reader(key) as body:
+        """The object; under object lock, as first written (a manifest overwritten since is
+        read as nzila_ops wrote it: s3_lock.first_version)."""
+        version = None
+        if self.object_lock_mode is not None:
+            version = s3_lock.first_version(self, key, self._full_key(key))
+        with self.open_reader(key, version) as body:
             return body.read()
 
     def _head(self, key: str) -> dict[str, Any] | None:

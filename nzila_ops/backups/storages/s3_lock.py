@@ -245,3 +245,36 @@ def probe(storage: S3Storage, full_key: str) -> None:
         )
     except BotoCoreError as exc:
         raise storage_error(exc, storage.bucket, "checking (deleting the probe object)") from None
+
+
+def first_version(storage: S3Storage, key: str, full_key: str) -> str | None:
+    """The version ``key`` was first written as (None: there is none).
+
+    nzila_ops writes manifests and history documents once; a later version is an overwrite by
+    someone else (credentials stolen from the app can put objects, not delete locked ones), so
+    reading the first one keeps a forged manifest from steering a restore. S3 lists a key's
+    versions newest first."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        paginator = storage.client.get_paginator("list_object_versions")
+        versions = [
+            item["VersionId"]
+            for page in paginator.paginate(Bucket=storage.bucket, Prefix=full_key)
+            for item in page.get("Versions", [])
+            if item["Key"] == full_key
+        ]
+    except (ClientError, BotoCoreError) as exc:
+        raise storage_error(exc, storage.bucket, "listing the versions of an object in") from None
+    if len(versions) <= 1:
+        # One version: read by its id, which also finds it behind a delete marker.
+        return versions[0] if versions else None
+    logger.warning(
+        "storage %s: %s was overwritten %d time(s) since it was written: reading the version "
+        "first written (%s)",
+        storage.name,
+        key,
+        len(versions) - 1,
+        versions[-1],
+    )
+    return versions[-1]
