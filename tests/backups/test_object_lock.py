@@ -282,3 +282,19 @@ def test_a_forged_or_delete_marked_manifest_is_read_as_first_written(
     # ...or hide it behind a delete marker: it is still found by its name.
     s3_client.delete_object(Bucket=lock_bucket, Key=key)
     assert find_manifest(locked, name)["n"] == 1
+
+
+def test_a_locked_write_to_a_bucket_without_object_lock_fails_saying_why(
+    settings: Any, s3_bucket: str, s3_client: Any
+) -> None:
+    settings.NZILA_OPS = {"STORAGES": {"default": f"s3://{s3_bucket}/p?object_lock=governance"}}
+    storage = get_storage("default")
+    storage.check()  # the probe carries no lock: writing and reading work
+    message = f"S3 bucket '{s3_bucket}' has no Object Lock configuration: objects cannot be"
+    with pytest.raises(StorageError, match=message):
+        storage.write_bytes("db/m.json", b"{}")
+    writer = storage.open_writer("db/big.bin")
+    writer.write(b"x" * (6 * MB))
+    with pytest.raises(StorageError, match=message):
+        writer.commit()
+    assert s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", []) == []

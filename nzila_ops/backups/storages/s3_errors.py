@@ -40,8 +40,15 @@ def storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
             )
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return StorageError(f"access denied to S3 bucket {bucket!r} while {action} ({code})")
-        transient = code in TRANSIENT_CODES or status >= 500
         message = error.get("Message") or code
+        if code == "InvalidRequest" and "objectlock" in message.lower().replace(" ", ""):
+            # A write carrying a lock (object_lock=) to a bucket created without Object Lock.
+            return StorageError(
+                f"S3 bucket {bucket!r} has no Object Lock configuration: objects cannot be "
+                "written locked (object_lock= in the storage's URL). See docs/backups.md, "
+                "'Immutable backups (S3 Object Lock)'"
+            )
+        transient = code in TRANSIENT_CODES or status >= 500
         return StorageError(
             f"S3 error while {action} in bucket {bucket!r}: {message}", transient=transient
         )
