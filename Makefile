@@ -65,6 +65,7 @@ bench: host $(STAMP)
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_status.py
 	$(BIN)/python bench/bench_sla.py
+	$(BIN)/python bench/bench_copy.py
 
 clean:
 	rm -rf $(VENV) example_project/var example_project/db.sqlite3 .pytest_cache .ruff_cache

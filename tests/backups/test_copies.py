@@ -5,17 +5,19 @@ cut mid-stream leaves nothing listed there, and copy_backups completes what is m
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import boto3
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from nzila_ops.backups.copies import CopyFailed, copy_backup
 from nzila_ops.backups.service import run_backup
 from nzila_ops.exceptions import VerificationFailed
-from nzila_ops.models import BackupCopy
+from nzila_ops.models import BackupCopy, BackupRecord
 from tests.backups.copies_support import (
     SECONDARY_REGION,
     bucket_keys,
@@ -155,13 +157,25 @@ def test_a_copy_another_worker_is_running_is_left_to_it(
     primary, secondary, secondary_client = buckets
     two_region_settings(ops_settings, primary, secondary, aws_env)
     manifest = land_backup(size=1 << 20)
-    BackupCopy.objects.create(
-        backup_id=BackupCopy._meta.get_field("backup")
-        .related_model.objects.get(name=manifest["name"])
-        .pk,
-        storage_name="secondary",
-        status="copying",
-    )
+    record = BackupRecord.objects.get(name=manifest["name"])
+    BackupCopy.objects.create(backup=record, storage_name="secondary", status="copying")
 
     assert copy_backup(manifest["name"], "secondary").result == "busy"
     assert bucket_keys(secondary_client, secondary) == []
+
+
+def test_a_copy_left_copying_by_a_worker_that_died_is_taken_over(
+    ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
+) -> None:
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env)
+    manifest = land_backup(size=1 << 20)
+    record = BackupRecord.objects.get(name=manifest["name"])
+    row = BackupCopy.objects.create(backup=record, storage_name="secondary", status="copying")
+    # No heartbeat for longer than STALE_AFTER: its worker is gone.
+    BackupCopy.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+
+    assert copy_backup(manifest["name"], "secondary").result == "copied"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("succeeded", 1)
+    assert f"dr/{manifest['object']['key']}" in bucket_keys(secondary_client, secondary)
