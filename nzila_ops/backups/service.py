@@ -221,9 +221,12 @@ def run_backup(
                 stream = stream_backup(source, writer, compressor, recipients, progress.advance)
             progress.phase("upload")
             writer.commit()
-            writer = None
+            version_id, writer = writer.version_id, None
             finished_at = timezone.now()
             manifest = build_manifest(plan, started_at, finished_at, dump, stream)
+            if version_id:
+                # The locked version: a restore reads it even if the key was overwritten since.
+                manifest["object"]["version_id"] = version_id
             write_manifest(plan.storage, manifest)
         except BaseException as exc:
             reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else describe(exc)
