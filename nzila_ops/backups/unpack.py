@@ -8,7 +8,7 @@ catches truncation), and the zstd/gzip checksum of the decompressed stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from pyrage import x25519
 
@@ -23,7 +23,7 @@ from nzila_ops.backups.streams import (
     Writable,
 )
 from nzila_ops.conf import get_config
-from nzila_ops.exceptions import ConfigurationError, VerificationFailed
+from nzila_ops.exceptions import ConfigurationError, StorageError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 CORRUPTION_ERRORS = (AgeRejected, *CORRUPT_DATA_ERRORS)
@@ -73,10 +73,7 @@ def unpack_backup(
     obj = manifest["object"]
     name = manifest["name"]
     codec = get_codec(manifest["compression"]["algorithm"])
-    # The version id names a version in the storage the backup was written to; a copy in
-    # another storage has versions of its own.
-    written_here = manifest.get("storage", {}).get("name") == storage.name
-    source = storage.open_reader(obj["key"], obj.get("version_id") if written_here else None)
+    source = _open_version(storage, manifest)
     try:
         reader = HashingReader(source)
         writer = DecompressingWriter(codec.decompressor(), sink)
@@ -113,6 +110,27 @@ def unpack_backup(
         return UnpackResult(reader.count, reader.hexdigest(), writer.count)
     finally:
         source.close()
+
+
+def _open_version(storage: BackupStorage, manifest: dict[str, Any]) -> BinaryIO:
+    """The object, at the version its manifest records: the locked original even after the key
+    was overwritten or delete-marked.
+
+    A copy made by nzila_ops (copies.py) records the version its target gave it, so the copy's
+    own locked version is read too. A manifest copied by other means (``aws s3 sync``, a
+    directory copied into a bucket) may name a version of the storage it came from, which
+    this one does not have: then the current version is read, and the SHA-256 of the manifest
+    still decides whether it is the backup."""
+    obj = manifest["object"]
+    version = obj.get("version_id")
+    if not version:
+        return storage.open_reader(obj["key"])
+    if manifest.get("storage", {}).get("name") == storage.name:
+        return storage.open_reader(obj["key"], version)
+    try:
+        return storage.open_reader(obj["key"], version)
+    except StorageError:
+        return storage.open_reader(obj["key"])
 
 
 def _check_checksum(name: str, obj: dict[str, Any], reader: HashingReader) -> None:

@@ -221,3 +221,47 @@ def test_after_a_restore_from_the_copy_the_catalog_still_indexes_the_primary(
     rows = dict(BackupRecord.objects.values_list("name", "storage_name"))
     assert rows == {first["name"]: "default", second["name"]: "default"}
     assert set(BackupRecord.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_an_overwritten_copy_in_a_versioned_bucket_restores_its_own_recorded_version(
+    regions: Regions, seeded_postgres: dict, live_db: str
+) -> None:
+    client = regions.secondary_client()
+    client.put_bucket_versioning(
+        Bucket=regions.secondary_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    manifest = backup_and_copy(regions)
+    before = pg.snapshot(live_db, TABLES)
+    copy_manifest = json.loads(
+        get_storage("secondary").read_bytes(f"default/{manifest['name']}.manifest.json")
+    )
+    assert copy_manifest["object"]["version_id"]  # the copy's own version, not the primary's
+    assert copy_manifest["object"]["version_id"] != manifest["object"].get("version_id")
+    key = f"copies/{manifest['object']['key']}"
+    client.put_object(Bucket=regions.secondary_bucket, Key=key, Body=b"encrypted by an attacker")
+    regions.stop_primary()
+    call_command("seed_demo", vehicles=25, stdout=StringIO())
+
+    call_command(
+        "restore_database", "--storage", "secondary", "--latest", "--no-input", stdout=StringIO()
+    )
+
+    assert pg.snapshot(live_db, TABLES) == before
+
+
+def test_a_copy_made_by_hand_naming_another_buckets_version_still_verifies(
+    regions: Regions, seeded_postgres: dict
+) -> None:
+    manifest = backup_and_copy(regions)
+    secondary = get_storage("secondary")
+    key = f"default/{manifest['name']}.manifest.json"
+    by_hand = json.loads(secondary.read_bytes(key))
+    # As `aws s3 sync` from a versioned bucket would leave it: a version of the primary's.
+    by_hand["object"]["version_id"] = "3sL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY"
+    secondary.write_bytes(key, json.dumps(by_hand).encode())
+    regions.stop_primary()
+
+    out = StringIO()
+    call_command("verify_backup", "--storage", "secondary", manifest["name"], stdout=out)
+
+    assert out.getvalue().startswith(f"OK {manifest['name']}: ")
