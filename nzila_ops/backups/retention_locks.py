@@ -72,18 +72,12 @@ def held_by_lock(
         return None
     obj = manifest["object"]
     dates = [
-        storage.lock_until(
-            obj["key"], obj.get("version_id") if _written_here(storage, manifest) else None
-        ),
+        # The version the manifest names: in a copy, the target's own (copies.py).
+        storage.lock_until(obj["key"], obj.get("version_id")),
         storage.lock_until(manifest_key(manifest["database_alias"], manifest["name"])),
     ]
     latest = max((d for d in dates if d is not None), default=None)
     return latest if latest is not None and latest > now else None
-
-
-def _written_here(storage: BackupStorage, manifest: dict[str, Any]) -> bool:
-    # A version id names a version in the storage that wrote the backup, not in a copy's.
-    return manifest.get("storage", {}).get("name") == storage.name
 
 
 def extend_kept_locks(
@@ -107,9 +101,8 @@ def extend_kept_locks(
             continue  # deleted, or running (nothing written yet)
         until += storage.lock_margin
         obj = manifest["object"]
-        version = obj.get("version_id") if _written_here(storage, manifest) else None
         try:
-            storage.extend_lock(obj["key"], until, version)
+            storage.extend_lock(obj["key"], until, obj.get("version_id"))
             storage.extend_lock(manifest_key(manifest["database_alias"], decision.name), until)
         except OpsError as exc:
             failed[decision.name] = describe(exc)

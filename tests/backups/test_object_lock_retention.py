@@ -41,17 +41,21 @@ def storage(settings: Any, lock_bucket: str) -> BackupStorage:
     return get_storage()
 
 
-def backup_at(storage: BackupStorage, at: datetime, object_key: str | None = None) -> str:
+def backup_at(
+    storage: BackupStorage,
+    at: datetime,
+    object_key: str | None = None,
+    version: str | None = None,
+) -> str:
     """A backup of 'default' written at ``at`` (locked from then), object first, manifest last."""
     name = f"default-{at:%Y%m%dT%H%M%S}Z-hourly-0a0a"
     key = object_key or f"default/{name}.sqlite3.zst"
-    version = None
     with time_machine.travel(at):
         if object_key is None:
             writer = storage.open_writer(key)
             writer.write(b"dump of " + name.encode())
             writer.commit()
-            version = writer.version_id
+            version = version or writer.version_id
         manifest = {
             "format": MANIFEST_FORMAT,
             "name": name,
@@ -132,3 +136,17 @@ def test_a_dry_run_extends_nothing(storage: BackupStorage) -> None:
     with time_machine.travel(NOW):
         run = enforce_retention("default", dry_run=True)
     assert run.locks_extended == {} and locked_until(storage, name) == before
+
+
+def test_a_manifest_naming_another_bucket_s_version_locks_the_current_one(
+    storage: BackupStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A manifest copied with `aws s3 sync` names the version of the bucket it came from.
+    foreign = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nrjfkd"
+    name = backup_at(storage, datetime(2026, 11, 27, 9, 30, tzinfo=UTC), version=foreign)
+    with time_machine.travel(NOW):
+        run = enforce_retention("default")
+    assert run.lock_failed == {}
+    until = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert locked_until(storage, name) == (until, until)
+    assert f"has no version {foreign}" in caplog.text

@@ -85,6 +85,51 @@ def _version(version_id: str | None) -> dict[str, str]:
     return {"VersionId": version_id} if version_id else {}
 
 
+def _head(storage: S3Storage, full_key: str, version_id: str | None) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return storage.client.head_object(
+            Bucket=storage.bucket, Key=full_key, **_version(version_id)
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion"):
+            return None
+        if code in ("400", "InvalidArgument") and version_id:
+            return None  # S3's answer to a version id of another bucket's form
+        raise storage_error(exc, storage.bucket, "reading the lock of an object") from None
+
+
+def _current(
+    storage: S3Storage, full_key: str, version_id: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(HEAD of the object, the version it is) for ``version_id``, or for the key's current
+    version when this bucket has no such version: a manifest copied here by other means than
+    nzila_ops (``aws s3 sync``) names a version of the bucket it came from."""
+    head = _head(storage, full_key, version_id)
+    if head is None and version_id:
+        logger.warning(
+            "storage %s: %s has no version %s (a manifest copied from another bucket?): "
+            "using its current version",
+            storage.name,
+            full_key,
+            version_id,
+        )
+        return _head(storage, full_key, None), None
+    return head, version_id
+
+
+def _lock_of(head: dict[str, Any] | None) -> tuple[str, datetime] | None:
+    if head is None:
+        return None
+    until = head.get("ObjectLockRetainUntilDate")
+    mode = head.get("ObjectLockMode")
+    if until is None or mode is None:
+        return None
+    return mode, until.astimezone(UTC)
+
+
 def read_lock(
     storage: S3Storage, full_key: str, version_id: str | None = None
 ) -> tuple[str, datetime] | None:
@@ -92,21 +137,7 @@ def read_lock(
 
     Read from HEAD, which carries the lock for callers allowed s3:GetObjectRetention (moto, the
     test server, does not implement GetObjectRetention itself)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        head = storage.client.head_object(
-            Bucket=storage.bucket, Key=full_key, **_version(version_id)
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise storage_error(exc, storage.bucket, "reading the lock of an object") from None
-    until = head.get("ObjectLockRetainUntilDate")
-    mode = head.get("ObjectLockMode")
-    if until is None or mode is None:
-        return None
-    return mode, until.astimezone(UTC)
+    return _lock_of(_current(storage, full_key, version_id)[0])
 
 
 def extend_lock(
@@ -116,7 +147,8 @@ def extend_lock(
     (shortening needs s3:BypassGovernanceRetention, which the app must not hold)."""
     if storage.object_lock_mode is None:
         return
-    current = read_lock(storage, full_key, version_id)
+    head, version_id = _current(storage, full_key, version_id)
+    current = _lock_of(head)
     if current is not None and current[1] >= until:
         return
     # An object keeps its mode: compliance cannot become governance, and the mode it was
