@@ -49,7 +49,9 @@ def backup_database_task(
     }
 
 
-@shared_task(bind=True, name="nzila_ops.copy_backup")
+# max_retries=None: COPY_TASK_RETRIES bounds the retries (Celery's default of 3 would end them
+# early, without the failure event).
+@shared_task(bind=True, name="nzila_ops.copy_backup", max_retries=None)
 def copy_backup_task(self: Any, name: str, storage: str) -> dict[str, Any]:
     """One backup to one copy target (COPY_STORAGES), verified. A failure is tried again after
     COPY_RETRY_SECONDS, doubled each time (at most an hour), COPY_TASK_RETRIES times; past

@@ -229,3 +229,10 @@ def test_retries_back_off_doubling_up_to_an_hour_then_stop(settings: Any) -> Non
     transient = StorageError("S3 is throttling", transient=True)
     delays = [retry_delay(transient, retries) for retries in range(9)]
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600, None]
+
+
+def test_celery_s_own_retry_bound_never_ends_a_copy_s_retries_first() -> None:
+    # A worker's Task.retry raises the error itself once Celery's max_retries (3 by default)
+    # is passed, skipping the failure event; COPY_TASK_RETRIES (5 by default) is the bound.
+    # (Eager mode, used by the tests above, does not apply Celery's bound the same way.)
+    assert copy_backup_task.max_retries is None
