@@ -84,12 +84,16 @@ def worker(metrics_redis: Any) -> Iterator[Any]:
     # start_worker makes its app the current and default one, for good: the project's app
     # (eager, in the test settings) must be current again for the tests that follow.
     before = _state.default_app, _state._tls.current_app
+    # It also sets the root logger's level to its loglevel (ERROR): the tests that follow would
+    # see no WARNING record (caplog, Sentry's breadcrumbs).
+    root_level = logging.getLogger().level
     try:
         with start_worker(app, perform_ping_check=False, shutdown_timeout=30):
             yield metrics_redis
     finally:
         release.set()
         _state.default_app, _state._tls.current_app = before
+        logging.getLogger().setLevel(root_level)
 
 
 def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
