@@ -61,9 +61,14 @@ def test_a_backup_is_locked_recorded_by_version_and_survives_an_attacker(
         assert head["ObjectLockMode"] == "COMPLIANCE"
         assert before + lock - timedelta(seconds=2) <= until <= after + lock + timedelta(seconds=2)
 
-    # The attacker, with the app's credentials: cannot delete the locked version...
+    # The attacker, with the app's credentials: cannot delete the locked versions...
     with pytest.raises(ClientError, match="AccessDenied"):
         s3_client.delete_object(Bucket=lock_bucket, Key=key, VersionId=version)
+    listing = s3_client.list_object_versions(Bucket=lock_bucket, Prefix=manifest_key)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3_client.delete_object(
+            Bucket=lock_bucket, Key=manifest_key, VersionId=listing["Versions"][0]["VersionId"]
+        )
     from nzila_ops.backups.storages import get_storage
 
     with pytest.raises(ObjectLocked):
@@ -71,6 +76,7 @@ def test_a_backup_is_locked_recorded_by_version_and_survives_an_attacker(
     # ...so overwrites the key with garbage and delete-marks it.
     s3_client.put_object(Bucket=lock_bucket, Key=key, Body=b"encrypted by ransomware")
     s3_client.delete_object(Bucket=lock_bucket, Key=key)
+    s3_client.put_object(Bucket=lock_bucket, Key=manifest_key, Body=b'{"format": "forged"}')
 
     report = verify_backup(record.name)
     assert report["sha256"] == record.sha256 == manifest["object"]["sha256"]
