@@ -4,6 +4,7 @@ cut mid-stream leaves nothing listed there, and copy_backups completes what is m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
@@ -81,6 +82,9 @@ def test_a_backup_that_lands_is_copied_with_the_same_sha256_and_its_manifest(
     call_command("list_backups", "--database", "sqlite", stdout=out)
     row = next(line for line in out.getvalue().splitlines() if record.name in line)
     assert row.endswith("secondary:succeeded")
+    out = StringIO()
+    call_command("list_backups", "--database", "sqlite", "--json", stdout=out)
+    assert json.loads(out.getvalue())[0]["copies"] == {"secondary": "succeeded"}
 
 
 def test_a_copy_cut_mid_stream_leaves_nothing_listed_and_copy_backups_completes_it(
