@@ -298,3 +298,17 @@ def test_a_locked_write_to_a_bucket_without_object_lock_fails_saying_why(
     with pytest.raises(StorageError, match=message):
         writer.commit()
     assert s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", []) == []
+
+
+def test_an_overwritten_manifest_s_genuine_version_is_the_one_locked(
+    locked: S3Storage, s3_client: Any, lock_bucket: str
+) -> None:
+    locked.write_bytes("db/m.json", b"genuine")
+    genuine = s3_client.list_object_versions(Bucket=lock_bucket)["Versions"][0]["VersionId"]
+    s3_client.put_object(Bucket=lock_bucket, Key="p/db/m.json", Body=b"forged")  # no lock
+    later = datetime.now(UTC) + timedelta(days=40)
+    locked.extend_lock("db/m.json", later)
+    assert near(lock_of(s3_client, lock_bucket, "p/db/m.json", genuine)[1], later)
+    assert (
+        locked.lock_until("db/m.json") == lock_of(s3_client, lock_bucket, "p/db/m.json", genuine)[1]
+    )

@@ -286,13 +286,22 @@ class S3Storage(BackupStorage):
         )
 
     def lock_until(self, key: str, version_id: str | None = None) -> datetime | None:
+        """Without ``version_id``: of the version first written, as read_bytes reads it."""
         if self.object_lock_mode is None:
             return None
-        lock = s3_lock.read_lock(self, self._full_key(key), version_id)
+        full_key = self._full_key(key)
+        version_id = version_id or s3_lock.first_version(self, key, full_key)
+        lock = s3_lock.read_lock(self, full_key, version_id)
         return lock[1] if lock else None
 
     def extend_lock(self, key: str, until: datetime, version_id: str | None = None) -> None:
-        s3_lock.extend_lock(self, self._full_key(key), until, version_id)
+        """Without ``version_id``: of the version first written (a manifest's genuine one,
+        not a later overwrite)."""
+        if self.object_lock_mode is None:
+            return
+        full_key = self._full_key(key)
+        version_id = version_id or s3_lock.first_version(self, key, full_key)
+        s3_lock.extend_lock(self, full_key, until, version_id)
 
     def read_bytes(self, key: str) -> bytes:
         """The object; under object lock, as first written (a manifest overwritten since is
