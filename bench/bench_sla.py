@@ -20,74 +20,31 @@ Target: the yearly report < 300 ms (median of at least 5). The report always exi
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import statistics
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(REPO / "example_project"))
-# Sibling module: bench/ is not a package.
-from _report import Verdict, fmt, print_verdicts, verdicts_json, write_json  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Sibling modules: bench/ is not a package.
+import _sla_year
+from _report import Verdict, fmt
+from _sla_year import COMPONENTS, INCIDENTS
 
 DBNAME = "nzila_bench_sla"
 TARGET_MS = 300.0
-COMPONENTS = ["api", "auth_api", "deals_api", "vehicles_api", "payments_api", "database",
-              "redis", "celery_workers", "websocket", "admin_portal"]  # fmt: skip
-INCIDENTS = 2000
-
-
-def setup_django(args: argparse.Namespace) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://{args.user}@{args.host}:{args.port}/{DBNAME}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nzila_export_hub.settings")
-    import psycopg
-
-    admin = f"host={args.host} port={args.port} user={args.user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DBNAME}")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def fill(start: datetime, end: datetime, seed: int) -> dict[str, int]:
     """[start, end) of flips, windows, incidents, backups and drills, in bulk."""
     from django.db.models import F
 
-    from nzila_ops.models import (
-        BackupRecord,
-        ComponentFlip,
-        DrillRecord,
-        Incident,
-        MaintenanceWindow,
-    )
+    from nzila_ops.models import BackupRecord, DrillRecord, Incident, MaintenanceWindow
 
     rng = random.Random(seed)
-    flips = []
-    for component in COMPONENTS:
-        at, status = start - timedelta(days=1), "ok"
-        flips.append(ComponentFlip(component=component, old="", new="ok", at=at))
-        while True:
-            at += timedelta(minutes=rng.randint(1, 30) if status == "failing" else
-                            rng.randint(120, 360))  # fmt: skip
-            if at >= end:
-                break
-            new = "ok" if status != "ok" else rng.choice(["failing", "failing", "warning"])
-            flips.append(ComponentFlip(component=component, old=status, new=new, at=at,
-                                       reason=f"{component} probe: timeout"))  # fmt: skip
-            status = new
-    ComponentFlip.objects.bulk_create(flips, batch_size=5000)
+    flips, _ = _sla_year.fill_flips(start - timedelta(days=1), end, rng)
     windows = [
         MaintenanceWindow(
             component=rng.choice(["", *COMPONENTS]),
@@ -136,26 +93,14 @@ def fill(start: datetime, end: datetime, seed: int) -> dict[str, int]:
         for w in range(52)
     ]
     DrillRecord.objects.bulk_create(drills)
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # what autovacuum does to a live database's tables
-        cursor.execute("ANALYZE")
-    return {"flips": len(flips), "incidents": len(incidents), "backups": len(backups),
+    _sla_year.analyze()
+    return {"flips": flips, "incidents": len(incidents), "backups": len(backups),
             "drills": len(drills), "maintenance_windows": len(windows)}  # fmt: skip
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed reports (>= 5)")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
-    parser.add_argument("--port", default=os.environ.get("PGPORT", "5432"))
-    parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
-    parser.add_argument("--json-out", type=Path)
-    args = parser.parse_args()
-    args.runs = max(args.runs, 5)
-    print(f"setting up {DBNAME} (untimed)", flush=True)
-    setup_django(args)
+    args = _sla_year.parse_args(__doc__, "timed reports (>= 5)")
+    _sla_year.setup_django(args, DBNAME)
     from django.conf import settings
     from django.test.utils import override_settings
     from django.utils import timezone
@@ -171,23 +116,16 @@ def main() -> int:
         print(f"  {len(COMPONENTS)} components, {counts['flips']} flips, {counts['incidents']} "
               f"incidents, {counts['backups']} backups, {counts['drills']} drills in {year}",
               flush=True)  # fmt: skip
-        report = build_report(period)  # warm-up
-        timings = []
-        for _ in range(args.runs):
-            began = time.perf_counter()
-            report = build_report(period)
-            timings.append((time.perf_counter() - began) * 1000)
+        timed = _sla_year.time_calls(lambda: build_report(period), args.runs)
+    timings, report = timed.wall_ms, timed.last
     median = statistics.median(timings)
     print(f"\nyearly report {year}: median {fmt(median)} ms "
           f"(runs: {', '.join(fmt(t) for t in timings)})\n")  # fmt: skip
     print(to_text(report))
     verdicts = [Verdict(f"yearly SLA report < {TARGET_MS:.0f} ms", median < TARGET_MS,
                         f"median {fmt(median)} ms of {args.runs}")]  # fmt: skip
-    print_verdicts(verdicts)
     results: dict[str, Any] = {"median_ms": median, "runs_ms": timings}
-    if args.json_out:
-        write_json(args.json_out, {"data": counts, "results": results,
-                                   "targets": verdicts_json(verdicts)})  # fmt: skip
+    _sla_year.finish(verdicts, counts, results, args.json_out)
     return 0
 
 

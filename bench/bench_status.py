@@ -20,70 +20,35 @@ Target: the HTML page < 100 ms (median of at least 5). The report always exits 0
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import statistics
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(REPO / "example_project"))
-# Sibling module: bench/ is not a package.
-from _report import Verdict, fmt, print_verdicts, verdicts_json, write_json  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Sibling modules: bench/ is not a package.
+import _sla_year
+from _report import Verdict, fmt
+from _sla_year import COMPONENTS, INCIDENTS
 
 DBNAME = "nzila_bench_status"
 TARGET_MS = 100.0
-COMPONENTS = ["api", "auth_api", "deals_api", "vehicles_api", "payments_api", "database",
-              "redis", "celery_workers", "websocket", "admin_portal"]  # fmt: skip
-INCIDENTS = 2000
-
-
-def setup_django(args: argparse.Namespace) -> None:
-    url = f"postgres://{args.user}@{args.host}:{args.port}/{DBNAME}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nzila_export_hub.settings")
-    import psycopg
-
-    admin = f"host={args.host} port={args.port} user={args.user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DBNAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DBNAME}")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def fill(now: datetime, seed: int) -> dict[str, int]:
     """One year of flips per component and INCIDENTS incidents, in bulk."""
-    from nzila_ops.models import ComponentFlip, ComponentState, Incident
+    from nzila_ops.models import ComponentState, Incident
 
     rng = random.Random(seed)
     start = now - timedelta(days=365)
-    flips = []
-    for component in COMPONENTS:
-        at, status = start, "ok"
-        flips.append(ComponentFlip(component=component, old="", new="ok", at=at))
-        while True:
-            at += timedelta(minutes=rng.randint(1, 30) if status == "failing" else
-                            rng.randint(120, 360))  # fmt: skip
-            if at >= now:
-                break
-            new = "ok" if status != "ok" else rng.choice(["failing", "failing", "warning"])
-            flips.append(ComponentFlip(component=component, old=status, new=new, at=at,
-                                       reason=f"{component} probe: timeout"))  # fmt: skip
-            status = new
-        ComponentState.objects.create(component=component, status=status, since=at,
-                                      last_sampled_at=now)  # fmt: skip
-    ComponentFlip.objects.bulk_create(flips, batch_size=5000)
+    flips, last = _sla_year.fill_flips(start, now, rng)
+    ComponentState.objects.bulk_create(
+        ComponentState(component=component, status=status, since=at, last_sampled_at=now)
+        for component, (status, at) in last.items()
+    )
     incidents = []
     for number in range(INCIDENTS):
         component = rng.choice(COMPONENTS)
@@ -99,46 +64,28 @@ def fill(now: datetime, seed: int) -> dict[str, int]:
             is_drill=number % 50 == 0,
         ))  # fmt: skip
     Incident.objects.bulk_create(incidents, batch_size=1000)
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # what autovacuum does to a live database's tables
-        cursor.execute("ANALYZE")
-    return {"flips": len(flips), "incidents": len(incidents)}
+    _sla_year.analyze()
+    return {"flips": flips, "incidents": len(incidents)}
 
 
 def measure(path: str, runs: int) -> tuple[list[float], list[float]]:
-    """Wall times and this process's CPU times (ms) of ``runs`` requests. The CPU time leaves
-    out the database server's work but not other load on the machine's cores: on a busy machine
-    it is the steadier of the two."""
+    """Wall times and this process's CPU times (ms) of ``runs`` requests after a warm-up."""
     from django.test import Client
 
     client = Client(SERVER_NAME="localhost")  # one of the example project's ALLOWED_HOSTS
-    warm_up = client.get(path)
-    if warm_up.status_code != 200:
-        raise SystemExit(f"{path} answered {warm_up.status_code}: {warm_up.content[:300]!r}")
-    wall, cpu = [], []
-    for _ in range(runs):
-        began, began_cpu = time.perf_counter(), time.process_time()
+
+    def get() -> None:
         response = client.get(path)
-        wall.append((time.perf_counter() - began) * 1000)
-        cpu.append((time.process_time() - began_cpu) * 1000)
         if response.status_code != 200:
-            raise SystemExit(f"{path} answered {response.status_code}")
-    return wall, cpu
+            raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+
+    timed = _sla_year.time_calls(get, runs)
+    return timed.wall_ms, timed.cpu_ms
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed requests per URL (>= 5)")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
-    parser.add_argument("--port", default=os.environ.get("PGPORT", "5432"))
-    parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
-    parser.add_argument("--json-out", type=Path)
-    args = parser.parse_args()
-    args.runs = max(args.runs, 5)
-    print(f"setting up {DBNAME} (untimed)", flush=True)
-    setup_django(args)
+    args = _sla_year.parse_args(__doc__, "timed requests per URL (>= 5)")
+    _sla_year.setup_django(args, DBNAME)
     from django.test.utils import override_settings
     from django.utils import timezone
 
@@ -162,10 +109,7 @@ def main() -> int:
     html = results["/ops/status/"]["median_ms"]
     verdicts = [Verdict(f"/ops/status/ uncached < {TARGET_MS:.0f} ms", html < TARGET_MS,
                         f"median {fmt(html)} ms of {args.runs}")]  # fmt: skip
-    print_verdicts(verdicts)
-    if args.json_out:
-        write_json(args.json_out, {"data": counts, "results": results,
-                                   "targets": verdicts_json(verdicts)})  # fmt: skip
+    _sla_year.finish(verdicts, counts, results, args.json_out)
     return 0
 
 
