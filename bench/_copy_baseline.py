@@ -20,12 +20,13 @@ def main() -> None:
     endpoint, src_bucket, src_key, dst_region, dst_bucket, dst_key, part_mb, concurrency = sys.argv[
         1:9
     ]
-    source = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    target = boto3.client("s3", endpoint_url=endpoint, region_name=dst_region)
     part = int(part_mb) << 20
     config = TransferConfig(
         multipart_threshold=part, multipart_chunksize=part, max_concurrency=int(concurrency)
     )
+    source = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    target = boto3.client("s3", endpoint_url=endpoint, region_name=dst_region)
+    # Timed once the clients exist, as copy_backups' own time is (copy_missing made its two).
     started = time.monotonic()
     body = source.get_object(Bucket=src_bucket, Key=src_key)["Body"]
     target.upload_fileobj(body, dst_bucket, dst_key, Config=config)

@@ -231,20 +231,27 @@ def _heartbeat(row: BackupCopy | None) -> Callable[[], None]:
     return beat
 
 
-def copy_backup(name: str, storage: str) -> CopyOutcome:
+def copy_backup(
+    name: str,
+    storage: str,
+    source: BackupStorage | None = None,
+    target: BackupStorage | None = None,
+) -> CopyOutcome:
     """Copy backup ``name`` from BACKUP_STORAGE to the copy target ``storage``, verified.
 
     Returns the outcome (``copied``, ``present`` or ``busy``). Raises CopyFailed (one line
     naming the target) when the copy fails: its BackupCopy row is marked failed with the reason
-    and nothing is listed on the target. A wrong name or target raises before anything."""
+    and nothing is listed on the target. A wrong name or target raises before anything.
+    ``source`` and ``target``: those storages, already made (copy_missing copies many backups
+    with one of each: an S3 storage's client costs a second and 10 MB or more to make)."""
+    started = time.monotonic()
     copy_targets(storage)
-    source = get_storage()
-    target = get_storage(storage)
+    source = source or get_storage()
+    target = target or get_storage(storage)
     manifest = find_manifest(source, name)
     row, claimed = catalog_write("the copy's start", lambda: _claim(name, storage), (None, True))
     if not claimed:
         return CopyOutcome(name, storage, "busy")
-    started = time.monotonic()
     obj = manifest["object"]
     try:
         if _present(target, manifest):

@@ -100,7 +100,7 @@ def copy_missing(
                 outcomes.append(CopyOutcome(backup, name, "would copy", size))
                 continue
             try:
-                outcomes.append(copy_backup(backup, name))
+                outcomes.append(copy_backup(backup, name, source, target))
             except OpsError as exc:
                 outcomes.append(CopyOutcome(backup, name, "failed", error=str(exc)))
     if not dry_run:
