@@ -4,6 +4,7 @@ policy deleted."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
@@ -59,6 +60,9 @@ def test_a_copy_target_keeping_fewer_hourlies_is_pruned_by_its_own_policy(
         # The second region keeps the last 3 hours only (this hour and the 2 before it).
         STORAGE_RETENTION={"secondary": {"HOURLY": 3, "DAILY": 0, "WEEKLY": 0, "MONTHLY": 0}},
     )  # fmt: skip
+    now = timezone.now()
+    if now.minute == 59:  # the hour must not turn between landing the backups and retention
+        time.sleep(61 - now.second)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     # One backup in each of the 5 hours before this one, newest first.
     landed = [land_backup(8 << 10, hour - timedelta(hours=n, minutes=-5)) for n in range(1, 6)]
