@@ -97,3 +97,41 @@ def test_a_copy_target_keeping_fewer_hourlies_is_pruned_by_its_own_policy(
     out = StringIO()
     call_command("enforce_retention", "--dry-run", stdout=out)
     assert "database default in storage secondary:" in out.getvalue()
+
+
+def test_a_failed_copy_the_target_would_not_keep_is_not_waited_for_by_its_incident(
+    ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
+) -> None:
+    from nzila_ops.backups.copies import copy_component
+    from nzila_ops.models import Incident
+    from nzila_ops.tasks import copy_backup_task
+    from tests.support.s3 import free_port
+
+    primary, secondary, secondary_client = buckets
+    policy = {
+        "RETENTION": {"MIN_AGE_MINUTES": 0},
+        "STORAGE_RETENTION": {"secondary": {"HOURLY": 2, "DAILY": 0, "WEEKLY": 0, "MONTHLY": 0}},
+    }
+    down = f"http://127.0.0.1:{free_port()}"
+    two_region_settings(ops_settings, primary, secondary, down, COPY_TASK_RETRIES=0, **policy)
+    now = timezone.now()
+    if now.minute == 59:
+        time.sleep(61 - now.second)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    old = land_backup(8 << 10, hour - timedelta(hours=5, minutes=-5))
+    copy_backup_task.delay(old["name"], "secondary")  # the target is down: reported at once
+    assert Incident.objects.get(component=copy_component("default")).resolved_at is None
+    new = land_backup(8 << 10, hour - timedelta(hours=1, minutes=-5))
+
+    two_region_settings(ops_settings, primary, secondary, aws_env, **policy)
+    out = StringIO()
+    call_command("copy_backups", stdout=out)
+
+    # The target keeps the last 2 hours: the old backup is not copied, its copy row says why,
+    # and the incident no longer waits for it.
+    assert out.getvalue().strip().startswith(f"{new['name']} -> secondary: copied")
+    assert old["name"] not in out.getvalue()
+    assert manifests_in(secondary_client, secondary, "dr/") == [new["name"]]
+    row = BackupCopy.objects.get(backup__name=old["name"])
+    assert (row.status, row.error) == ("deleted", "not kept by the retention policy of secondary")
+    assert Incident.objects.get(component=copy_component("default")).resolved_at is not None
