@@ -70,7 +70,9 @@ def test_worker_runs_backups_and_retention(worker: tuple[Celery, dict[str, str]]
 
     retention = client.send_task("nzila_ops.enforce_retention").get(timeout=120)
     # Both backups are in this hour: the newest is kept, the older one goes.
-    assert retention == {"default": {"deleted": first_listing, "failed": {}}}
+    assert retention == {
+        "default": {"deleted": first_listing, "failed": {}, "locked": {}, "lock_failed": {}}
+    }
     assert backups_in(env) == [outcome["name"]]
 
 
