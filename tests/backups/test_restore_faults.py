@@ -246,9 +246,14 @@ def test_a_second_restore_while_one_runs_is_refused(backed_up: dict) -> None:
     # What a running restore holds: the advisory lock on the maintenance database.
     with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as holder:
         key = f"nzila_ops.restore:{backed_up['live']}"
+        holder.execute("SET application_name = 'restore on host-b'")
         holder.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+        pid = holder.info.backend_pid
         error = restore_fails("--latest")
     assert f"another restore or drill of database {backed_up['live']!r} is running" in str(error)
+    # Who holds it, so an operator can tell a run in progress from a stuck session.
+    assert f"(session {pid} from " in str(error)
+    assert "application 'restore on host-b', since " in str(error)
     assert_live_untouched(backed_up)
 
 

@@ -93,6 +93,7 @@ class PostgreSQLRestorer(Restorer):
             if not locked:
                 raise RestoreError(
                     f"another restore or drill of database {self.live_name!r} is running"
+                    f"{_lock_holder(connection, key)}"
                 )
             yield connection
         finally:
@@ -282,3 +283,24 @@ class PostgreSQLRestorer(Restorer):
 
     def kept_copies(self, lock: psycopg.Connection) -> list[str]:
         return self._databases_like(lock, PRE_RESTORE_MARK)
+
+
+def _lock_holder(connection: psycopg.Connection, key: str) -> str:
+    """ " (session 1234 of host 10.0.0.5, application 'manage.py', since 10:15:02 UTC)": who holds
+    the restore lock, so an operator can tell a run in progress from a stuck session."""
+    try:
+        row = connection.execute(
+            # A bigint advisory key is stored as classid (high half) and objid (low half).
+            "SELECT a.pid, coalesce(host(a.client_addr), 'local'), a.application_name, "
+            "to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtext(%s)::bigint",
+            [key],
+        ).fetchone()
+    except psycopg.Error:
+        return ""
+    if row is None:
+        return ""
+    pid, host, application, since = row
+    return f" (session {pid} from {host}, application {application or '-'!r}, since {since} UTC)"
