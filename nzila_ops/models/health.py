@@ -35,6 +35,10 @@ class ComponentFlip(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # Uptime (the SLA report, the status page, burn-rate windows) reads each component's
+        # flips in a time range, in order: one index serves the range, the per-component last
+        # flip before it and the window function's partition order.
+        indexes = [models.Index(fields=["component", "at"], name="nzila_ops_flip_component_at")]
 
     def __str__(self) -> str:
         return f"{self.component}: {self.old or '-'} -> {self.new} at {self.at:%Y-%m-%d %H:%M:%S}"
