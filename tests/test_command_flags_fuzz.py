@@ -30,6 +30,14 @@ INVOCATIONS = [
     ("pre_restore_databases", ["--drop", "{}"]),
     ("pre_restore_databases", ["--database", "{}"]),
     ("check_health", ["{}"]),
+    ("restore_database", ["--latest", "--storage", "{}", "--no-input"]),
+    ("verify_backup", ["--latest", "--storage", "{}"]),
+    ("list_backups", ["--storage", "{}"]),
+    ("run_dr_drill", ["--storage", "{}"]),
+    ("copy_backups", ["--storage", "{}"]),
+    ("copy_backups", ["--dry-run", "--database", "{}"]),
+    ("sla_report", ["--period", "{}"]),
+    ("sla_report", ["--format", "{}"]),
 ]
 
 TRICKY = [
