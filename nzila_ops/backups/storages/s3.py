@@ -313,13 +313,15 @@ class S3Storage(BackupStorage):
             return body.read()
 
     def _head(self, key: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return self.client.head_object(Bucket=self.bucket, Key=self._full_key(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
+            raise storage_error(exc, self.bucket, "reading") from None
+        except BotoCoreError as exc:  # endpoint down, timeouts: not an absent object
             raise storage_error(exc, self.bucket, "reading") from None
 
     def exists(self, key: str) -> bool:

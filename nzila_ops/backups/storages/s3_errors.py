@@ -22,7 +22,9 @@ def storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
         ClientError,
         ConnectionError,
         EndpointConnectionError,
+        HTTPClientError,
         NoCredentialsError,
+        ReadTimeoutError,
     )
 
     if isinstance(exc, ClientError):
@@ -56,4 +58,13 @@ def storage_error(exc: Exception, bucket: str, action: str) -> StorageError:
         return StorageError("no AWS credentials found (set AWS_ACCESS_KEY_ID or use a role)")
     if isinstance(exc, EndpointConnectionError | ConnectionError):
         return StorageError(f"cannot reach S3 while {action} in bucket {bucket!r}", transient=True)
+    if isinstance(exc, ReadTimeoutError):
+        return StorageError(
+            f"S3 did not answer in time while {action} in bucket {bucket!r}", transient=True
+        )
+    if isinstance(exc, HTTPClientError):
+        # The connection dropped mid-request (reset, closed): worth another try.
+        return StorageError(
+            f"the connection to S3 failed while {action} in bucket {bucket!r}", transient=True
+        )
     return StorageError(f"S3 failure while {action} in bucket {bucket!r}: {exc}")

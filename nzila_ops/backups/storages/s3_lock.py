@@ -86,7 +86,7 @@ def _version(version_id: str | None) -> dict[str, str]:
 
 
 def _head(storage: S3Storage, full_key: str, version_id: str | None) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return storage.client.head_object(
@@ -98,6 +98,8 @@ def _head(storage: S3Storage, full_key: str, version_id: str | None) -> dict[str
             return None
         if code in ("400", "InvalidArgument") and version_id:
             return None  # S3's answer to a version id of another bucket's form
+        raise storage_error(exc, storage.bucket, "reading the lock of an object") from None
+    except BotoCoreError as exc:
         raise storage_error(exc, storage.bucket, "reading the lock of an object") from None
 
 
@@ -297,7 +299,7 @@ def first_version(storage: S3Storage, key: str, full_key: str) -> str | None:
             if item["Key"] == full_key
         ]
     except (ClientError, BotoCoreError) as exc:
-        raise storage_error(exc, storage.bucket, "listing the versions of an object in") from None
+        raise storage_error(exc, storage.bucket, "listing the versions of an object") from None
     if len(versions) <= 1:
         # One version: read by its id, which also finds it behind a delete marker.
         return versions[0] if versions else None
