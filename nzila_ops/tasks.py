@@ -23,7 +23,9 @@ from nzila_ops.notify import Notification, notify
 logger = logging.getLogger("nzila_ops.tasks")
 
 
-@shared_task(bind=True, name="nzila_ops.backup_database")
+# max_retries=None: BACKUP_TASK_RETRIES bounds the retries (Celery's default of 3 would end
+# them early: past it, Task.retry raises the error itself).
+@shared_task(bind=True, name="nzila_ops.backup_database", max_retries=None)
 def backup_database_task(
     self: Any, database: str = "default", backup_type: str = "hourly"
 ) -> dict[str, Any]:
