@@ -4,6 +4,10 @@ Only when NZILA_OPS['SLA']['PROMETHEUS_URL'] is set. The figures are never inven
 Prometheus that cannot be reached, answers an error, or has no samples for the period gives
 "not measured (<why>)". The queries are the Grafana dashboard's, over the whole period:
 ``histogram_quantile(0.95, sum by (le) (increase(<histogram>_bucket[<period>])))``.
+
+A period that starts before the histogram's earliest sample Prometheus holds (its retention
+dropped the beginning, or it was not scraped yet) is "not measured (Prometheus holds data from
+<date> only)": a p95 of part of the period is never shown as the period's.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +34,9 @@ QUERIES = {
 }
 # Prometheus answers are small; a larger one is not what we asked for.
 MAX_RESPONSE_BYTES = 1_000_000
+# The earliest sample is looked for at 720 points of the period (hourly in a month): data
+# beginning within one such step of the period's start counts as the whole period.
+EARLIEST_STEPS = 720
 
 
 class NotMeasured(Exception):
@@ -104,27 +111,49 @@ def query(base_url: str, promql: str, at: datetime, timeout: float) -> float:
     return value
 
 
-def latency_figures(start: datetime, end: datetime) -> list[LatencyFigure]:
+def _earliest_sample(
+    base: str, histogram: str, seconds: int, stop: datetime, timeout: float
+) -> tuple[float, int]:
+    """When the histogram's earliest sample within the period is (epoch seconds), and the
+    resolution of that answer: a subquery over the period, one step per 1/720 of it."""
+    step = max(60, seconds // EARLIEST_STEPS)
+    promql = f"min(min_over_time(timestamp({histogram}_bucket)[{seconds}s:{step}s]))"
+    return query(base, promql, stop, timeout), step
+
+
+def latency_figures(
+    start: datetime, end: datetime, now: datetime | None = None
+) -> list[LatencyFigure]:
+    """The p95 figures of [start, end), measured up to ``now`` (default: the current time)."""
     config = get_config()["SLA"]
     base = config["PROMETHEUS_URL"]
-    stop = min(end, timezone.now())
+    timeout = float(config["PROMETHEUS_TIMEOUT_SECONDS"])
+    stop = min(end, now or timezone.now())
+    # Not ``stop - start``: two datetimes of one tzinfo subtract as wall times, an hour off
+    # in a month with a DST change.
+    seconds = int(stop.timestamp() - start.timestamp())
     figures: list[LatencyFigure] = []
     unreachable = ""
     for name, (histogram, target) in QUERIES.items():
         if base is None:
             figures.append(LatencyFigure(name, None, target, "no PROMETHEUS_URL configured"))
             continue
-        seconds = int((stop - start).total_seconds())
         if seconds <= 0:
             figures.append(LatencyFigure(name, None, target, "the period has not started"))
             continue
-        promql = f"histogram_quantile(0.95, sum by (le) (increase({histogram}_bucket[{seconds}s])))"
         if unreachable:
             # Waiting out the timeout again would only delay the report.
             figures.append(LatencyFigure(name, None, target, unreachable))
             continue
+        promql = f"histogram_quantile(0.95, sum by (le) (increase({histogram}_bucket[{seconds}s])))"
         try:
-            value = query(base, promql, stop, float(config["PROMETHEUS_TIMEOUT_SECONDS"]))
+            earliest, step = _earliest_sample(base, histogram, seconds, stop, timeout)
+            if earliest > start.timestamp() + step:
+                # Prometheus no longer holds (or never had) the period's beginning: a p95 of
+                # the rest would pass for the period's.
+                held = datetime.fromtimestamp(earliest, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                raise NotMeasured(f"Prometheus holds data from {held} only")
+            value = query(base, promql, stop, timeout)
         except NotMeasured as exc:
             unreachable = str(exc) if "unreachable" in str(exc) else ""
             figures.append(LatencyFigure(name, None, target, str(exc)))

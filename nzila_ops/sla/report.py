@@ -158,5 +158,5 @@ def build_report(period: Period, now: datetime | None = None) -> SlaReport:
         credit=months[0].credit if len(months) == 1 else None,
         incidents=incident_figures(period.start, period.end, now),
         data_protection=data_protection(period.start, period.end, now),
-        latency=latency_figures(period.start, period.end),
+        latency=latency_figures(period.start, period.end, now),
     )

@@ -15,10 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from nzila_ops.sla.latency import latency_figures
+from nzila_ops.sla.periods import parse_period
 from tests.observability.prometheus_proof_support import prometheus_binary, start, stop, wait_until
 from tests.sla.helpers import utc
 from tests.support.s3 import free_port
@@ -31,19 +33,24 @@ class FakePrometheus:
 
     def __init__(self) -> None:
         self.status, self.body, self.delay = 200, b"", 0.0
+        # Answers of their own for queries holding a given text (the earliest-sample query).
+        self.special: dict[str, bytes] = {}
         self.queries: list[dict[str, list[str]]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                fake.queries.append(parse_qs(urlsplit(self.path).query))
+                query = parse_qs(urlsplit(self.path).query)
+                fake.queries.append(query)
                 time.sleep(fake.delay)
+                promql = query.get("query", [""])[0]
+                body = next((b for k, b in fake.special.items() if k in promql), fake.body)
                 self.send_response(fake.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 # The client may have given up waiting, as it should.
                 with contextlib.suppress(BrokenPipeError):
-                    self.wfile.write(fake.body)
+                    self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -85,7 +92,7 @@ def test_the_figures_are_the_p95_over_the_whole_period(fake_prometheus: FakeProm
     api, db = latency_figures(JAN, FEB)
     assert (api.seconds, api.text, api.met) == (0.375, "375 ms", True)
     assert (db.seconds, db.met) == (0.375, False)  # the query target is 100 ms
-    first = fake_prometheus.queries[0]
+    first = next(q for q in fake_prometheus.queries if "histogram_quantile" in q["query"][0])
     assert first["query"] == [
         "histogram_quantile(0.95, sum by (le) "
         "(increase(nzila_http_request_duration_seconds_bucket[2678400s])))"
@@ -140,6 +147,46 @@ def test_an_unreachable_prometheus_is_named_without_its_credentials(settings: An
     assert "s3cret" not in api.text
 
 
+def test_the_range_is_the_real_length_of_a_dst_month(fake_prometheus: FakePrometheus) -> None:
+    # Europe/London's October 2026 ends on GMT: 31 days and one hour, 2,682,000 s. Its two
+    # bounds share one tzinfo, so subtracting them as datetimes gives the wall-clock 2,678,400.
+    october = parse_period("2026-10", ZoneInfo("Europe/London"))
+    fake_prometheus.answer(vector("0.2"))
+    latency_figures(october.start, october.end, now=utc(2026, 12, 1))
+    quantiles = [q["query"][0] for q in fake_prometheus.queries if "quantile" in q["query"][0]]
+    assert quantiles and all("[2682000s]" in q for q in quantiles)
+
+
+def test_the_period_is_measured_up_to_the_given_now(fake_prometheus: FakePrometheus) -> None:
+    fake_prometheus.answer(vector("0.2"))
+    latency_figures(JAN, FEB, now=utc(2026, 1, 11))
+    quantiles = [q for q in fake_prometheus.queries if "quantile" in q["query"][0]]
+    assert "[864000s]" in quantiles[0]["query"][0]
+    assert float(quantiles[0]["time"][0]) == utc(2026, 1, 11).timestamp()
+
+
+def test_a_period_older_than_prometheus_keeps_is_not_measured(
+    fake_prometheus: FakePrometheus,
+) -> None:
+    # Prometheus's retention dropped the first ten days of January: a p95 of the other 21
+    # would pass for the month's.
+    fake_prometheus.answer(vector("0.2"))
+    fake_prometheus.special["timestamp("] = json.dumps(
+        vector(str(utc(2026, 1, 11, 6).timestamp()))
+    ).encode()
+    api, db = latency_figures(JAN, FEB)
+    assert api.seconds is None and db.seconds is None
+    assert api.text == "not measured (Prometheus holds data from 2026-01-11 06:00 UTC only)"
+    assert not [q for q in fake_prometheus.queries if "quantile" in q["query"][0]]
+
+
+def test_data_from_the_period_start_on_is_measured(fake_prometheus: FakePrometheus) -> None:
+    fake_prometheus.answer(vector("0.2"))
+    fake_prometheus.special["timestamp("] = json.dumps(vector(str(JAN.timestamp()))).encode()
+    api, _ = latency_figures(JAN, FEB)
+    assert api.text == "200 ms"
+
+
 def _backfill(directory: Path) -> None:
     """A request histogram from 1 January 2026 00:00 to 02:00 UTC: per minute, 50 requests up
     to 100 ms, 40 more up to 250 ms, 10 more up to 500 ms. p95 lies halfway through the
@@ -180,9 +227,12 @@ def test_a_real_prometheus_gives_the_p95_of_the_period(settings: Any, tmp_path: 
 
         wait_until("prometheus ready", lambda: http_get(f"{url}/-/ready")[0] == 200, 30, log)
         api, db = latency_figures(JAN, FEB)
-        assert api.seconds == pytest.approx(0.375)
+        assert api.seconds == pytest.approx(0.375), api.text
         assert api.text == "375 ms"
         # No query histogram was recorded: said so, not 0.
         assert db.text == "not measured (no samples in the period)"
+        # A period starting before what Prometheus holds is not measured, and says from when.
+        api, _ = latency_figures(utc(2025, 12, 31, 12), utc(2026, 1, 1, 2))
+        assert api.text == "not measured (Prometheus holds data from 2026-01-01 00:00 UTC only)"
     finally:
         stop(process)
