@@ -16,7 +16,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from nzila_ops.backups.storages import s3_lock
+from nzila_ops.backups.storages import s3_clients, s3_lock
 from nzila_ops.backups.storages.base import BackupStorage, ObjectWriter, check_key
 from nzila_ops.backups.storages.s3_errors import storage_error
 from nzila_ops.backups.storages.s3_reader import ResumingReader
@@ -203,8 +203,8 @@ class S3Storage(BackupStorage):
     def client(self) -> Any:
         if self._client is None:
             try:
-                import boto3
                 from botocore.config import Config
+                from botocore.exceptions import ProfileNotFound
             except ImportError:
                 raise ConfigurationError(
                     "S3 storage needs boto3: pip install 'nzila-ops[s3]'"
@@ -215,20 +215,20 @@ class S3Storage(BackupStorage):
                 read_timeout=self.read_timeout,
                 max_pool_connections=PARTS_IN_FLIGHT + 2,
             )
-            from botocore.exceptions import ProfileNotFound
-
             try:
                 # A profile gives a storage credentials of its own (a copy target in another
                 # account); without one, boto3's usual chain.
-                session = boto3.session.Session(profile_name=self.profile)
+                self._client = s3_clients.make_client(
+                    profile=self.profile,
+                    region=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=config,
+                )
             except ProfileNotFound:
                 raise ConfigurationError(
                     f"backup storage {self.name!r}: no AWS profile {self.profile!r} in the AWS "
                     "config or credentials files"
                 ) from None
-            self._client = session.client(
-                "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config
-            )
         return self._client
 
     def _call(self, action: str, function: Any, **kwargs: Any) -> Any:
