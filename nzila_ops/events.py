@@ -9,7 +9,8 @@ health check's name is the incident's component, the metric's label and the SLA 
   ``backup:default``);
 - ``drill:<alias>``: the disaster-recovery drills of that alias;
 - ``rpo:<alias>``: the RPO watch of that alias;
-- ``restore:<alias>``: restores of that alias (a failed one is an incident until one succeeds).
+- ``restore:<alias>``: restores of that alias (a failed one is an incident until one succeeds);
+- ``copy:<alias>``: the copies of that alias's backups to the copy targets (COPY_STORAGES).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ SOURCES = ("health", "backup", "drill", "rpo", "restore", "uptimerobot", "sentry
            "manual", "sla")  # fmt: skip
 
 #: The prefixes of the components that are not health checks.
-BACKUP, DRILL, RPO, RESTORE = "backup", "drill", "rpo", "restore"
+BACKUP, DRILL, RPO, RESTORE, COPY = "backup", "drill", "rpo", "restore", "copy"
 
 #: The severity of a component's fault when NZILA_OPS['INCIDENT_SEVERITIES'] does not name it:
 #: a critical health check (one that makes up /ops/health/) and the others.
@@ -70,6 +71,11 @@ def backup_component(alias: str) -> str:
 
 def drill_component(alias: str) -> str:
     return f"{DRILL}:{alias}"
+
+
+def copy_component(alias: str) -> str:
+    """One name for the incident of a backup's copies, whatever the target."""
+    return f"{COPY}:{alias}"
 
 
 def rpo_component(alias: str) -> str:

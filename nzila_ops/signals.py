@@ -15,7 +15,8 @@ from django.dispatch import Signal
 
 #: Sent after a backup succeeded. Arguments: record, component, at.
 backup_succeeded = Signal()
-#: Sent after a backup failed. Arguments: record (or None), component, severity, reason, at.
+#: Sent after a backup failed. Arguments: record (or None), component, severity, reason, at;
+#: a copy's failure (component "copy:<alias>") adds backup_name and storage (the target).
 backup_failed = Signal()
 #: Sent after a restore finished (one that replaced the live database, or failed). Arguments:
 #: record (RestoreRecord or None), outcome, component ("restore:<alias>"), succeeded, reason, at.

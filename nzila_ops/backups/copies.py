@@ -42,7 +42,7 @@ from nzila_ops.backups.manifest import (
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.streams import CHUNK_SIZE
 from nzila_ops.conf import get_config
-from nzila_ops.events import severity_for
+from nzila_ops.events import copy_component, severity_for
 from nzila_ops.exceptions import (
     BackupError,
     ConfigurationError,
@@ -54,18 +54,12 @@ from nzila_ops.models import BackupCopy, BackupRecord
 
 logger = logging.getLogger("nzila_ops.backups")
 
-#: The component of a backup's copies: one name for the incident, whatever the target.
-COPY = "copy"
 #: A copy in progress refreshes its row this often; a "copying" row older than STALE_AFTER
 #: belongs to a worker that died, and another run may take the copy over.
 HEARTBEAT_SECONDS = 30
 STALE_AFTER = timedelta(minutes=10)
 #: Faults a retry cannot mend: the source does not match its manifest, a wrong setting or name.
 NOT_RETRIED = (VerificationFailed, ConfigurationError, InvalidArgument)
-
-
-def copy_component(alias: str) -> str:
-    return f"{COPY}:{alias}"
 
 
 class CopyFailed(BackupError):
@@ -305,10 +299,11 @@ def report_copy_failure(name: str, storage: str, reason: str, attempts: int) -> 
         record=record,
         component=component,
         severity=severity_for(component),
-        reason=f"the copy of backup {name} to storage {storage!r} failed ({tries}): {reason}; "
-        f"once the cause is fixed, `manage.py copy_backups --storage {storage}` copies what is "
-        "missing",
+        reason=f"the copy of backup {name} to storage {storage!r} failed ({tries}): {reason}",
         at=timezone.now(),
+        # The incident names the copy and its next step (copy_backups --storage) from these.
+        backup_name=name,
+        storage=storage,
     )
 
 

@@ -23,6 +23,7 @@ from django.dispatch import receiver
 
 from nzila_ops import signals
 from nzila_ops.events import (
+    COPY,
     Severity,
     drill_component,
     health_component,
@@ -97,9 +98,30 @@ def on_component_flipped(
         flapping.fault_cleared(name, at=at, source="health", detail=f"{component} is ok again")
 
 
+def _is_copy(component: str) -> bool:
+    return component.split(":", 1)[0] == COPY
+
+
+def _open_copy_failure(component: str, reason: str, at: datetime, **kwargs: Any) -> None:
+    """A copy that failed past its retries (copies.report_copy_failure): the backup itself is
+    fine, so the incident names the copy and its way out, copy_backups to that target."""
+    name, storage = kwargs.get("backup_name", "?"), kwargs.get("storage", "?")
+    _open(
+        key=component, component=component, severity=severity_for(component), source="backup",
+        title=f"Copy of backup {name} to storage {storage!r} FAILED", detected_at=at,
+        detail=_detail(reason, "once the target is reachable again (or the cause above is "
+                       f"fixed), run `python manage.py copy_backups --storage {storage}` on an "
+                       "app host: it copies every backup missing from that storage. "
+                       "`python manage.py list_backups` shows each backup's copies."),
+    )  # fmt: skip
+
+
 @receiver(signals.backup_failed, dispatch_uid="nzila_ops.incidents.backup_failed")
 @_guarded
-def on_backup_failed(*, component: str, reason: str, at: datetime, **_: Any) -> None:
+def on_backup_failed(*, component: str, reason: str, at: datetime, **kwargs: Any) -> None:
+    if _is_copy(component):
+        _open_copy_failure(component, reason, at, **kwargs)
+        return
     database = component.split(":", 1)[1]
     _open(
         key=component, component=component, severity=severity_for(component), source="backup",
@@ -115,8 +137,13 @@ def on_backup_failed(*, component: str, reason: str, at: datetime, **_: Any) -> 
 @_guarded
 def on_backup_succeeded(*, component: str, at: datetime, record: Any = None, **_: Any) -> None:
     name = getattr(record, "name", "")
-    service.resolve_key(component, by=ACTOR, at=at, source="backup",
-                        detail=f"backup {name} succeeded".replace("  ", " "))  # fmt: skip
+    if _is_copy(component):
+        # copies.report_copy_failure's recovery: no reported copy is missing any more.
+        newest = f" (newest: {name})" if name else ""
+        detail = f"every reported copy of {component.split(':', 1)[1]!r} is in place{newest}"
+    else:
+        detail = f"backup {name} succeeded".replace("  ", " ")
+    service.resolve_key(component, by=ACTOR, at=at, source="backup", detail=detail)
 
 
 @receiver(signals.drill_failed, dispatch_uid="nzila_ops.incidents.drill_failed")

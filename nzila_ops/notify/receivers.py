@@ -13,12 +13,17 @@ from django.dispatch import receiver
 
 from nzila_ops import signals
 from nzila_ops.conf import get_config
+from nzila_ops.events import backup_component
 from nzila_ops.notify import Notification, notify
 
 
 @receiver(signals.backup_succeeded, dispatch_uid="nzila_ops.notify.backup_succeeded")
 def on_backup_succeeded(*, record: Any, component: str, at: Any, **_: Any) -> None:
     if get_config()["NOTIFY_ON_SUCCESS"] != "each":
+        return
+    if record is None or component != backup_component(record.database_alias):
+        # The recovery of a copy:<alias> incident is sent as backup_succeeded too; it is told
+        # as the incident's resolution, not as a backup that succeeded.
         return
     notify(
         Notification(
