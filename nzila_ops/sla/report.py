@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from nzila_ops.conf import get_config
-from nzila_ops.sla.credits import CreditTier, credit_for
+from nzila_ops.sla.credits import CreditTier, credit_earned, target_met
 from nzila_ops.sla.data_protection import DataProtection, data_protection
 from nzila_ops.sla.incident_sla import IncidentFigures, incident_figures
 from nzila_ops.sla.latency import LatencyFigure, latency_figures
@@ -41,6 +41,9 @@ class ComponentRow:
     # target is met exactly when downtime <= allowed, i.e. budget used <= 100 %.
     allowed_downtime_seconds: float | None
     budget_used_percent: float | None
+    # Whether the target was met; None when unknown (nothing observed). Decided exactly
+    # (credits.target_met), not from the rounded budget above.
+    met: bool | None
 
     @property
     def component(self) -> str:
@@ -53,12 +56,6 @@ class ComponentRow:
     @property
     def down_seconds(self) -> float:
         return self.availability.down_seconds
-
-    @property
-    def met(self) -> bool | None:
-        """Whether the target was met; None when unknown (nothing observed)."""
-        used = self.budget_used_percent
-        return None if used is None else used <= 100.0
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.availability.as_dict(),
@@ -117,9 +114,10 @@ class SlaReport:
 def component_row(availability: Availability, target_percent: float) -> ComponentRow:
     observed = availability.observed_seconds
     if observed <= 0:
-        return ComponentRow(availability, None, None)
+        return ComponentRow(availability, None, None, None)
     allowed = allowed_downtime(target_percent, observed)
-    return ComponentRow(availability, allowed, 100.0 * availability.down_seconds / allowed)
+    met = target_met(availability.down_seconds, observed, target_percent)
+    return ComponentRow(availability, allowed, 100.0 * availability.down_seconds / allowed, met)
 
 
 def _months(period: Period) -> list[Period]:
@@ -146,7 +144,8 @@ def build_report(period: Period, now: datetime | None = None) -> SlaReport:
     months = []
     for month in _months(period):
         row = component_row(service.over(OVERALL, month.start, month.end), target)
-        months.append(MonthRow(month.label, row, credit_for(row.uptime_percent)))
+        credit = credit_earned(row.availability.up_seconds, row.availability.observed_seconds)
+        months.append(MonthRow(month.label, row, credit))
     return SlaReport(
         period=period,
         generated_at=now,
