@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from nzila_ops.backups.copy_settings import check_retention_limits
 from nzila_ops.backups.copy_settings import validate as validate_copies
 from nzila_ops.defaults import DEFAULTS
 from nzila_ops.exceptions import ConfigurationError
@@ -59,6 +60,7 @@ def _validate(config: dict[str, Any]) -> None:
         raise ConfigurationError(
             f"NZILA_OPS['RETENTION'] has invalid entries {bad}: use non-negative integers"
         )
+    check_retention_limits("'RETENTION'", config["RETENTION"])
     _validate_incidents(config)
     validate_metrics(config["METRICS"])
     validate_sla(config["SLA"])

@@ -13,6 +13,26 @@ from nzila_ops.exceptions import ConfigurationError
 #: Backoff of a failed copy is doubled per attempt up to this many seconds.
 MAX_RETRY_SECONDS = 3600
 RETENTION_KEYS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "MIN_AGE_MINUTES")
+#: Upper bounds of the RETENTION entries: a keep-until date computed from them (object lock,
+#: retention_locks.keep_until) must stay a real date; larger values crashed retention runs.
+RETENTION_LIMITS = {
+    "HOURLY": 24 * 366,
+    "DAILY": 3660,
+    "WEEKLY": 520,
+    "MONTHLY": 120,
+    "MIN_AGE_MINUTES": 366 * 24 * 60,
+}
+
+
+def check_retention_limits(where: str, entries: dict[str, Any]) -> None:
+    """Raise ConfigurationError (one line) if an entry of a RETENTION dict passes its bound."""
+    for key, value in entries.items():
+        limit = RETENTION_LIMITS.get(key)
+        if limit is not None and isinstance(value, int) and value > limit:
+            raise ConfigurationError(
+                f"NZILA_OPS[{where}] {key} is {value}: at most {limit} (keep backups longer "
+                "than 10 years with the storage's own lifecycle rules)"
+            )
 
 
 def _number(config: dict[str, Any], key: str, low: float, high: float, integer: bool) -> None:
@@ -73,3 +93,4 @@ def validate(config: dict[str, Any]) -> None:
                 f"NZILA_OPS['STORAGE_RETENTION'][{name!r}] has invalid entries "
                 f"{unknown or bad}: use {', '.join(RETENTION_KEYS)} with non-negative integers"
             )
+        check_retention_limits(f"'STORAGE_RETENTION'][{name!r}", policy)
