@@ -6,9 +6,12 @@ Imported by nzila_ops.conf, so it imports nothing that reads settings.
 
 from __future__ import annotations
 
+import os
+from itertools import combinations
 from typing import Any
 
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.storage_urls import FILESYSTEM_STORAGE, S3_STORAGE
 
 #: Backoff of a failed copy is doubled per attempt up to this many seconds.
 MAX_RETRY_SECONDS = 3600
@@ -43,6 +46,38 @@ def _number(config: dict[str, Any], key: str, low: float, high: float, integer: 
         raise ConfigurationError(f"NZILA_OPS[{key!r}] must be {kind} from {low} to {high}")
 
 
+def _location(spec: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(where the storage's namespace lives, its path inside it), normalised; None for a
+    backend whose location is unknown here."""
+    options = spec["OPTIONS"]
+    if spec["BACKEND"] == FILESYSTEM_STORAGE and isinstance(options.get("location"), str):
+        # realpath: "D/", "D/." and a symlink to D are D.
+        path = os.path.realpath(os.path.expanduser(options["location"]))
+        return ("file",), tuple(part for part in path.split(os.sep) if part)
+    if spec["BACKEND"] == S3_STORAGE and isinstance(options.get("bucket"), str):
+        endpoint = str(options.get("endpoint_url") or "").rstrip("/").lower()
+        prefix = str(options.get("prefix") or "")
+        # The region is left out: a bucket name is one bucket whatever region a client names.
+        return ("s3", endpoint, options["bucket"]), tuple(p for p in prefix.split("/") if p)
+    return None
+
+
+def _refuse_overlaps(storages: dict[str, Any], names: list[str]) -> None:
+    """A copy target at the primary's or another target's location (the same, or one inside
+    the other) protects nothing, and its retention would delete the other's backups."""
+    places = {name: _location(storages[name]) for name in names}
+    for first, second in combinations(names, 2):
+        a, b = places[first], places[second]
+        if a is None or b is None or a[0] != b[0]:
+            continue
+        shorter = min(len(a[1]), len(b[1]))
+        if a[1][:shorter] == b[1][:shorter]:
+            raise ConfigurationError(
+                f"NZILA_OPS['STORAGES'][{second!r}] is at the location of {first!r} (the same "
+                "place, or one inside the other): a copy target must be another place"
+            )
+
+
 def validate(config: dict[str, Any]) -> None:
     """Raise ConfigurationError (one line) unless the copy settings make sense together with
     STORAGES (already normalised) and BACKUP_STORAGE."""
@@ -67,6 +102,7 @@ def validate(config: dict[str, Any]) -> None:
     if len(set(targets)) != len(targets):
         raise ConfigurationError("NZILA_OPS['COPY_STORAGES'] names a storage twice")
     config["COPY_STORAGES"] = list(targets)
+    _refuse_overlaps(storages, [primary, *targets] if primary in storages else list(targets))
     _number(config, "COPY_TASK_RETRIES", 0, 100, integer=True)
     _number(config, "COPY_RETRY_SECONDS", 1, MAX_RETRY_SECONDS, integer=False)
     policies = config["STORAGE_RETENTION"]
