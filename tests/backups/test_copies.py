@@ -96,7 +96,8 @@ def test_a_copy_cut_mid_stream_leaves_nothing_listed_and_copy_backups_completes_
     proxy.fail_next()  # the upload of the first part is reset after 256 KiB
 
     with pytest.raises(
-        CopyFailed, match=r"to storage 'secondary' failed: S3 failure while writing"
+        CopyFailed,
+        match=r"to storage 'secondary' failed: the connection to S3 failed while writing",
     ):
         copy_backup(manifest["name"], "secondary")
 

@@ -194,7 +194,8 @@ def test_copy_backups_with_a_storage_that_is_no_copy_target_exits_2_with_one_lin
 def test_any_storage_or_database_name_is_refused_with_one_line(value: str) -> None:
     for flag in ("--storage", "--database"):
         try:
-            call_command("copy_backups", flag, value, "--dry-run", stdout=StringIO())
+            # flag=value: a value such as "-:" would otherwise be taken for an option.
+            call_command("copy_backups", f"{flag}={value}", "--dry-run", stdout=StringIO())
         except CommandError as exc:
             assert exc.returncode == 2
             assert "\n" not in str(exc)
