@@ -143,10 +143,8 @@ def run_drill(
             record=record,
             component=component,
             severity=severity_for(component),
-            reason=error
-            if component == drill_component(database)
-            else f"{error} (drill from storage {storage_name!r}: "
-            f"manage.py run_dr_drill --storage {storage_name})",
+            # The incident's title and next step name the storage (its component does).
+            reason=error,
             at=record.finished_at,
         )
     else:

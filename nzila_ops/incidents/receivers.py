@@ -151,11 +151,17 @@ def on_backup_succeeded(*, component: str, at: datetime, record: Any = None, **_
 def on_drill_failed(*, record: Any, reason: str, at: datetime, **kwargs: Any) -> None:
     database = record.database_alias
     component = kwargs.get("component") or drill_component(database)
+    # drill:<alias>@<storage>: a drill of a copy (drills.storage_drill_component); run again
+    # without --storage, the drill would restore from the primary and prove nothing about it.
+    storage = component.partition("@")[2]
+    option = f" --storage {storage}" if storage else ""
+    source = f" from storage {storage!r}" if storage else ""
     _open(
         key=component, component=component, severity=severity_for(component), source="drill",
-        title=f"DR drill of {database!r} FAILED", detected_at=at,
-        detail=_detail(reason, f"run `python manage.py run_dr_drill --database {database}` and "
-                       "`python manage.py verify_backup --latest` to see the fault.")
+        title=f"DR drill of {database!r}{source} FAILED", detected_at=at,
+        detail=_detail(reason, f"run `python manage.py run_dr_drill{option} --database "
+                       f"{database}` and `python manage.py verify_backup --latest{option}` to see "
+                       "the fault.")
         + f"\nBackup: {record.backup_name or 'none'}",
     )  # fmt: skip
 
