@@ -47,6 +47,8 @@ from nzila_ops.exceptions import (
     BackupError,
     ConfigurationError,
     InvalidArgument,
+    ObjectLocked,
+    StorageError,
     VerificationFailed,
     describe,
 )
@@ -202,11 +204,31 @@ def _write_manifest_last(
         manifest["object"]["version_id"] = version_id
     try:
         write_manifest(target, manifest)
-    except BaseException:
+    except BaseException as exc:
         # An object without a manifest is never listed; removing it saves the space.
-        with suppress(Exception):
-            target.delete(manifest["object"]["key"])
+        left = _remove_unlisted(target, manifest["object"]["key"])
+        if left and isinstance(exc, Exception) and not isinstance(exc, NOT_RETRIED):
+            transient = getattr(exc, "transient", False)
+            raise StorageError(f"{describe(exc)}; {left}", transient=transient) from exc
         raise
+
+
+def _remove_unlisted(target: BackupStorage, key: str) -> str:
+    """Delete the copied object whose manifest could not be written. '' when it is gone (or
+    could not be deleted for another reason, logged); what stays when a lock keeps it."""
+    try:
+        target.delete(key)
+    except ObjectLocked as locked:
+        until = f"{locked.until:%Y-%m-%d %H:%M} UTC" if locked.until else "a date S3 did not give"
+        left = (
+            f"the copied object {key} stays in storage {target.name!r}, locked until {until}: "
+            "it cannot be deleted (no manifest lists it; docs/backups.md)"
+        )
+        logger.warning("copy to %s failed before its manifest: %s", target.name, left)
+        return left
+    except Exception as exc:
+        logger.warning("could not remove partial copy %s from %s: %s", key, target.name, exc)
+    return ""
 
 
 def _heartbeat(row: BackupCopy | None) -> Callable[[], None]:
@@ -312,7 +334,11 @@ def report_recovery(alias: str, at: datetime) -> bool:
     copy is still missing from its target (backups deleted since are not waited for). Returns
     whether it was sent; clearing the flags is compare-and-update, so it is sent once."""
     reported = BackupCopy.objects.filter(backup__database_alias=alias, failure_reported=True)
-    missing = reported.filter(status=BackupCopy.Status.FAILED, backup__deleted_at=None)
+    # Pending (queued again) and copying count too: only a copy in place, or deleted by the
+    # target's retention, is no longer missing.
+    missing = reported.filter(backup__deleted_at=None).exclude(
+        status__in=[BackupCopy.Status.SUCCEEDED, BackupCopy.Status.DELETED]
+    )
     if missing.exists():
         return False
     if not reported.update(failure_reported=False):
