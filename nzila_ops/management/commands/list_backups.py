@@ -28,7 +28,10 @@ class Command(OpsCommand):
     def run(self, **options: Any) -> None:
         backups = list_backups(options["database"], options["storage"])
         # The copy status of each backup per copy target, from the catalog ("-": none recorded).
-        targets = get_config()["COPY_STORAGES"]
+        # The catalog's copies are of the primary's backups: not shown for another storage.
+        config = get_config()
+        primary = options["storage"] in (None, config["BACKUP_STORAGE"])
+        targets = config["COPY_STORAGES"] if primary else []
         if targets:
             status = copy_status(backup["name"] for backup in backups)
             for backup in backups:
