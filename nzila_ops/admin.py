@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.incidents import service
 from nzila_ops.models import (
+    BackupCopy,
     BackupRecord,
     Delivery,
     DrillRecord,
@@ -66,8 +67,31 @@ class ReadOnlyHistoryAdmin(ReadOnlyAdmin):
     search_fields = ("backup_name", "error")
 
 
+class BackupCopyInline(admin.TabularInline):
+    """The backup's copies to the copy targets (COPY_STORAGES), as the copy service records
+    them: read-only, like the catalog row they belong to."""
+
+    model = BackupCopy
+    verbose_name_plural = "Copies"
+    fields = ("storage_name", "status", "attempts", "copied_at", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(BackupRecord)
 class BackupRecordAdmin(ReadOnlyAdmin):
+    inlines = (BackupCopyInline,)
     list_display = (
         "name",
         "database_alias",
