@@ -47,7 +47,12 @@ class _MultipartWriter(ObjectWriter):
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._storage = storage
         self._key = key
+        # The part being filled, and how much of it is: parts are filled in place and handed to
+        # botocore as they are (no copy); a part's buffer is used again once it is uploaded, so
+        # a writer holds at most PARTS_IN_FLIGHT + 1 parts whatever the object's size.
         self._buffer = bytearray()
+        self._filled = 0
+        self._free: list[bytearray] = []
         self._parts: list[Future[dict[str, Any]]] = []
         self._slots = threading.Semaphore(PARTS_IN_FLIGHT)
         self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="nzila-s3")
@@ -66,7 +71,7 @@ class _MultipartWriter(ObjectWriter):
         )
         self._upload_id = response["UploadId"]
 
-    def _upload(self, number: int, body: bytes) -> dict[str, Any]:
+    def _upload(self, number: int, body: bytearray) -> dict[str, Any]:
         try:
             response = self._storage._call(
                 "writing",
@@ -79,9 +84,11 @@ class _MultipartWriter(ObjectWriter):
             )
             return {"PartNumber": number, "ETag": response["ETag"]}
         finally:
+            if len(body) == self._storage.part_size:
+                self._free.append(body)  # list.append is atomic: no lock needed
             self._slots.release()
 
-    def _send_part(self, body: bytes) -> None:
+    def _send_part(self, body: bytearray) -> None:
         if self._upload_id is None:
             self._start()
         # Fail fast: a part that already failed makes the rest pointless.
@@ -92,13 +99,26 @@ class _MultipartWriter(ObjectWriter):
         self._parts.append(self._pool.submit(self._upload, len(self._parts) + 1, body))
 
     def write(self, data: bytes) -> int:
-        self._buffer += data
         part_size = self._storage.part_size
-        while len(self._buffer) >= part_size:
-            body = bytes(self._buffer[:part_size])
-            del self._buffer[:part_size]
-            self._send_part(body)
+        view = memoryview(data)
+        while view:
+            if not self._buffer:
+                self._buffer = self._free.pop() if self._free else bytearray(part_size)
+            n = min(part_size - self._filled, len(view))
+            self._buffer[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+            if self._filled == part_size:
+                body, self._buffer, self._filled = self._buffer, bytearray(), 0
+                self._send_part(body)
         return len(data)
+
+    def _rest(self) -> bytearray:
+        """The part being filled, cut to what it holds (the last part, or a small object)."""
+        body, self._buffer = self._buffer, bytearray()
+        del body[self._filled :]
+        self._filled = 0
+        return body
 
     def commit(self) -> None:
         storage = self._storage
@@ -110,15 +130,14 @@ class _MultipartWriter(ObjectWriter):
                     storage.client.put_object,
                     Bucket=storage.bucket,
                     Key=self._key,
-                    Body=bytes(self._buffer),
+                    Body=self._rest(),
                     **storage.put_arguments(),
                     **s3_lock.write_arguments(storage),
                 )
                 self.version_id = response.get("VersionId")
                 return
-            if self._buffer:
-                self._send_part(bytes(self._buffer))
-                self._buffer = bytearray()
+            if self._filled:
+                self._send_part(self._rest())
             parts = [future.result() for future in self._parts]
             response = storage._call(
                 "writing",
@@ -142,7 +161,7 @@ class _MultipartWriter(ObjectWriter):
             self._pool.shutdown(wait=True)
 
     def abort(self) -> None:
-        self._buffer = bytearray()
+        self._buffer, self._filled, self._free = bytearray(), 0, []
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._upload_id is not None:
             # If even the abort fails, the bucket's lifecycle rule for incomplete multipart
