@@ -48,6 +48,7 @@ from nzila_ops.exceptions import (
     ConfigurationError,
     InvalidArgument,
     ObjectLocked,
+    OpsError,
     StorageError,
     VerificationFailed,
     describe,
@@ -141,12 +142,31 @@ def _finish(row: BackupCopy | None, **fields: Any) -> None:
     )
 
 
-def _present(target: BackupStorage, manifest: dict[str, Any]) -> bool:
-    """The target already holds this backup: its manifest (written last) and its whole object."""
+def _present(target: BackupStorage, manifest: dict[str, Any]) -> str | None:
+    """The SHA-256 of the target's copy if the target already holds this backup whole: its
+    manifest (written last), an object of the manifest's size, and that object's bytes read and
+    hashed here. None otherwise (it is copied again). The full read is paid only by a backup
+    found on the target without a row saying we copied it, and it keeps 'succeeded' meaning
+    one thing: bytes this app read and checked against the manifest."""
     obj = manifest["object"]
-    if not target.exists(manifest_key(manifest["database_alias"], manifest["name"])):
-        return False
-    return target.exists(obj["key"]) and target.size(obj["key"]) == obj["stored_size"]
+    key = manifest_key(manifest["database_alias"], manifest["name"])
+    if not (target.exists(key) and target.exists(obj["key"])):
+        return None
+    if target.size(obj["key"]) != obj["stored_size"]:
+        return None
+    try:
+        # The version the target's own manifest names, when the target keeps versions.
+        version = find_manifest(target, manifest["name"])["object"].get("version_id")
+    except (OpsError, KeyError, TypeError):
+        return None
+    reader = target.open_reader(obj["key"], version) if version else target.open_reader(obj["key"])
+    try:
+        digest = hashlib.sha256()
+        while chunk := reader.read(CHUNK_SIZE):
+            digest.update(chunk)
+    finally:
+        reader.close()
+    return digest.hexdigest() if digest.hexdigest() == obj["sha256"] else None
 
 
 def _stream(
@@ -270,8 +290,8 @@ def copy_backup(
         return CopyOutcome(name, storage, "busy")
     obj = manifest["object"]
     try:
-        if _present(target, manifest):
-            result, size, sha256 = "present", obj["stored_size"], obj["sha256"]
+        if held := _present(target, manifest):
+            result, size, sha256 = "present", obj["stored_size"], held
         else:
             size, sha256, version_id = _stream(source, target, manifest, _heartbeat(row))
             _write_manifest_last(target, manifest, version_id)

@@ -52,6 +52,15 @@ def _kept_by(manifests: Iterable[dict[str, Any]], policy: Policy, now: datetime)
     }
 
 
+def _unsettled(name: str, storage: str) -> bool:
+    """The catalog has a row of this copy that does not say it is in place (or being made)."""
+    return (
+        BackupCopy.objects.filter(backup__name=name, storage_name=storage)
+        .exclude(status__in=[BackupCopy.Status.SUCCEEDED, BackupCopy.Status.COPYING])
+        .exists()
+    )
+
+
 def _settle_rows(name: str, storage: str, status: str, error: str = "") -> None:
     """Rows that say otherwise than the target: present there (succeeded), or not kept by its
     retention policy (deleted; a failed copy of it is no longer missing)."""
@@ -87,12 +96,22 @@ def copy_missing(
         keep = _kept_by(primary, Policy.from_settings(name), now)
         for manifest in primary:
             backup = manifest["name"]
-            if backup in held or backup not in keep:
-                status = "succeeded" if backup in held else "deleted"
-                why = "" if backup in held else f"not kept by the retention policy of {name}"
+            if backup in held:
+                # A listed manifest is not a verified copy: a row that does not say so already
+                # goes through copy_backup, which checks the object (size, SHA-256) or copies.
+                if not dry_run and catalog_write(
+                    "a copy", lambda b=backup, n=name: _unsettled(b, n), False
+                ):
+                    try:
+                        outcomes.append(copy_backup(backup, name, source, target))
+                    except OpsError as exc:
+                        outcomes.append(CopyOutcome(backup, name, "failed", error=str(exc)))
+                continue
+            if backup not in keep:
+                why = f"not kept by the retention policy of {name}"
                 if not dry_run:
                     catalog_write(
-                        "a copy", lambda b=backup, n=name, s=status, w=why: _settle_rows(b, n, s, w)
+                        "a copy", lambda b=backup, n=name, w=why: _settle_rows(b, n, "deleted", w)
                     )
                 continue
             if dry_run:
