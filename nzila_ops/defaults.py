@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # time (at most an hour); then it opens an incident (component copy:<alias>).
     "COPY_TASK_RETRIES": 5,
     "COPY_RETRY_SECONDS": 60,
+    # A copy whose task was never queued (the broker down) or that ran out of retries is made
+    # by the hourly catch-up (copy_missing), installed only when COPY_STORAGES is not empty.
+    "COPY_CATCH_UP_CRON": "15 * * * *",
     # Storage name -> RETENTION entries that differ for that storage (merged over RETENTION).
     "STORAGE_RETENTION": {},
     # Dump engine per Django database vendor, by dotted path.
@@ -143,6 +146,10 @@ DEFAULTS: dict[str, Any] = {
     "HEALTH_TOKEN": None,
     # A component is recorded as down after this many consecutive failing samples.
     "HEALTH_FAILURES_BEFORE_DOWN": 2,
+    # A component not sampled for longer than this (the sampler, beat or the database was
+    # down) was not observed from its last sample + this on: that stretch is "unknown" (no
+    # data in uptime), never its last state run on. Three sample intervals of the default cron.
+    "HEALTH_SAMPLE_GAP_SECONDS": 180,
     # UptimeRobot provisioning (manage.py sync_uptimerobot).
     "UPTIMEROBOT": {
         "API_KEY": None,

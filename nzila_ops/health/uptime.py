@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -10,16 +10,37 @@ from django.utils import timezone
 from nzila_ops import signals
 from nzila_ops.conf import get_config
 from nzila_ops.events import Severity, health_component, severity_for
-from nzila_ops.exceptions import describe
+from nzila_ops.exceptions import ConfigurationError, describe
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.registry import get_checks
 from nzila_ops.health.runner import run_checks
 from nzila_ops.models import ComponentFlip, ComponentState
 
+#: The recorded state of a component nobody observed: the sampler (beat, its worker) or the
+#: database was down. No data in uptime; neither a fault nor a recovery.
+UNKNOWN = "unknown"
+
+
+def sample_gap() -> timedelta:
+    """NZILA_OPS['HEALTH_SAMPLE_GAP_SECONDS']: how long after its last sample a component is
+    still taken as observed."""
+    value = get_config()["HEALTH_SAMPLE_GAP_SECONDS"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(
+            "NZILA_OPS['HEALTH_SAMPLE_GAP_SECONDS'] must be a positive number of seconds"
+        )
+    return timedelta(seconds=value)
+
 
 def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
-    """Fold one sample into the component's state; return the flip it caused, if any."""
+    """Fold one sample into the component's state; return the flip it recorded at ``at``, if any.
+
+    A sample coming more than HEALTH_SAMPLE_GAP_SECONDS after the component's last one records
+    the stretch between as ``unknown`` (a flip to it at the last sample + the gap, and one from
+    it at ``at``): nobody saw the component then. Those flips send no signal; the signal compares
+    the last observed state with the new one."""
     needed = int(get_config()["HEALTH_FAILURES_BEFORE_DOWN"])
+    gap = sample_gap()
     with transaction.atomic():
         state = ComponentState.objects.select_for_update().filter(component=result.name).first()
         failing = result.status is Status.FAILING
@@ -31,18 +52,22 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
                 first_failure_at=at if failing else None,
             )  # fmt: skip
             flip = _flip(result, "", at)
-            first_seen = at
+            first_seen, observed = at, ""
             if not failing:
                 # Nothing changed (there was no state); a component first seen failing is a
                 # fault, though, and is signalled like any other.
                 return flip
         else:
-            flip, first_seen = _fold(state, result, failing, needed, at)
-    if flip is not None:
+            observed = state.status
+            unseen = at - state.last_sampled_at > gap
+            if unseen:
+                _flip(result, observed, state.last_sampled_at + gap, UNKNOWN)
+            flip, first_seen = _fold(state, result, failing, needed, at, unseen)
+    if flip is not None and flip.new != observed:
         signals.component_flipped.send(
             sender=ComponentFlip,
             component=flip.component,
-            old=flip.old,
+            old=observed,
             new=flip.new,
             reason=flip.reason,
             critical=flip.critical,
@@ -55,7 +80,12 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
 
 
 def _fold(
-    state: ComponentState, result: CheckResult, failing: bool, needed: int, at: datetime
+    state: ComponentState,
+    result: CheckResult,
+    failing: bool,
+    needed: int,
+    at: datetime,
+    unseen: bool = False,
 ) -> tuple[ComponentFlip | None, datetime]:
     if failing and not state.consecutive_failures:
         state.first_failure_at = at
@@ -68,8 +98,13 @@ def _fold(
     if failing and state.status != "failing" and state.consecutive_failures < needed:
         new = state.status  # not down yet: wait for N failures in a row
     flip = None
-    if new != state.status:
+    if unseen:
+        # Observed again after a stretch recorded unknown: the timeline resumes here, in
+        # whatever state this sample leaves the component.
+        flip = _flip(result, UNKNOWN, at, new)
+    elif new != state.status:
         flip = _flip(result, state.status, at, new)
+    if new != state.status:
         state.status, state.since, state.reason = new, at, result.reason[:300]
     state.save()
     return flip, first_seen
@@ -109,8 +144,9 @@ def sample_health(at: datetime | None = None) -> list[ComponentFlip]:
 def uptime(component: str, start: datetime, end: datetime) -> float | None:
     """Fraction of [start, end) the component was not failing, from its flips.
 
-    None when nothing was recorded for it before ``end``. Time before its first sample is
-    left out of the window rather than guessed."""
+    None when nothing was recorded for it before ``end``, or nothing observed in the window.
+    Time before its first sample, and stretches recorded ``unknown``, are left out of the
+    window rather than guessed."""
     flips = ComponentFlip.objects.filter(component=component)
     # Only the state at ``start`` and the changes inside the window matter, however long the
     # component's history.
@@ -120,12 +156,19 @@ def uptime(component: str, start: datetime, end: datetime) -> float | None:
         return None
     status = previous.new if previous else None
     window_start = start if previous else max(start, inside[0].at)
-    cursor, down = window_start, 0.0
+    cursor, down, unseen = window_start, 0.0, 0.0
     for flip in inside:
         if status == "failing":
             down += (flip.at - cursor).total_seconds()
+        elif status == UNKNOWN:
+            unseen += (flip.at - cursor).total_seconds()
         status, cursor = flip.new, flip.at
     if status == "failing":
         down += (end - cursor).total_seconds()
-    observed = (end - window_start).total_seconds()
-    return 1.0 if observed <= 0 else 1.0 - down / observed
+    elif status == UNKNOWN:
+        unseen += (end - cursor).total_seconds()
+    # Time nobody observed (recorded unknown) is left out, like time before the first sample.
+    observed = (end - window_start).total_seconds() - unseen
+    if observed <= 0:
+        return None if unseen else 1.0
+    return 1.0 - down / observed

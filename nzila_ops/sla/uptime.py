@@ -2,7 +2,10 @@
 
 Every second of a window is exactly one of:
 
-- **no data**: before the component's first recorded sample, or not yet happened (after now);
+- **no data**: before the component's first recorded sample, not yet happened (after now), or
+  not observed: a stretch recorded ``unknown`` (the sampler, beat or the database was down; see
+  nzila_ops.health.uptime.record_sample), and the time after the component's last sample +
+  HEALTH_SAMPLE_GAP_SECONDS when that is before now (the sampler has stopped);
 - **maintenance**: inside a declared MaintenanceWindow (of the component, or of every component);
 - **down**: the component's recorded state was ``failing``;
 - **up**: the recorded state was ``ok`` or ``warning``.
@@ -11,10 +14,11 @@ Uptime is up / (up + down): maintenance and no data are not observed time, and a
 nothing observed has no uptime (None, "unknown"), never 100 %. The service ("overall") is down
 while ANY counted component is down, and has data while any of them has.
 
-Each call makes three queries, whatever the number of components and days: where the window's
+Each call makes four queries, whatever the number of components and days: where the window's
 history starts (each component's last flip before it), the flips (all components at once, each
-paired with the next by a LEAD window function; only failing stretches and first rows come
-back) and the maintenance windows. The rest is interval arithmetic on the rows returned.
+paired with the next by a LEAD window function; only failing and unknown stretches and first
+rows come back), each component's last sample and the maintenance windows. The rest is interval
+arithmetic on the rows returned.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from django.db.models.functions import Lead, RowNumber
 from django.utils import timezone
 
 from nzila_ops.conf import get_config
-from nzila_ops.models import ComponentFlip, MaintenanceWindow
+from nzila_ops.health.uptime import UNKNOWN, sample_gap
+from nzila_ops.models import ComponentFlip, ComponentState, MaintenanceWindow
 from nzila_ops.sla.epoch import epoch, seconds
 from nzila_ops.sla.intervals import Interval, clip, intersect, merge, subtract, total
 from nzila_ops.sla.periods import sla_timezone
@@ -108,7 +113,7 @@ def sla_components() -> list[str]:
 
 def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
     """(component, new, at, next_at, row number) of each component's first flip in the query
-    and of every failing stretch that overlaps [lo, hi).
+    and of every failing or unknown stretch that overlaps [lo, hi).
 
     The state at ``lo`` is that of the component's last flip at or before it: older flips are
     left out, so a month of a long history sorts a month of flips. Row 1 is then that flip (at
@@ -131,7 +136,9 @@ def _flip_rows(components: Sequence[str], lo: datetime, hi: datetime) -> list[tu
         )
         # Django puts the window in a subquery and filters outside it, so the LEAD still sees
         # the last flip before ``lo``.
-        .filter(Q(number=1) | Q(new=DOWN) & (Q(next_at__isnull=True) | Q(next_at__gt=lo)))
+        .filter(
+            Q(number=1) | Q(new__in=[DOWN, UNKNOWN]) & (Q(next_at__isnull=True) | Q(next_at__gt=lo))
+        )
         .order_by()
     )
     at, next_at = epoch(ComponentFlip, "at"), epoch(ComponentFlip, "next_at")
@@ -157,13 +164,23 @@ def coverages(
     stop = datetime.fromtimestamp(hi, UTC)
     first_seen: dict[str, float] = {}
     failing: dict[str, list[Interval]] = {c: [] for c in components}
+    unseen: dict[str, list[Interval]] = {c: [] for c in components}
     for component, new, at_value, next_value, number in _flip_rows(components, start, stop):
         at = seconds(at_value)
         if number == 1:
             first_seen[component] = at
-        if new == DOWN:
+        if new in (DOWN, UNKNOWN):
             until = seconds(next_value)
-            failing[component].append((at, hi if until is None else until))
+            (failing if new == DOWN else unseen)[component].append(
+                (at, hi if until is None else until)
+            )
+    # A component whose sampler has stopped was observed until its last sample + the gap
+    # bound, not until now in its last state. (Components without a state row, whose flips
+    # were recorded otherwise, are taken at their flips.)
+    gap = sample_gap().total_seconds()
+    last_samples = ComponentState.objects.filter(component__in=list(components))
+    for component, last in last_samples.values_list("component", "last_sampled_at"):
+        unseen[component].append((last.timestamp() + gap, hi))
     windows = MaintenanceWindow.objects.filter(starts_at__lt=stop, ends_at__gt=start).filter(
         Q(component="") | Q(component__in=list(components))
     )
@@ -178,7 +195,7 @@ def coverages(
     for component in components:
         seen = first_seen.get(component)
         data = [(max(lo, seen), hi)] if seen is not None and seen < hi else []
-        data = merge(data)
+        data = subtract(merge(data), merge(unseen[component]))
         maintenance = intersect(merge(own[component] + everyone), data)
         down = intersect(merge(failing[component]), subtract(data, maintenance))
         result[component] = Coverage(data, maintenance, down)
@@ -223,7 +240,7 @@ def daily_availability(
     components: Sequence[str], first_day: date, days: int, include_overall: bool = False
 ) -> dict[str, list[Availability]]:
     """Availability per calendar day (in the SLA time zone) from ``first_day``, ``days`` days,
-    for each component (and "overall" with ``include_overall``): the same three queries for
+    for each component (and "overall" with ``include_overall``): the same four queries for
     all of it."""
     tz = sla_timezone()
     bounds = [

@@ -57,6 +57,8 @@ def test_uptime_is_computed_from_the_flips(settings: Any) -> None:
     settings.NZILA_OPS = {
         "STORAGES": {"default": "file:///tmp/x"},
         "HEALTH_FAILURES_BEFORE_DOWN": 1,
+        # Samples tens of minutes apart, all taken as observed.
+        "HEALTH_SAMPLE_GAP_SECONDS": 86400,
     }
     sample(Status.OK, 0)
     sample(Status.FAILING, 60)  # down 60 -> 90

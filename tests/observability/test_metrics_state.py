@@ -101,7 +101,8 @@ def test_component_up_and_status_per_recorded_state_of_each_configured_check() -
     state("redis", "warning")
     state("celery_beat", "failing")  # not critical by default
     state("check_removed_from_settings", "failing")
-    samples = scrape()
+    with time_machine.travel(NOW, tick=False):
+        samples = scrape()
     up = {labels: v for (name, labels), v in samples.items() if name == "nzila_component_up"}
     assert up == {
         (("component", "celery_beat"), ("critical", "false")): 0,
@@ -114,6 +115,25 @@ def test_component_up_and_status_per_recorded_state_of_each_configured_check() -
     assert samples[key("nzila_component_last_sampled_timestamp_seconds", component="database")] == (
         NOW.timestamp()
     )
+
+
+def test_a_component_not_sampled_lately_is_unknown_neither_up_nor_down() -> None:
+    state("database", "ok")
+    state("redis", "failing")
+    # The sampler stopped: 181 s after the last sample, past HEALTH_SAMPLE_GAP_SECONDS (180).
+    with time_machine.travel(NOW + timedelta(seconds=181), tick=False):
+        samples = scrape()
+    assert not [labels for name, labels in samples if name == "nzila_component_up"]
+    for component in ("database", "redis"):
+        for status in ("ok", "warning", "failing", "unknown"):
+            expected = 1 if status == "unknown" else 0
+            assert samples[key("nzila_component_status", component=component, status=status)] == (
+                expected
+            )
+    with time_machine.travel(NOW + timedelta(seconds=180), tick=False):
+        samples = scrape()
+    assert samples[key("nzila_component_up", component="redis", critical="true")] == 0
+    assert samples[key("nzila_component_status", component="redis", status="unknown")] == 0
 
 
 def incident(number: int, severity: str, status: str, is_drill: bool = False) -> None:

@@ -31,7 +31,8 @@ from nzila_ops.events import SEVERITIES
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("ok", "warning", "failing")
+# "unknown": not sampled for longer than HEALTH_SAMPLE_GAP_SECONDS (the sampler has stopped).
+STATUSES = ("ok", "warning", "failing", "unknown")
 OUTCOMES = ("succeeded", "failed", "retried")
 # Celery apps whose tasks modules were imported in this process.
 _tasks_imported: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -221,6 +222,9 @@ def _configured_checks() -> dict[str, bool] | None:
 
 
 def _components() -> list[Metric]:
+    from django.utils import timezone
+
+    from nzila_ops.health.uptime import sample_gap
     from nzila_ops.models import ComponentFlip, ComponentState
 
     checks = _configured_checks()
@@ -235,12 +239,14 @@ def _components() -> list[Metric]:
         states = states.filter(component__in=list(checks))
     up = GaugeMetricFamily(
         "nzila_component_up",
-        "1 when the component's recorded health is ok or warning, 0 when failing.",
+        "1 when the component's recorded health is ok or warning, 0 when failing; absent "
+        "while it is unknown (not sampled for longer than HEALTH_SAMPLE_GAP_SECONDS).",
         labels=["component", "critical"],
     )
     status = GaugeMetricFamily(
         "nzila_component_status",
-        "The component's recorded health, one-hot over ok, warning and failing.",
+        "The component's recorded health, one-hot over ok, warning, failing and unknown (not "
+        "sampled for longer than HEALTH_SAMPLE_GAP_SECONDS: the sampler has stopped).",
         labels=["component", "status"],
     )
     sampled = GaugeMetricFamily(
@@ -250,12 +256,16 @@ def _components() -> list[Metric]:
         labels=["component"],
     )
     rows = states.values("component", "status", "last_sampled_at", "flip_critical")
+    stale_before = timezone.now() - sample_gap()
     for row in rows.order_by("component"):
         name = row["component"]
         critical = checks[name] if checks is not None else bool(row["flip_critical"])
-        up.add_metric([name, "true" if critical else "false"], float(row["status"] != "failing"))
+        # A state nobody has sampled lately is not current: neither up nor down.
+        current = "unknown" if row["last_sampled_at"] < stale_before else row["status"]
+        if current != "unknown":
+            up.add_metric([name, "true" if critical else "false"], float(current != "failing"))
         for value in STATUSES:
-            status.add_metric([name, value], float(row["status"] == value))
+            status.add_metric([name, value], float(current == value))
         sampled.add_metric([name], row["last_sampled_at"].timestamp())
     return [up, status, sampled]
 
