@@ -8,6 +8,7 @@ not manifests: the storage failing between the two writes."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,6 +89,13 @@ def test_a_locked_object_left_by_a_failed_manifest_write_is_reported_not_swallow
     assert "locked until 20" in copy.error and "cannot be deleted" in copy.error
     assert "stays" in str(failed.value)
     # And it is really still there (only by version: it is listed by no manifest).
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    # The copier's keys, given explicitly: boto3's default session keeps the first it found.
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+    )
     versions = client.list_object_versions(Bucket=BUCKET, Prefix=key).get("Versions", [])
     assert [v["Key"] for v in versions] == [key]
