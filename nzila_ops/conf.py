@@ -71,7 +71,7 @@ def _validate(config: dict[str, Any]) -> None:
             "be positive numbers, the timeout at least twice the heartbeat"
         )
     crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
-             "HEALTH_SAMPLE_CRON", "INCIDENT_RETRY_CRON")  # fmt: skip
+             "HEALTH_SAMPLE_CRON", "INCIDENT_RETRY_CRON", "COPY_CATCH_UP_CRON")  # fmt: skip
     optional = ("ALERT_DRILL_CRON",) if config["ALERT_DRILL_CRON"] is not None else ()
     for key in crons + optional:
         if not isinstance(config[key], str) or len(config[key].split()) != 5:

@@ -65,6 +65,11 @@ def desired_entries() -> list[Entry]:
             )
         )
     entries.append(Entry(f"{PREFIX}RPO watch", "nzila_ops.watch_rpo", config["RPO_WATCH_CRON"]))
+    if config["COPY_STORAGES"]:
+        # Copies never queued (the broker was down) or out of retries are made and reported.
+        entries.append(
+            Entry(f"{PREFIX}copy catch-up", "nzila_ops.copy_catch_up", config["COPY_CATCH_UP_CRON"])
+        )
     entries.append(
         Entry(f"{PREFIX}health sampling", "nzila_ops.sample_health", config["HEALTH_SAMPLE_CRON"])
     )

@@ -73,6 +73,15 @@ def copy_backup_task(self: Any, name: str, storage: str) -> dict[str, Any]:
         raise
 
 
+@shared_task(name="nzila_ops.copy_catch_up")
+def copy_catch_up_task() -> dict[str, Any]:
+    """Copy what each copy target lacks (COPY_CATCH_UP_CRON): a copy whose task was never
+    queued or that ran out of retries. Each failure is reported as a copy failure."""
+    from nzila_ops.backups.copy_missing import catch_up
+
+    return catch_up()
+
+
 @shared_task(name="nzila_ops.enforce_retention")
 def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
     runs = enforce_retention_all(database)

@@ -332,10 +332,13 @@ def report_copy_failure(name: str, storage: str, reason: str, attempts: int) -> 
     catalog_write(
         "the failure",
         lambda: BackupCopy.objects.filter(backup__name=name, storage_name=storage).update(
-            status=BackupCopy.Status.FAILED, failure_reported=True, updated_at=timezone.now()
+            status=BackupCopy.Status.FAILED,
+            failure_reported=True,
+            error=reason,
+            updated_at=timezone.now(),
         ),
     )
-    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts else "never started"
     signals.backup_failed.send(
         sender=BackupCopy,
         record=record,
@@ -398,11 +401,18 @@ def enqueue_copies(name: str) -> list[str]:
             try:
                 copy_backup_task.delay(name, storage)
             except Exception as exc:  # the broker is down: the backup itself is fine
-                logger.error(
-                    "backup %s: its copy to %s could not be queued (%s); "
-                    "`manage.py copy_backups` copies it",
-                    name, storage, describe(exc),
-                )  # fmt: skip
+                reason = (
+                    f"its copy task could not be queued ({describe(exc)}); the copy catch-up "
+                    "(COPY_CATCH_UP_CRON) or `manage.py copy_backups` makes it"
+                )
+                logger.error("backup %s: copy to %s: %s", name, storage, reason)
+                # Loud at once (an incident), not only when the catch-up runs.
+                catalog_write(
+                    "the failure",
+                    lambda storage=storage, reason=reason: report_copy_failure(
+                        name, storage, reason, 0
+                    ),
+                )
 
     transaction.on_commit(send)
     return targets

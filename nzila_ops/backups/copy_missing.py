@@ -6,6 +6,7 @@ what the target's retention policy (STORAGE_RETENTION) would delete at its next 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from nzila_ops.backups.copies import (
     catalog_write,
     copy_backup,
     copy_targets,
+    report_copy_failure,
     report_recovery,
 )
 from nzila_ops.backups.engines import check_alias
@@ -24,7 +26,9 @@ from nzila_ops.backups.manifest import MANIFEST_SUFFIX, iter_manifests
 from nzila_ops.backups.retention import BackupInfo, Policy, plan_retention
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.exceptions import OpsError
-from nzila_ops.models import BackupCopy
+from nzila_ops.models import BackupCopy, BackupRecord
+
+logger = logging.getLogger("nzila_ops.backups")
 
 
 def names_on(storage: BackupStorage, database: str | None = None) -> set[str]:
@@ -128,3 +132,47 @@ def copy_missing(
                 "the recovery", lambda alias=alias: report_recovery(alias, timezone.now())
             )
     return outcomes
+
+
+def _newest_backups() -> list[str]:
+    """The newest succeeded backup of each database in the catalog: what a target that could
+    not even be listed is reported against."""
+    names = []
+    for alias in BackupRecord.objects.values_list("database_alias", flat=True).distinct():
+        newest = (
+            BackupRecord.objects.filter(database_alias=alias, status="succeeded", deleted_at=None)
+            .order_by("-started_at")
+            .first()
+        )
+        if newest is not None:
+            names.append(newest.name)
+    return names
+
+
+def catch_up() -> dict[str, list[str]]:
+    """``copy_missing`` for every copy target, each failure reported as a copy failure (the
+    incident ``copy:<alias>``, as a copy out of retries): the scheduled catch-up
+    (COPY_CATCH_UP_CRON) of copies whose task was never queued or ran out of retries.
+    Returns the backups copied and one line per failure."""
+    outcomes = copy_missing()
+    failed = []
+    for outcome in outcomes:
+        if outcome.result != "failed":
+            continue
+        failed.append(f"{outcome.backup or '(all)'} -> {outcome.storage}: {outcome.error}")
+        logger.error("copy catch-up: %s", failed[-1])
+        prefix = f"the copy of backup {outcome.backup} to storage {outcome.storage!r} failed: "
+        reason = outcome.error.removeprefix(prefix)
+        names = [outcome.backup] if outcome.backup else catalog_write("", _newest_backups, [])
+        for name in names:
+            attempts = catalog_write(
+                "the failure",
+                lambda n=name, s=outcome.storage: (
+                    BackupCopy.objects.filter(backup__name=n, storage_name=s)
+                    .values_list("attempts", flat=True)
+                    .first()
+                ),
+            )
+            report_copy_failure(name, outcome.storage, reason, attempts or 1)
+    copied = [o.backup for o in outcomes if o.result in ("copied", "present")]
+    return {"copied": copied, "failed": failed}
