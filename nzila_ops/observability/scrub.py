@@ -32,8 +32,9 @@ MAX_DEPTH = 48
 
 # Keys (lower-cased, "-" read as "_") whose values are secrets whatever they look like.
 _SECRET_KEY = re.compile(
-    r"password|passwd|pwd|secret|token|authorization|cookie|session|csrf|credential"
-    r"|dsn|signature|api_?key|access_?key|private_?key|identity"
+    r"password|passwd|pwd|passphrase|pass_phrase|pgpass|secret|token|authorization|cookie"
+    r"|session|csrf|credential|dsn|signature|api_?key|access_?key|private_?key|encryption_?key"
+    r"|identity"
     r"|^auth$|^auth_|_auth$|^x_auth"
 )
 
@@ -50,14 +51,26 @@ _AUTH_SCHEME = re.compile(
     re.IGNORECASE,
 )
 # A secret-named key followed by "=" or ":" and a value, as in a query string, a log message, a
-# repr or JSON text. The value stops at a separator; what a secret-named key is followed by
-# after a space is not its value (``password: correct horse`` keeps ``horse``).
+# repr or JSON text. A quoted value runs to its closing quote (escapes included, and quotes
+# escaped once more inside a JSON string: then to that string's end), spaces and all. An
+# unquoted one stops at a separator; what a secret-named key is followed by after a space is
+# not its value (``password: correct horse`` keeps ``horse``).
 _KEY_VALUE = re.compile(
-    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key"
-    r"|private[_\-]?key|credential|signature|sessionid|csrftoken|dsn|auth|cookie)[\w\-]{0,40})"
-    r"(?P<sep>[\"']?\s{0,5}[=:]\s{0,5}[\[\"'(]{0,3})"
+    r"(?P<key>(?:password|passwd|pwd|passphrase|pass[_\-]?phrase|pgpass|secret|token"
+    r"|api[_\-]?key|access[_\-]?key|private[_\-]?key|encryption[_\-]?key|credential"
+    r"|signature|sessionid|csrftoken|dsn|auth|cookie)[\w\-]{0,40})"
+    r"(?P<sep>\\{0,2}[\"']?\s{0,5}[=:]\s{0,5}[\[(]{0,3})"
+    r"(?:(?P<dopen>\\{0,2}\")(?P<dq>(?:[^\"\\\n]|\\.)*)(?P<dclose>\")?"
+    r"|(?P<sopen>\\{0,2}')(?P<sq>(?:[^'\\\n]|\\.)*)(?P<sclose>')?"
     # A value that holds a part filtered already (a DSN's key) is replaced whole.
-    r"(?P<value>[^\s&\"',;}\])#\[]{0,512}\[Filtered\][^\s&\"',;}\])#]*|[^\s&\"',;}\])#]+)",
+    r"|(?P<value>[^\s&\"',;}\])#\[]{0,512}\[Filtered\][^\s&\"',;}\])#]*|[^\s&\"',;}\])#]+))",
+    re.IGNORECASE,
+)
+# An Authorization (or Proxy-Authorization) header written out in text: everything after it on
+# its line is the credential, whatever the scheme ("Token abcdef", "Custom realm k1 k2"). A
+# quoted value is left to _KEY_VALUE, which stops at its closing quote.
+_AUTH_LINE = re.compile(
+    r"\b(?P<head>(?:proxy-)?authorization\\{0,2}[\"']?\s{0,5}[=:]\s{0,5})(?![\\\"'\s])[^\r\n]+",
     re.IGNORECASE,
 )
 
@@ -65,7 +78,7 @@ _KEY_VALUE = re.compile(
 # Lower-case words without which the pattern of the same name cannot match.
 _AUTH_SCHEME_WORDS = ("bearer", "basic", "token", "digest")
 _KEY_VALUE_WORDS = (
-    "pwd", "passw", "secret", "token", "key", "credential", "signature", "session", "csrf",
+    "pwd", "pass", "secret", "token", "key", "credential", "signature", "session", "csrf",
     "dsn", "auth", "cookie",
 )  # fmt: skip
 _TRIGGER = re.compile(
@@ -100,6 +113,8 @@ def scrub_text(text: str) -> str:
         text = _AGE_IDENTITY.sub(FILTERED, text)
     if any(word in lower for word in _AUTH_SCHEME_WORDS):
         text = _AUTH_SCHEME.sub(_auth_scheme_filtered, text)
+    if "authorization" in lower:
+        text = _AUTH_LINE.sub(rf"\g<head>{FILTERED}", text)
     if any(word in lower for word in _KEY_VALUE_WORDS):
         text = _KEY_VALUE.sub(_key_value_filtered, text)
     return text
@@ -107,8 +122,15 @@ def scrub_text(text: str) -> str:
 
 def _key_value_filtered(match: re.Match[str]) -> str:
     key, sep, value = match.group("key", "sep", "value")
+    opened = match.group("dopen") or match.group("sopen")
+    if opened is not None:
+        quoted = match.group("dq") if match.group("dopen") else match.group("sq")
+        if quoted == FILTERED:
+            return match.group(0)  # filtered already: scrubbing twice changes nothing
+        closed = match.group("dclose") or match.group("sclose") or ""
+        return f"{key}{sep}{opened}{FILTERED}{closed}"
     if value == FILTERED or (value == "Filtered" and sep.endswith("[")):
-        return match.group(0)  # filtered already: scrubbing twice changes nothing
+        return match.group(0)
     return f"{key}{sep}{FILTERED}"
 
 

@@ -33,7 +33,17 @@ AGES = [str(x25519.Identity.generate()) for _ in range(3)]
         ),
         (f"identity {AGE}\n", f"identity {F}\n"),
         ("AGE-PLUGIN-YUBIKEY-1QYQSZQGPQYQSZQGPQYQSZ", F),
-        ("Authorization: Bearer eyJhbGciOi.J9.abc", f"Authorization: {F} {F}"),
+        ("Authorization: Bearer eyJhbGciOi.J9.abc", f"Authorization: {F}"),
+        ("Authorization: Token abcdef\nnext line", f"Authorization: {F}\nnext line"),
+        ("proxy-authorization=Custom k1 k2", f"proxy-authorization={F}"),
+        ('{"password": "correct horse battery"}', f'{{"password": "{F}"}}'),
+        ("{'pwd': 'correct horse', 'user': 'amina'}", f"{{'pwd': '{F}', 'user': 'amina'}}"),
+        ('secret="a \\" b c" tail', f'secret="{F}" tail'),
+        (
+            "passphrase=hunter2 pass_phrase: x9 pgpass=abc",
+            f"passphrase={F} pass_phrase: {F} pgpass={F}",
+        ),
+        ("encryption_key=Zk9 ENCRYPTION-KEY: Zk9", f"encryption_key={F} ENCRYPTION-KEY: {F}"),
         ("header basic dXNlcjpwYXNz", f"header basic {F}"),
         (
             "/api/deals/?page=2&access_token=abc123&sort=asc",
@@ -99,6 +109,8 @@ def test_deep_nesting_is_cut_rather_than_walked_without_end() -> None:
 # output means it leaked rather than that the surrounding junk happened to spell it.
 # (The letters keep an all-zero draw from matching a junk integer.)
 hex_part = st.binary(min_size=8, max_size=16).map(lambda b: f"Zq{b.hex()}")
+# Shorter than a Token/Digest credential the shape rule knows (16 characters).
+short_part = st.binary(min_size=3, max_size=6).map(lambda b: f"Zq{b.hex()}")
 secret_and_carrier = st.one_of(
     hex_part.map(lambda s: (s, {"password": s})),
     hex_part.map(lambda s: (s, {"Authorization": f"Token {s}"})),
@@ -111,6 +123,22 @@ secret_and_carrier = st.one_of(
     hex_part.map(lambda s: (f"{s}@example.com", f"mail {s}@example.com ")),
     st.emails().map(lambda e: (e, f"<{e}>")),
     st.sampled_from(AGES).map(lambda a: (a, f"key: {a}")),
+    # Quoted values with spaces: the whole quoted value is the secret.
+    hex_part.map(lambda s: (s, f'{{"password": "correct horse {s} battery"}}')),
+    hex_part.map(lambda s: (s, f"password: 'correct horse {s}'")),
+    hex_part.map(lambda s: (s, {"note": f'{{"secret": "a b {s}"}}'})),
+    # Names of secrets beyond the obvious ones (age supports passphrases).
+    hex_part.map(lambda s: (s, {"passphrase": s})),
+    hex_part.map(lambda s: (s, {"pass-phrase": s})),
+    hex_part.map(lambda s: (s, {"ENCRYPTION_KEY": s})),
+    hex_part.map(lambda s: (s, {"pgpass": s})),
+    hex_part.map(lambda s: (s, f"passphrase={s} ")),
+    hex_part.map(lambda s: (s, f"encryption_key: {s}")),
+    hex_part.map(lambda s: (s, f"PGPASS={s}")),
+    # An Authorization header in text, whatever its scheme or the credential's length.
+    short_part.map(lambda s: (s, f"Authorization: Token {s}")),
+    short_part.map(lambda s: (s, f"Proxy-Authorization: Custom realm {s}")),
+    short_part.map(lambda s: (s, f"authorization={s} {s}")),
 )
 junk = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
@@ -207,6 +235,10 @@ pieces = st.sampled_from(
         "AGE-SECRET-KEY-1",
         "dsn",
         "Filtered",
+        "passphrase",
+        "Authorization: ",
+        "\\",
+        "\n",
     ]
 )
 
