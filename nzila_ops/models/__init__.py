@@ -4,7 +4,7 @@ from nzila_ops.models.health import ComponentFlip, ComponentState
 from nzila_ops.models.incidents import Delivery, Incident, IncidentEvent
 from nzila_ops.models.restores import DrillRecord, RestoreRecord
 from nzila_ops.models.rpo import RpoState
-from nzila_ops.models.sla import MaintenanceWindow, SlaReport
+from nzila_ops.models.sla import MaintenanceWindow, MonthlyReportSend, SlaReport
 
 __all__ = [
     "BackupCopy",
@@ -16,6 +16,7 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "MaintenanceWindow",
+    "MonthlyReportSend",
     "RestoreRecord",
     "RpoState",
     "SlaReport",

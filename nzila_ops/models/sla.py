@@ -1,4 +1,5 @@
-"""Declared maintenance windows, and the permission that guards the SLA reports.
+"""Declared maintenance windows, the permission that guards the SLA reports, and the record
+of each monthly report sent.
 
 A maintenance window is neither up nor down time in the SLA report: it is left out of the
 observed time of its component (all components when ``component`` is blank).
@@ -50,3 +51,24 @@ class SlaReport(models.Model):
         default_permissions = ()
         permissions = [("view_sla_report", "Can view SLA reports")]
         verbose_name = "SLA report"
+
+
+class MonthlyReportSend(models.Model):
+    """The monthly SLA report of one period, claimed by the run sending it (a unique insert:
+    beat firing twice, or two workers, send it once) and marked sent once a notifier backend
+    took it. A run that fails deletes its claim, so the next run tries again; a claim left by
+    a run that died is taken over once it is older than ``nzila_ops.sla.monthly.STALE_CLAIM``.
+    """
+
+    period = models.CharField(max_length=20, unique=True)  # "2026-10"
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    backends = models.PositiveIntegerField(default=0)  # notifier backends that took it
+
+    class Meta:
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"SLA report {self.period}: " + (
+            f"sent {self.sent_at:%Y-%m-%d %H:%M}" if self.sent_at else "being sent"
+        )

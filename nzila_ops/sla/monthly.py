@@ -5,21 +5,23 @@ the same as ``manage.py sla_report --period <month>``), with the headline figure
 subject. The notifier backends take text only (``Notification`` has no attachments), so the CSV
 is not attached: the admin's SLA report page exports it.
 
-Beat may fire twice (two beat processes, a retried task): a month's report is sent once per
-REPEAT_GUARD_SECONDS, remembered in Django's cache (shared in a deployment). A cache that fails
-does not stop the report: better twice than never. A send that reached no backend is not
-remembered, so running the task again tries again.
+Beat may fire twice (two beat processes, a retried task): a month's report is sent once,
+guarded in the database (``MonthlyReportSend``, one row per period, claimed with a unique
+insert, shared by every host). A run that fails (the report cannot be built, the notifiers
+raise, or no backend took it) deletes its claim, so running the task again tries again; a
+claim left by a run that died is taken over after STALE_CLAIM.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.core.cache import cache
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from nzila_ops.models import MonthlyReportSend
 from nzila_ops.notify import Notification, notify
 from nzila_ops.sla.periods import Period, previous_month
 from nzila_ops.sla.render import percent, to_text
@@ -27,8 +29,9 @@ from nzila_ops.sla.report import SlaReport, build_report
 
 logger = logging.getLogger("nzila_ops.sla")
 
-REPEAT_GUARD_SECONDS = 7 * 86400
-CACHE_PREFIX = "nzila_ops:sla:monthly_report_sent:"
+# Longer than any report takes to build and send (a year's report takes well under a second,
+# a notifier's timeout seconds): an unsent claim this old belongs to a run that died.
+STALE_CLAIM = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,25 @@ def send_monthly_report(now: datetime | None = None, *, force: bool = False) -> 
     """Build the previous month's report and send it; ``force`` sends even if already sent."""
     now = now or timezone.now()
     period = previous_month(now)
-    key = CACHE_PREFIX + period.label
-    if not force and not _first_send(key):
-        logger.info("SLA report %s already sent: not sent again", period.label)
-        return MonthlySend(period.label, 0, skipped=True)
-    report = build_report(period, now)
-    sent = notify(report_notification(report, now))
+    label = period.label
+    claimed = False if force else _claim(label)
+    if not force and not claimed:
+        logger.info("SLA report %s already sent or being sent: not sent again", label)
+        return MonthlySend(label, 0, skipped=True)
+    try:
+        report = build_report(period, now)
+        sent = notify(report_notification(report, now))
+    except BaseException:
+        if claimed:
+            _release(label)  # nothing went out: the next run must try again
+        raise
     if sent == 0:
-        _forget(key)  # nothing went out: the next run must try again
-        logger.error("SLA report %s reached no notifier backend", period.label)
-    return MonthlySend(period.label, sent)
+        if claimed:
+            _release(label)
+        logger.error("SLA report %s reached no notifier backend", label)
+    elif claimed:
+        MonthlyReportSend.objects.filter(period=label).update(sent_at=timezone.now(), backends=sent)
+    return MonthlySend(label, sent)
 
 
 def report_notification(report: SlaReport, now: datetime) -> Notification:
@@ -79,16 +91,33 @@ def _next_step(period: Period) -> str:
     )
 
 
-def _first_send(key: str) -> bool:
+def _claim(label: str) -> bool:
+    """Claim the period's send; False when another run has sent it or is sending it."""
+    now = timezone.now()
     try:
-        return bool(cache.add(key, 1, REPEAT_GUARD_SECONDS))
-    except Exception as exc:  # the cache may be down: better twice than never
-        logger.warning("cache unavailable for the SLA report's repeat guard: %s", exc)
+        # A savepoint: a caller's transaction survives the refused insert.
+        with transaction.atomic():
+            MonthlyReportSend.objects.create(period=label, claimed_at=now)
         return True
+    except IntegrityError:
+        pass
+    # Taken over only if still the same stale, unsent claim (compare-and-update): of two runs
+    # finding it, one wins.
+    stale = MonthlyReportSend.objects.filter(
+        period=label, sent_at__isnull=True, claimed_at__lt=now - STALE_CLAIM
+    ).values_list("claimed_at", flat=True)
+    for claimed_at in stale:
+        taken = MonthlyReportSend.objects.filter(
+            period=label, sent_at__isnull=True, claimed_at=claimed_at
+        ).update(claimed_at=now)
+        return taken == 1
+    return False
 
 
-def _forget(key: str) -> None:
+def _release(label: str) -> None:
     try:
-        cache.delete(key)
-    except Exception as exc:
-        logger.warning("cache unavailable for the SLA report's repeat guard: %s", exc)
+        MonthlyReportSend.objects.filter(period=label, sent_at__isnull=True).delete()
+    except DatabaseError as exc:
+        # The database is what failed: the claim goes stale and is taken over after
+        # STALE_CLAIM; the run's own error is the one to raise.
+        logger.warning("SLA report %s: its claim could not be released: %s", label, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,11 +11,11 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
+from django.db import DatabaseError, connection, connections
 
-from nzila_ops.models import ComponentFlip
+from nzila_ops.models import ComponentFlip, MonthlyReportSend
 from nzila_ops.schedules import desired_entries
-from nzila_ops.sla.monthly import CACHE_PREFIX
+from nzila_ops.sla.monthly import send_monthly_report
 from nzila_ops.tasks import send_sla_report_task
 
 pytestmark = pytest.mark.django_db
@@ -29,11 +30,8 @@ DEAD_SMTP = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
 def on_the_first(settings: Any) -> Iterator[Any]:
     settings.NZILA_OPS = {**settings.NZILA_OPS,
                           "SLA": {"COMPONENTS": ["database", "payments_api"]}}  # fmt: skip
-    cache.delete(CACHE_PREFIX + "2026-10")
     with time_machine.travel(FIRST, tick=False):
         yield settings
-    with contextlib.suppress(Exception):  # a test may have left a dead cache configured
-        cache.delete(CACHE_PREFIX + "2026-10")
 
 
 @pytest.fixture
@@ -121,4 +119,62 @@ def test_the_report_is_of_the_last_month_ended_in_the_sla_time_zone(
     with time_machine.travel(at, tick=False):
         assert send_sla_report_task()["period"] == month
     assert mail.outbox[0].subject.startswith(f"[nzila_ops] SLA report {month}: ")
-    cache.delete(CACHE_PREFIX + month)
+
+
+@contextlib.contextmanager
+def flips_table_missing() -> Iterator[None]:
+    """The flips' table out of reach, as in a database failing mid-report."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE nzila_ops_componentflip RENAME TO nzila_ops_componentflip_x")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE nzila_ops_componentflip_x RENAME TO nzila_ops_componentflip"
+            )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_that_failed_to_build_is_sent_by_the_next_run(october: None) -> None:
+    with flips_table_missing(), pytest.raises(DatabaseError):
+        send_monthly_report()
+    assert not MonthlyReportSend.objects.exists()  # the claim was released
+    assert send_monthly_report().sent == 1
+    assert len(mail.outbox) == 1
+    record = MonthlyReportSend.objects.get()
+    assert (record.period, record.sent_at, record.backends) == ("2026-10", FIRST, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_one_report(october: None) -> None:
+    start = threading.Barrier(2)
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(send_monthly_report())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted((r.sent, r.skipped) for r in results) == [(0, True), (1, False)]
+    assert len(mail.outbox) == 1
+
+
+def test_a_claim_left_by_a_run_that_died_is_taken_over(october: None) -> None:
+    # A worker killed after claiming: its claim neither sent nor released.
+    MonthlyReportSend.objects.create(period="2026-10", claimed_at=FIRST - timedelta(hours=2))
+    assert send_monthly_report().sent == 1
+    assert MonthlyReportSend.objects.get().sent_at == FIRST
+    # A recent claim is another run at work: not taken over.
+    MonthlyReportSend.objects.filter(period="2026-10").update(
+        sent_at=None, claimed_at=FIRST - timedelta(minutes=5)
+    )
+    assert send_monthly_report().skipped is True
+    assert len(mail.outbox) == 1
