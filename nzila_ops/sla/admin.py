@@ -144,10 +144,6 @@ def spent_percent(value: float | None) -> str:
     return "unknown" if value is None else render.spent_percent(value)
 
 
-def _met(value: bool | None) -> str:
-    return {True: "met", False: "MISSED", None: "unknown"}[value]
-
-
 def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
     """The report as the template shows it: every figure already a string."""
     rows = [
@@ -159,7 +155,7 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
             "no_data": duration(row.availability.no_data_seconds),
             "allowed": duration(row.allowed_downtime_seconds),
             "budget": spent_percent(row.budget_used_percent),
-            "met": _met(row.met),
+            "met": render.verdict(row.met),
             "bars": bars.get(row.component, ""),
         }
         for row in [report.overall, *report.components]
@@ -201,7 +197,7 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
             "largest_gap": duration(b.largest_gap_seconds),
             "current_age": duration(b.current_age_seconds),
             "rpo_target": duration(b.rpo_target_seconds),
-            "rpo_met": _met(b.rpo_met),
+            "rpo_met": render.verdict(b.rpo_met),
         }
         for b in protection.backups
     ]
@@ -236,14 +232,14 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
             "latest": duration(drills.latest_rto_seconds),
             "worst": duration(drills.worst_rto_seconds),
             "target": duration(drills.rto_target_seconds),
-            "met": _met(drills.rto_met),
+            "met": render.verdict(drills.rto_met),
         },
         "latency": [
             {
                 "name": f.name,
                 "value": f.text,
                 "target": f"{f.target_seconds * 1000:g} ms",
-                "met": _met(f.met),
+                "met": render.verdict(f.met),
             }
             for f in report.latency
         ],

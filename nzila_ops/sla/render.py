@@ -13,14 +13,20 @@ UNKNOWN = "unknown (no data)"
 MISSED_SHOWN = 50
 
 
+def shown_decimal(value: float, digits: int = 3, *, rounding: str = ROUND_FLOOR) -> Decimal:
+    """``value`` cut to ``digits`` decimals, floored by default: the one rule for every
+    percentage shown (the report, the e-mail, the admin page, the status page)."""
+    # repr() is the shortest exact decimal of the float: 99.9 stays 99.9, not 99.8999...
+    # (int(x * 1000) / 1000 floors 64.6 to 64.599: 64.6 x 1000 is 64599.99999999999).
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=rounding)
+
+
 def percent(value: float | None, digits: int = 3, *, rounding: str = ROUND_FLOOR) -> str:
     """A share shown never better than it is: 99.9996 % of uptime is "99.999 %", not "100.000 %"
     (a rounded figure could show a missed target as met). Budget spent rounds up instead."""
     if value is None:
         return UNKNOWN
-    # repr() is the shortest exact decimal of the float: 99.9 stays 99.9, not 99.8999...
-    shown = Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=rounding)
-    return f"{shown} %"
+    return f"{shown_decimal(value, digits, rounding=rounding)} %"
 
 
 def spent_percent(value: float | None, digits: int = 1) -> str:
@@ -48,7 +54,8 @@ def _taken(seconds: float | None) -> str:
     return "not done yet" if seconds is None else duration(seconds)
 
 
-def _verdict(met: bool | None) -> str:
+def verdict(met: bool | None) -> str:
+    """A target's verdict as the report, the e-mail and the admin page show it."""
     return {True: "met", False: "MISSED", None: "unknown"}[met]
 
 
@@ -57,7 +64,7 @@ def _row_line(row: ComponentRow) -> str:
         f"  {row.component:<24} {percent(row.uptime_percent):>18}  "
         f"down {minutes(row.down_seconds):>12}  "
         f"allowed {minutes(row.allowed_downtime_seconds):>12}  "
-        f"budget {spent_percent(row.budget_used_percent):>18}  {_verdict(row.met)}"
+        f"budget {spent_percent(row.budget_used_percent):>18}  {verdict(row.met)}"
     )
 
 
@@ -122,13 +129,13 @@ def to_text(report: SlaReport) -> str:
             f"({percent(backup.success_percent, 1).replace(UNKNOWN, 'none')}); largest gap "
             f"{duration(backup.largest_gap_seconds)} "
             f"against RPO {duration(backup.rpo_target_seconds)} "
-            f"({_verdict(backup.rpo_met)}); newest now {duration(backup.current_age_seconds)} old"
+            f"({verdict(backup.rpo_met)}); newest now {duration(backup.current_age_seconds)} old"
         )
     drills = report.data_protection.drills
     lines.append(
         f"  drills: {drills.passed} passed, {drills.failed} failed; RTO latest "
         f"{duration(drills.latest_rto_seconds)}, worst {duration(drills.worst_rto_seconds)} "
-        f"against {duration(drills.rto_target_seconds)} ({_verdict(drills.rto_met)})"
+        f"against {duration(drills.rto_target_seconds)} ({verdict(drills.rto_met)})"
     )
     lines += ["", "Latency (p95 over the period)"]
     for figure in report.latency:

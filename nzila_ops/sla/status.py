@@ -30,6 +30,7 @@ from nzila_ops.events import health_component
 from nzila_ops.models import ComponentState, Incident
 from nzila_ops.sla.bars import day_status
 from nzila_ops.sla.periods import sla_timezone
+from nzila_ops.sla.render import shown_decimal
 from nzila_ops.sla.uptime import Availability, daily_availability
 
 logger = logging.getLogger("nzila_ops.sla")
@@ -185,8 +186,9 @@ def _day(day: date, availability: Availability) -> dict[str, Any]:
 def _percent(up: float, down: float) -> float | None:
     if up + down <= 0:
         return None
-    # Floored to 3 decimals, not rounded: 99.9996 % must not be shown as 100 %.
-    return int(100 * up / (up + down) * 1000) / 1000
+    # Floored to 3 decimals, not rounded: 99.9996 % must not be shown as 100 %; the report's
+    # rule (exact in decimal), so the page and the report show the same figure.
+    return float(shown_decimal(100 * up / (up + down)))
 
 
 def _incidents(public: dict[str, str], now: datetime) -> dict[str, list[dict[str, Any]]]:
