@@ -70,6 +70,11 @@ def _validate(config: dict[str, Any]) -> None:
             "NZILA_OPS['BACKUP_HEARTBEAT_SECONDS'] and ['BACKUP_HEARTBEAT_TIMEOUT_SECONDS'] must "
             "be positive numbers, the timeout at least twice the heartbeat"
         )
+    gap = config["HEALTH_SAMPLE_GAP_SECONDS"]
+    if isinstance(gap, bool) or not isinstance(gap, int | float) or gap <= 0:
+        raise ConfigurationError(
+            "NZILA_OPS['HEALTH_SAMPLE_GAP_SECONDS'] must be a positive number of seconds"
+        )
     crons = ("BACKUP_CRON", "RETENTION_CRON", "DRILL_CRON", "RPO_WATCH_CRON", "DIGEST_CRON",
              "HEALTH_SAMPLE_CRON", "INCIDENT_RETRY_CRON", "COPY_CATCH_UP_CRON")  # fmt: skip
     optional = ("ALERT_DRILL_CRON",) if config["ALERT_DRILL_CRON"] is not None else ()

@@ -82,7 +82,8 @@ def test_samples_within_the_bound_record_no_gap() -> None:
     assert timeline() == [("", "ok", 0)]
 
 
-def test_the_bound_must_be_a_positive_number(settings: Any) -> None:
-    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_SAMPLE_GAP_SECONDS": 0}
+@pytest.mark.parametrize("bad", [0, -60, "180", True, None])
+def test_the_bound_must_be_a_positive_number(settings: Any, bad: Any) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_SAMPLE_GAP_SECONDS": bad}
     with pytest.raises(ConfigurationError, match="HEALTH_SAMPLE_GAP_SECONDS"):
         sample(Status.OK, 0)
