@@ -141,8 +141,9 @@ def uptime(component: str, start: datetime, end: datetime) -> float | None:
     """Fraction of [start, end) the component was not failing, from its flips.
 
     None when nothing was recorded for it before ``end``, or nothing observed in the window.
-    Time before its first sample, and stretches recorded ``unknown``, are left out of the
-    window rather than guessed."""
+    Time before its first sample, stretches recorded ``unknown`` and the time after its last
+    sample + HEALTH_SAMPLE_GAP_SECONDS (the sampler has stopped) are left out of the window
+    rather than guessed."""
     flips = ComponentFlip.objects.filter(component=component)
     # Only the state at ``start`` and the changes inside the window matter, however long the
     # component's history.
@@ -152,7 +153,15 @@ def uptime(component: str, start: datetime, end: datetime) -> float | None:
         return None
     status = previous.new if previous else None
     window_start = start if previous else max(start, inside[0].at)
-    cursor, down, unseen = window_start, 0.0, 0.0
+    # Observed until the last sample + the gap bound at most (no flip comes after it).
+    last = ComponentState.objects.filter(component=component).values_list(
+        "last_sampled_at", flat=True
+    )
+    stop = end
+    for last_sampled_at in last:
+        stop = max(window_start, min(end, last_sampled_at + sample_gap()))
+    cursor, down = window_start, 0.0
+    unseen = (end - stop).total_seconds()
     for flip in inside:
         if status == "failing":
             down += (flip.at - cursor).total_seconds()
@@ -160,10 +169,10 @@ def uptime(component: str, start: datetime, end: datetime) -> float | None:
             unseen += (flip.at - cursor).total_seconds()
         status, cursor = flip.new, flip.at
     if status == "failing":
-        down += (end - cursor).total_seconds()
+        down += max((stop - cursor).total_seconds(), 0.0)
     elif status == UNKNOWN:
-        unseen += (end - cursor).total_seconds()
-    # Time nobody observed (recorded unknown) is left out, like time before the first sample.
+        unseen += max((stop - cursor).total_seconds(), 0.0)
+    # Time nobody observed is left out, like time before the first sample.
     observed = (end - window_start).total_seconds() - unseen
     if observed <= 0:
         return None if unseen else 1.0

@@ -76,6 +76,15 @@ def test_the_signal_after_a_gap_compares_the_last_observed_state(
     assert timeline()[-1] == ("unknown", "warning", 30)
 
 
+def test_after_a_stopped_samplers_last_sample_nothing_is_observed(settings: Any) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_FAILURES_BEFORE_DOWN": 1}
+    sample(Status.OK, 0)
+    sample(Status.FAILING, 1)
+    # The last sample at minute 1: observed to minute 4, down 3 of those 4 minutes.
+    assert uptime("redis", T0, T0 + timedelta(hours=5)) == pytest.approx(1 / 4)
+    assert uptime("redis", T0 + timedelta(hours=1), T0 + timedelta(hours=5)) is None
+
+
 def test_samples_within_the_bound_record_no_gap() -> None:
     for minute in (0, 1, 2, 3, 4, 5, 8):  # 3 minutes apart at most: not a gap
         sample(Status.OK, minute)
