@@ -93,6 +93,7 @@ def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
             "failed": run.failed,
             "locked": {name: until.isoformat() for name, until in run.locked.items()},
             "lock_failed": run.lock_failed,
+            "error": run.error,
         }
         for run in runs
     }

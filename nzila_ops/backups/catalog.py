@@ -58,11 +58,16 @@ def summarise(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_backups(database: str | None = None, storage_name: str | None = None) -> list[dict]:
-    """Summaries of every backup in storage (optionally of one alias), newest first."""
+def list_backups(
+    database: str | None = None,
+    storage_name: str | None = None,
+    skipped: list[str] | None = None,
+) -> list[dict]:
+    """Summaries of every backup in storage (optionally of one alias), newest first; the
+    manifests left out as not valid are added to ``skipped``."""
     if database is not None:
         check_alias(database)
-    return [summarise(m) for m in iter_manifests(storage_named(storage_name), database)]
+    return [summarise(m) for m in iter_manifests(storage_named(storage_name), database, skipped)]
 
 
 def record_fields(manifest: dict[str, Any], storage_name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Container, Iterator
+from datetime import datetime
 from typing import Any
 
 from nzila_ops.backups.storages import BackupStorage
@@ -65,26 +66,67 @@ def write_manifest(storage: BackupStorage, manifest: dict[str, Any]) -> None:
     storage.write_bytes(key, json.dumps(manifest, indent=2, sort_keys=True).encode())
 
 
-def _parse(key: str, data: bytes) -> dict[str, Any] | None:
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def manifest_fault(key: str, manifest: Any) -> str:
+    """What is wrong with a parsed manifest read from ``key`` ('' when nothing): the fields
+    retention, listing, copies and restores rely on, checked once here rather than failing as
+    a bare KeyError or TypeError wherever one of them is first used."""
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return "not an nzila_ops manifest"
+    name, alias, obj = manifest.get("name"), manifest.get("database_alias"), manifest.get("object")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or ".." in name:
+        return "no valid name"
+    if not isinstance(alias, str) or not alias:
+        return "no database_alias"
+    if key != manifest_key(alias, name):
+        return f"its name and database_alias ({alias}/{name}) are not its key's"
+    try:
+        finished = datetime.fromisoformat(manifest["finished_at"])
+    except (KeyError, TypeError, ValueError):
+        return "no valid finished_at"
+    if finished.tzinfo is None:
+        return "finished_at has no time zone"
+    if not isinstance(obj, dict) or not isinstance(obj.get("key"), str) or not obj["key"]:
+        return "no object key"
+    size = obj.get("stored_size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return "no valid object stored_size"
+    if not isinstance(obj.get("sha256"), str) or not SHA256.match(obj["sha256"]):
+        return "no valid object sha256"
+    return ""
+
+
+def _parse(key: str, data: bytes, skipped: list[str] | None = None) -> dict[str, Any] | None:
+    """The manifest stored at ``key``, or None (logged, and added to ``skipped``) when it is
+    unreadable or malformed: one bad manifest must not stop a listing or a retention run."""
     try:
         manifest = json.loads(data)
     except ValueError:
+        fault = "not JSON"
         logger.warning("skipping unreadable manifest %s", key)
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        logger.warning("skipping %s: not an nzila_ops manifest", key)
-        return None
-    return manifest
+    else:
+        fault = manifest_fault(key, manifest)
+        if not fault:
+            return manifest  # type: ignore[no-any-return]  # json.loads gives Any; checked
+        logger.warning("skipping %s: %s", key, fault)
+    if skipped is not None:
+        skipped.append(f"{key} ({fault})")
+    return None
 
 
-def iter_manifests(storage: BackupStorage, alias: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every backup in storage (optionally of one database alias), newest first."""
+def iter_manifests(
+    storage: BackupStorage, alias: str | None = None, skipped: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every backup in storage (optionally of one database alias), newest first. A manifest
+    that is not valid is left out, logged and added to ``skipped`` ("<key> (<what is wrong>)")."""
     prefix = f"{alias}/" if alias else ""
     keys = [key for key in storage.list_keys(prefix) if key.endswith(MANIFEST_SUFFIX)]
     manifests = []
     for key in keys:
         try:
-            manifest = _parse(key, storage.read_bytes(key))
+            manifest = _parse(key, storage.read_bytes(key), skipped)
         except StorageError:
             continue  # deleted between listing and reading (retention running)
         if manifest is not None and (alias is None or manifest.get("database_alias") == alias):

@@ -131,6 +131,8 @@ class RetentionRun:
     locked: dict[str, datetime] = field(default_factory=dict)
     locks_extended: dict[str, datetime] = field(default_factory=dict)
     lock_failed: dict[str, str] = field(default_factory=dict)
+    # The run failed as a whole (its storage unreachable, ...): one line; the others went on.
+    error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +153,7 @@ class RetentionRun:
             "locked": {name: until.isoformat() for name, until in self.locked.items()},
             "locks_extended": {n: until.isoformat() for n, until in self.locks_extended.items()},
             "lock_failed": self.lock_failed,
+            "error": self.error,
         }
 
 
@@ -248,11 +251,20 @@ def _copy_deleted(name: str, storage: str) -> None:
 
 def enforce_retention_all(database: str | None = None, dry_run: bool = False) -> list[RetentionRun]:
     """``database``, or every database in BACKUP_DATABASES: what the command and task run,
-    in BACKUP_STORAGE and then in each copy target (COPY_STORAGES), each by its own policy."""
-    aliases = [database] if database else get_config()["BACKUP_DATABASES"]
-    storages = [None, *get_config()["COPY_STORAGES"]]
-    return [
-        enforce_retention(alias, dry_run=dry_run, storage=storage)
-        for storage in storages
-        for alias in aliases
-    ]
+    in BACKUP_STORAGE and then in each copy target (COPY_STORAGES), each by its own policy.
+    A run that fails as a whole (its storage unreachable) is returned with its ``error`` and
+    the others still run: one storage down must not stop retention everywhere else."""
+    config = get_config()
+    aliases = [database] if database else config["BACKUP_DATABASES"]
+    if database is not None:
+        check_alias(database)  # a wrong name is the caller's error, not a storage's
+    runs = []
+    for storage in [None, *config["COPY_STORAGES"]]:
+        for alias in aliases:
+            try:
+                runs.append(enforce_retention(alias, dry_run=dry_run, storage=storage))
+            except Exception as exc:
+                name = storage or config["BACKUP_STORAGE"]
+                logger.exception("retention of %s in storage %s failed", alias, name)
+                runs.append(RetentionRun(alias, [], name, error=describe(exc)))
+    return runs

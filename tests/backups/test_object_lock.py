@@ -270,7 +270,14 @@ def test_a_forged_or_delete_marked_manifest_is_read_as_first_written(
     from nzila_ops.backups.manifest import MANIFEST_FORMAT, find_manifest, write_manifest
 
     name = "default-20261127T090000Z-hourly-0a0a"
-    genuine = {"format": MANIFEST_FORMAT, "name": name, "database_alias": "default", "n": 1}
+    genuine = {
+        "format": MANIFEST_FORMAT,
+        "name": name,
+        "database_alias": "default",
+        "n": 1,
+        "finished_at": "2026-11-27T09:00:30+00:00",
+        "object": {"key": f"default/{name}.bin", "stored_size": 1, "sha256": "0" * 64},
+    }
     write_manifest(locked, genuine)
     key = f"p/default/{name}.manifest.json"
     # Credentials stolen from the app can put a manifest steering a restore elsewhere...

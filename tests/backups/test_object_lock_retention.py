@@ -62,7 +62,13 @@ def backup_at(
             "database_alias": "default",
             "finished_at": at.isoformat(),
             "storage": {"name": storage.name},
-            "object": {"key": key, **({"version_id": version} if version else {})},
+            "object": {
+                "key": key,
+                # A valid manifest's shape (manifest.manifest_fault); these bytes are not read.
+                "stored_size": len(name),
+                "sha256": "0" * 64,
+                **({"version_id": version} if version else {}),
+            },
         }
         write_manifest(storage, manifest)
     return name

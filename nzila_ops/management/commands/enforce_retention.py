@@ -28,6 +28,9 @@ class Command(OpsCommand):
         else:
             for run in runs:
                 where = f" in storage {run.storage}" if run.storage else ""
+                if run.error:
+                    self.stdout.write(f"database {run.database}{where}: FAILED: {run.error}")
+                    continue
                 self.stdout.write(f"database {run.database}{where}:")
                 for d in run.decisions:
                     if d.keep:
@@ -43,6 +46,9 @@ class Command(OpsCommand):
                     self.stdout.write(f"  {d.name:<48} {verdict:<16} {why}")
                 for what in run.swept:
                     self.stdout.write(f"  removed {what}")
+        broken = [f"{run.storage} ({run.database}): {run.error}" for run in runs if run.error]
+        if broken:
+            raise OpsError(f"retention failed in storage {'; '.join(broken)}")
         failed = {name: error for run in runs for name, error in run.failed.items()}
         if failed:
             raise OpsError(f"{len(failed)} deletion(s) failed and will be retried: {failed}")

@@ -26,7 +26,14 @@ class Command(OpsCommand):
         parser.add_argument("--json", action="store_true", help="print the list as JSON")
 
     def run(self, **options: Any) -> None:
-        backups = list_backups(options["database"], options["storage"])
+        skipped: list[str] = []
+        backups = list_backups(options["database"], options["storage"], skipped)
+        if skipped:
+            # On stderr, so that --json stays one document; the backup itself is not listed.
+            many = "s that are" if len(skipped) > 1 else " that is"
+            self.stderr.write(
+                f"skipped {len(skipped)} manifest{many} not valid: {'; '.join(skipped)}"
+            )
         # The copy status of each backup per copy target, from the catalog ("-": none recorded).
         # The catalog's copies are of the primary's backups: not shown for another storage.
         config = get_config()
