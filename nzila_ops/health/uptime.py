@@ -19,6 +19,7 @@ from nzila_ops.models import ComponentFlip, ComponentState
 #: The recorded state of a component nobody observed: the sampler (beat, its worker) or the
 #: database was down. No data in uptime; neither a fault nor a recovery.
 UNKNOWN = "unknown"
+UNSEEN_REASON = "not sampled: the sampler (beat, its worker) or the database was down"
 
 
 def sample_gap() -> timedelta:
@@ -57,7 +58,7 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
             observed = state.status
             unseen = at - state.last_sampled_at > gap
             if unseen:
-                _flip(result, observed, state.last_sampled_at + gap, UNKNOWN)
+                _flip(result, observed, state.last_sampled_at + gap, UNKNOWN, UNSEEN_REASON)
             flip, first_seen = _fold(state, result, failing, needed, at, unseen)
     if flip is not None and flip.new != observed:
         signals.component_flipped.send(
@@ -114,10 +115,12 @@ def _severity(flip: ComponentFlip) -> Severity | None:
     )
 
 
-def _flip(result: CheckResult, old: str, at: datetime, new: str | None = None) -> ComponentFlip:
+def _flip(
+    result: CheckResult, old: str, at: datetime, new: str | None = None, reason: str | None = None
+) -> ComponentFlip:
     return ComponentFlip.objects.create(
         component=result.name, old=old, new=new or result.status.value, at=at,
-        reason=result.reason[:300], critical=result.critical,
+        reason=(result.reason if reason is None else reason)[:300], critical=result.critical,
     )  # fmt: skip
 
 

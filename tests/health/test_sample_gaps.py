@@ -46,6 +46,8 @@ def test_a_gap_is_recorded_unknown_from_the_last_sample_plus_the_bound(
     # Nothing sampled for an hour (beat stopped); the bound is 180 s.
     assert sample(Status.OK, 61) is not None
     assert timeline() == [("", "ok", 0), ("ok", "unknown", 4), ("unknown", "ok", 61)]
+    gap = ComponentFlip.objects.get(component="redis", new="unknown")
+    assert gap.reason.startswith("not sampled")
     # The same state before and after: nothing to tell anyone.
     assert heard == []
     assert uptime("redis", T0, T0 + timedelta(minutes=62)) == 1.0
