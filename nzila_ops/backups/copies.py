@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from nzila_ops import signals
+from nzila_ops.backups.copy_lock import CopyLock
 from nzila_ops.backups.manifest import (
     alias_of,
     find_manifest,
@@ -117,7 +118,8 @@ def catalog_write(what: str, step: Callable[[], Any], default: Any = None) -> An
 def _claim(name: str, storage: str) -> tuple[BackupCopy | None, bool]:
     """The BackupCopy row of this copy, switched to 'copying' (compare-and-update: two workers
     given the same copy cannot both run it), and whether this run got it. No row when the
-    catalog has no record of the backup (a host whose database was restored): the copy runs."""
+    catalog has no record of the backup (a host whose database was restored): the copy runs,
+    guarded by its advisory lock alone (copy_lock.py; none on a SQLite catalog)."""
     backup = BackupRecord.objects.filter(name=name).first()
     if backup is None:
         return None, True
@@ -133,13 +135,23 @@ def _claim(name: str, storage: str) -> tuple[BackupCopy | None, bool]:
 
 
 def _finish(row: BackupCopy | None, **fields: Any) -> None:
+    """Record the outcome on the row this run claimed, compare-and-update: a worker whose copy
+    was taken over (no heartbeat for STALE_AFTER, then another claim) leaves the row alone."""
     if row is None:
         return
-    for field, value in fields.items():
-        setattr(row, field, value)
-    catalog_write(
-        f"the copy of {row.backup_id}", lambda: row.save(update_fields=[*fields, "updated_at"])
+    claimed = BackupCopy.objects.filter(
+        pk=row.pk, status=BackupCopy.Status.COPYING, attempts=row.attempts
     )
+    updated = catalog_write(
+        f"the copy of {row.backup_id}",
+        lambda: claimed.update(**fields, updated_at=timezone.now()),
+        1,
+    )
+    if not updated:
+        logger.warning(
+            "copy of %s to %s: taken over by another worker, whose row is left as it is",
+            row.backup_id, row.storage_name,
+        )  # fmt: skip
 
 
 def _present(target: BackupStorage, manifest: dict[str, Any]) -> str | None:
@@ -285,6 +297,26 @@ def copy_backup(
     source = source or get_storage()
     target = target or get_storage(storage)
     manifest = find_manifest(source, name)
+    lock = CopyLock(name, storage)
+    # The catalog unreachable: the copy runs (storage is the truth), as with no row below.
+    if not catalog_write("the copy's lock", lock.acquire, True):
+        lock.release()
+        return CopyOutcome(name, storage, "busy")
+    try:
+        return _copy_claimed(name, storage, source, target, manifest, started)
+    finally:
+        lock.release()
+
+
+def _copy_claimed(
+    name: str,
+    storage: str,
+    source: BackupStorage,
+    target: BackupStorage,
+    manifest: dict[str, Any],
+    started: float,
+) -> CopyOutcome:
+    """copy_backup's work, under the copy's lock: claim the row, copy, record the outcome."""
     row, claimed = catalog_write("the copy's start", lambda: _claim(name, storage), (None, True))
     if not claimed:
         return CopyOutcome(name, storage, "busy")
