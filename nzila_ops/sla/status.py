@@ -37,9 +37,6 @@ logger = logging.getLogger("nzila_ops.sla")
 
 DAYS = 90
 RESOLVED_SHOWN_DAYS = 14
-# A state not refreshed by the health sampler (every minute by default) for this long is no
-# longer known: a stopped sampler must not leave the page saying "operational" for ever.
-STALE_AFTER = timedelta(minutes=15)
 CACHE_PREFIX = "nzila_ops:sla:status:v1:"
 
 #: Component states, worst first (the page's overall state is the worst of its components').
@@ -143,10 +140,14 @@ def _current_states(public: dict[str, str], now: datetime) -> dict[str, str]:
             "component", "status", "last_sampled_at"
         )
     }
+    # A state the health sampler has not refreshed within HEALTH_SAMPLE_GAP_SECONDS is no
+    # longer known (the rule of the uptime figures and of /ops/metrics): a stopped sampler must
+    # not leave the page saying "operational" for ever.
+    stale_after = timedelta(seconds=get_config()["HEALTH_SAMPLE_GAP_SECONDS"])
     states = {}
     for name in public:
         state = found.get(name)
-        if state is None or now - state.last_sampled_at > STALE_AFTER:
+        if state is None or now - state.last_sampled_at > stale_after:
             states[name] = "unknown"
         else:
             states[name] = _FROM_HEALTH.get(state.status, "unknown")
