@@ -10,7 +10,6 @@ from datetime import timedelta
 from io import StringIO
 from typing import Any
 
-import boto3
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -20,10 +19,8 @@ from nzila_ops.backups.service import run_backup
 from nzila_ops.exceptions import VerificationFailed
 from nzila_ops.models import BackupCopy, BackupRecord
 from tests.backups.copies_support import (
-    SECONDARY_REGION,
     bucket_keys,
     land_backup,
-    make_bucket,
     manifest_in,
     object_sha256,
     two_region_settings,
@@ -34,17 +31,6 @@ pytestmark = [
     pytest.mark.s3,
     pytest.mark.django_db(transaction=True, databases=["default", "sqlite"]),
 ]
-
-
-@pytest.fixture
-def buckets(aws_env: str, s3_client: Any) -> Iterator[tuple[str, str, Any]]:
-    """(primary bucket, secondary bucket, a client of the secondary's region)."""
-    secondary_client = boto3.client("s3", endpoint_url=aws_env, region_name=SECONDARY_REGION)
-    yield (
-        make_bucket(s3_client, "us-east-1"),
-        make_bucket(secondary_client, SECONDARY_REGION),
-        secondary_client,
-    )
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ incident resolves. A backup failure and a copy failure never close each other's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
-import boto3
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -23,25 +21,13 @@ from nzila_ops.exceptions import ConfigurationError, StorageError
 from nzila_ops.models import BackupCopy, BackupRecord, Incident
 from nzila_ops.tasks import copy_backup_task
 from tests.backups.copies_support import (
-    SECONDARY_REGION,
     bucket_keys,
     land_backup,
-    make_bucket,
     two_region_settings,
 )
 from tests.support.s3 import free_port
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def buckets(aws_env: str, s3_client: Any) -> Iterator[tuple[str, str, Any]]:
-    secondary_client = boto3.client("s3", endpoint_url=aws_env, region_name=SECONDARY_REGION)
-    yield (
-        make_bucket(s3_client, "us-east-1"),
-        make_bucket(secondary_client, SECONDARY_REGION),
-        secondary_client,
-    )
 
 
 def open_incidents(component: str) -> list[Incident]:

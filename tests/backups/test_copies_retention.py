@@ -5,12 +5,10 @@ policy deleted."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
 
-import boto3
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -19,24 +17,12 @@ from nzila_ops.backups.copies import copy_backup
 from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.models import BackupCopy, BackupRecord
 from tests.backups.copies_support import (
-    SECONDARY_REGION,
     bucket_keys,
     land_backup,
-    make_bucket,
     two_region_settings,
 )
 
 pytestmark = [pytest.mark.s3, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def buckets(aws_env: str, s3_client: Any) -> Iterator[tuple[str, str, Any]]:
-    secondary_client = boto3.client("s3", endpoint_url=aws_env, region_name=SECONDARY_REGION)
-    yield (
-        make_bucket(s3_client, "us-east-1"),
-        make_bucket(secondary_client, SECONDARY_REGION),
-        secondary_client,
-    )
 
 
 def manifests_in(client: Any, bucket: str, prefix: str) -> list[str]:

@@ -31,15 +31,6 @@ MB = 1 << 20
 
 
 @pytest.fixture
-def lock_bucket(aws_env: str, s3_client: Any) -> str:
-    import uuid
-
-    name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
-    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    return name
-
-
-@pytest.fixture
 def locked(settings: Any, lock_bucket: str) -> S3Storage:
     """A governance-locked storage, RETENTION.MIN_AGE_MINUTES 60 and a 1-day margin."""
     settings.NZILA_OPS = {"STORAGES": {"default": f"s3://{lock_bucket}/p?object_lock=governance"}}

@@ -25,15 +25,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def lock_bucket(aws_env: str, s3_client: Any) -> str:
-    import uuid
-
-    name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
-    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    return name
-
-
 def test_a_backup_is_locked_recorded_by_version_and_survives_an_attacker(
     ops_settings: Any,
     seeded_sqlite: dict[str, int],

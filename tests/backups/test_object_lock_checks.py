@@ -20,15 +20,6 @@ def found(deploy: bool = True) -> list[tuple[str, str]]:
     return [(m.id, m.msg) for m in run_checks(include_deployment_checks=deploy) if m.id in ids]
 
 
-@pytest.fixture
-def lock_bucket(aws_env: str, s3_client: Any) -> str:
-    import uuid
-
-    name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
-    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    return name
-
-
 def test_a_locked_bucket_and_working_credentials_pass(
     settings: Any, lock_bucket: str, s3_client: Any
 ) -> None:

@@ -26,15 +26,6 @@ NOW = datetime(2026, 11, 27, 10, 40, tzinfo=UTC)
 
 
 @pytest.fixture
-def lock_bucket(aws_env: str, s3_client: Any) -> str:
-    import uuid
-
-    name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
-    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
-    return name
-
-
-@pytest.fixture
 def storage(settings: Any, lock_bucket: str) -> BackupStorage:
     """Governance lock, default margin (1 day), default policy (an hour's minimum age)."""
     settings.NZILA_OPS = {"STORAGES": {"default": f"s3://{lock_bucket}/n?object_lock=governance"}}

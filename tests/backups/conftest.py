@@ -1,0 +1,32 @@
+"""Fixtures shared by the backup tests: moto buckets for copies and for object lock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.backups.copies_support import SECONDARY_REGION, make_bucket
+
+
+@pytest.fixture
+def buckets(aws_env: str, s3_client: Any) -> Iterator[tuple[str, str, Any]]:
+    """(primary bucket, secondary bucket in another region, a client of the secondary's
+    region), on moto's server."""
+    secondary_client = boto3.client("s3", endpoint_url=aws_env, region_name=SECONDARY_REGION)
+    yield (
+        make_bucket(s3_client, "us-east-1"),
+        make_bucket(secondary_client, SECONDARY_REGION),
+        secondary_client,
+    )
+
+
+@pytest.fixture
+def lock_bucket(aws_env: str, s3_client: Any) -> str:
+    """A bucket created with Object Lock (versioned), without a default retention rule."""
+    name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
+    s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
