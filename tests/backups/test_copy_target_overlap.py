@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError
@@ -88,3 +92,20 @@ def test_other_locations_are_accepted(
         ["secondary"],
     )
     assert get_config()["COPY_STORAGES"] == ["secondary"]
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(
+    first=st.text(alphabet="ab/.~", max_size=12),
+    second=st.text(alphabet="ab/.~", max_size=12),
+    scheme=st.sampled_from(["file:///tmp/nzila-fuzz/", "s3://nzila-fuzz/"]),
+)
+def test_any_pair_of_locations_is_accepted_or_refused_in_one_line(
+    first: str, second: str, scheme: str
+) -> None:
+    storages = {"default": scheme + first, "secondary": scheme + second}
+    with override_settings(NZILA_OPS={"STORAGES": storages, "COPY_STORAGES": ["secondary"]}):
+        try:
+            get_config()
+        except ConfigurationError as exc:
+            assert "\n" not in str(exc)
