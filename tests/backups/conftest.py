@@ -1,15 +1,17 @@
-"""Fixtures shared by the backup tests: moto buckets for copies and for object lock."""
+"""Fixtures shared by the backup tests: moto buckets for copies and for object lock, and a
+second storage on disk."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.backups.copies_support import SECONDARY_REGION, make_bucket
+from tests.backups.copies_support import SECONDARY_REGION, add_file_storage, make_bucket
 
 
 @pytest.fixture
@@ -30,3 +32,16 @@ def lock_bucket(aws_env: str, s3_client: Any) -> str:
     name = f"nzila-lock-{uuid.uuid4().hex[:10]}"
     s3_client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
     return name
+
+
+@pytest.fixture
+def second(ops_settings: Any, tmp_path: Path) -> Path:
+    """A file:// storage ``secondary``, the only copy target. Returns its directory."""
+    return add_file_storage(ops_settings, tmp_path)
+
+
+@pytest.fixture
+def two_storages(ops_settings: Any, tmp_path: Path) -> Any:
+    """A file:// storage ``secondary`` next to the default one, not a copy target."""
+    add_file_storage(ops_settings, tmp_path, copy=False)
+    return ops_settings

@@ -9,6 +9,7 @@ import os
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django.utils import timezone
 from nzila_ops.backups.catalog import record_fields
 from nzila_ops.backups.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, write_manifest
 from nzila_ops.backups.storages import get_storage
-from nzila_ops.models import BackupRecord
+from nzila_ops.models import BackupCopy, BackupRecord
 
 PRIMARY_REGION, SECONDARY_REGION = "us-east-1", "eu-west-1"
 
@@ -49,6 +50,23 @@ def two_region_settings(
         "COPY_STORAGES": ["secondary"],
         **extra,
     }
+
+
+def add_file_storage(
+    settings: Any, tmp_path: Path, alias: str = "secondary", copy: bool = True, **extra: Any
+) -> Path:
+    """A second storage ``alias``: the directory ``tmp_path/second`` (file://), next to the
+    test's own storages; with ``copy`` it is the only copy target (COPY_STORAGES). ``extra``
+    keys are set in NZILA_OPS too. Returns the directory."""
+    directory = tmp_path / "second"
+    directory.mkdir()
+    settings.NZILA_OPS = {
+        **settings.NZILA_OPS,
+        "STORAGES": {**settings.NZILA_OPS["STORAGES"], alias: f"file://{directory}"},
+        **({"COPY_STORAGES": [alias]} if copy else {}),
+        **extra,
+    }
+    return directory
 
 
 def land_backup(
@@ -89,6 +107,26 @@ def land_backup(
     write_manifest(storage, manifest)
     BackupRecord.objects.create(name=name, **record_fields(manifest, storage.name))
     return manifest
+
+
+def land_in_two_regions(
+    settings: Any,
+    buckets: tuple[str, str, Any],
+    secondary_endpoint: str,
+    size: int = 1 << 20,
+    **extra: Any,
+) -> dict[str, Any]:
+    """two_region_settings on the ``buckets`` fixture's buckets, then one backup of ``size``
+    bytes landed in the primary. Returns its manifest."""
+    primary, secondary, _ = buckets
+    two_region_settings(settings, primary, secondary, secondary_endpoint, **extra)
+    return land_backup(size=size)
+
+
+def copying_row(manifest: dict[str, Any]) -> BackupCopy:
+    """The catalog row of a copy to ``secondary`` that a worker has started (status copying)."""
+    record = BackupRecord.objects.get(name=manifest["name"])
+    return BackupCopy.objects.create(backup=record, storage_name="secondary", status="copying")
 
 
 def bucket_keys(client: Any, bucket: str) -> list[str]:

@@ -17,10 +17,12 @@ from django.utils import timezone
 from nzila_ops.backups.copies import CopyFailed, copy_backup
 from nzila_ops.backups.service import run_backup
 from nzila_ops.exceptions import VerificationFailed
-from nzila_ops.models import BackupCopy, BackupRecord
+from nzila_ops.models import BackupCopy
 from tests.backups.copies_support import (
     bucket_keys,
+    copying_row,
     land_backup,
+    land_in_two_regions,
     manifest_in,
     object_sha256,
     two_region_settings,
@@ -131,9 +133,7 @@ def test_a_tampered_source_is_never_committed_on_the_target(
 def test_a_copy_already_on_the_target_is_not_copied_again(
     ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
 ) -> None:
-    primary, secondary, _ = buckets
-    two_region_settings(ops_settings, primary, secondary, aws_env)
-    manifest = land_backup(size=1 << 20)
+    manifest = land_in_two_regions(ops_settings, buckets, aws_env)
     assert copy_backup(manifest["name"], "secondary").result == "copied"
 
     assert copy_backup(manifest["name"], "secondary").result == "present"
@@ -145,11 +145,9 @@ def test_a_copy_already_on_the_target_is_not_copied_again(
 def test_a_copy_another_worker_is_running_is_left_to_it(
     ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
 ) -> None:
-    primary, secondary, secondary_client = buckets
-    two_region_settings(ops_settings, primary, secondary, aws_env)
-    manifest = land_backup(size=1 << 20)
-    record = BackupRecord.objects.get(name=manifest["name"])
-    BackupCopy.objects.create(backup=record, storage_name="secondary", status="copying")
+    _, secondary, secondary_client = buckets
+    manifest = land_in_two_regions(ops_settings, buckets, aws_env)
+    copying_row(manifest)
 
     assert copy_backup(manifest["name"], "secondary").result == "busy"
     assert bucket_keys(secondary_client, secondary) == []
@@ -158,11 +156,9 @@ def test_a_copy_another_worker_is_running_is_left_to_it(
 def test_a_copy_left_copying_by_a_worker_that_died_is_taken_over(
     ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
 ) -> None:
-    primary, secondary, secondary_client = buckets
-    two_region_settings(ops_settings, primary, secondary, aws_env)
-    manifest = land_backup(size=1 << 20)
-    record = BackupRecord.objects.get(name=manifest["name"])
-    row = BackupCopy.objects.create(backup=record, storage_name="secondary", status="copying")
+    _, secondary, secondary_client = buckets
+    manifest = land_in_two_regions(ops_settings, buckets, aws_env)
+    row = copying_row(manifest)
     # No heartbeat for longer than STALE_AFTER: its worker is gone.
     BackupCopy.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
 

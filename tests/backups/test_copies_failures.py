@@ -23,6 +23,7 @@ from nzila_ops.tasks import copy_backup_task
 from tests.backups.copies_support import (
     bucket_keys,
     land_backup,
+    land_in_two_regions,
     two_region_settings,
 )
 from tests.support.s3 import free_port
@@ -99,9 +100,7 @@ def test_a_tampered_source_opens_the_incident_at_once_without_retries(
 def test_a_copy_succeeding_does_not_resolve_a_failed_backup(
     ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str
 ) -> None:
-    primary, secondary, _ = buckets
-    two_region_settings(ops_settings, primary, secondary, aws_env)
-    manifest = land_backup(size=1 << 20)
+    manifest = land_in_two_regions(ops_settings, buckets, aws_env)
     signals.backup_failed.send(
         sender=BackupRecord, record=None, component=backup_component("default"),
         severity="P1", reason="pg_dump failed", at=timezone.now(),

@@ -29,20 +29,6 @@ from tests.support.s3 import free_port
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def second(ops_settings: Any, tmp_path: Path) -> Path:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "secondary": f"file://{tmp_path}/second",
-        },
-        "COPY_STORAGES": ["secondary"],
-    }
-    return tmp_path / "second"
-
-
 def installed() -> dict[str, tuple[str, str]]:
     return {
         t.name: (t.task, str(t.crontab).split(" (")[0])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import time_machine
@@ -20,20 +19,6 @@ from nzila_ops.models import BackupCopy, BackupRecord
 from tests.backups.copies_support import land_backup
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def second(ops_settings: Any, tmp_path: Path) -> Path:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "secondary": f"file://{tmp_path}/second",
-        },
-        "COPY_STORAGES": ["secondary"],
-    }
-    return tmp_path / "second"
 
 
 @pytest.mark.parametrize("catalog", ["no record of the backup", "a record"])

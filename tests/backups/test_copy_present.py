@@ -21,20 +21,6 @@ from tests.backups.copies_support import land_backup
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def second(ops_settings: Any, tmp_path: Path) -> Path:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "secondary": f"file://{tmp_path}/second",
-        },
-        "COPY_STORAGES": ["secondary"],
-    }
-    return tmp_path / "second"
-
-
 def plant(manifest: dict[str, Any], data: bytes, with_manifest: bool = True) -> None:
     """What a broken earlier copy (or another writer) left on the target."""
     target = get_storage("secondary")

@@ -3,7 +3,6 @@ storage again: its incident's next step carries ``--storage``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,19 +11,6 @@ from nzila_ops.backups.drills import run_drill
 from nzila_ops.models import Incident
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def two_storages(ops_settings: Any, tmp_path: Path) -> Any:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "secondary": f"file://{tmp_path}/second",
-        },
-    }
-    return ops_settings
 
 
 def test_a_failed_drill_of_a_copy_names_its_storage_in_the_next_step(

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from nzila_ops.backups.manifest import iter_manifests, manifest_key
 from nzila_ops.backups.retention import enforce_retention_all
 from nzila_ops.backups.storages import get_storage
-from tests.backups.copies_support import land_backup
+from tests.backups.copies_support import add_file_storage, land_backup
 from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,16 +74,9 @@ def plant(storage_name: str | None, manifest: dict[str, Any], fault: str) -> str
 
 @pytest.fixture
 def second(ops_settings: Any, tmp_path: Path) -> Any:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "second": f"file://{tmp_path}/second",
-        },
-        "COPY_STORAGES": ["second"],
-        "RETENTION": {"MIN_AGE_MINUTES": 0},
-    }
+    """Here (unlike tests/backups/conftest.py's) the copy target is named ``second``, retention
+    deletes at any age, and the fixture returns the settings."""
+    add_file_storage(ops_settings, tmp_path, alias="second", RETENTION={"MIN_AGE_MINUTES": 0})
     return ops_settings
 
 

@@ -11,26 +11,9 @@ from hypothesis import strategies as st
 
 from nzila_ops.backups.retention import BUCKETS, BackupInfo, Policy, plan_retention
 from nzila_ops.backups.retention_locks import bucket_start, keep_until
+from tests.backups.retention_support import backup_times, policies
 
 NOW = datetime(2026, 11, 27, 10, 40, tzinfo=UTC)
-
-backup_times = st.lists(
-    st.datetimes(
-        min_value=datetime(2024, 1, 1),
-        max_value=datetime(2026, 11, 27, 10, 40),
-        timezones=st.just(UTC),
-    ),
-    max_size=60,
-    unique=True,
-)
-policies = st.builds(
-    Policy,
-    hourly=st.integers(0, 48),
-    daily=st.integers(0, 14),
-    weekly=st.integers(0, 8),
-    monthly=st.integers(0, 24),
-    min_age=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=2)),
-)
 
 
 def backups_at(times: list[datetime]) -> list[BackupInfo]:

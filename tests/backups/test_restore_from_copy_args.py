@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,19 +31,6 @@ COMMANDS = [
     ("verify_backup", ["--latest"]),
     ("run_dr_drill", []),
 ]
-
-
-@pytest.fixture
-def two_storages(ops_settings: Any, tmp_path: Path) -> Any:
-    (tmp_path / "second").mkdir()
-    ops_settings.NZILA_OPS = {
-        **ops_settings.NZILA_OPS,
-        "STORAGES": {
-            **ops_settings.NZILA_OPS["STORAGES"],
-            "secondary": f"file://{tmp_path}/second",
-        },
-    }
-    return ops_settings
 
 
 def copy_to_secondary(settings: Any) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from nzila_ops.backups.retention import BUCKETS, BackupInfo, Policy, plan_retention
 from nzila_ops.models import BackupRecord
+from tests.backups.retention_support import backup_times, policies
 
 NOW = datetime(2026, 11, 27, 10, 40, tzinfo=UTC)
 
@@ -35,25 +36,6 @@ def test_the_worked_example_in_the_docs_keeps_42() -> None:
     assert {"b2026112223", "b2026111523", "b2026110823", "b2025123123"} <= names
     assert "b2026112023" not in names and "b2025113023" not in names
     assert kept[0].reasons[0] == "newest successful backup"
-
-
-backup_times = st.lists(
-    st.datetimes(
-        min_value=datetime(2024, 1, 1),
-        max_value=datetime(2026, 11, 27, 10, 40),
-        timezones=st.just(UTC),
-    ),
-    max_size=60,
-    unique=True,
-)
-policies = st.builds(
-    Policy,
-    hourly=st.integers(0, 48),
-    daily=st.integers(0, 14),
-    weekly=st.integers(0, 8),
-    monthly=st.integers(0, 24),
-    min_age=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=2)),
-)
 
 
 def as_backups(times: list[datetime], running: int = 0) -> list[BackupInfo]:
