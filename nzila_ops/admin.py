@@ -67,14 +67,10 @@ class ReadOnlyHistoryAdmin(ReadOnlyAdmin):
     search_fields = ("backup_name", "error")
 
 
-class BackupCopyInline(admin.TabularInline):
-    """The backup's copies to the copy targets (COPY_STORAGES), as the copy service records
-    them: read-only, like the catalog row they belong to."""
+class ReadOnlyInline(admin.TabularInline):
+    """Rows a service writes, shown under their parent: nothing is added, changed or deleted
+    here. Subclasses set ``model``, ``fields`` and ``readonly_fields = fields``."""
 
-    model = BackupCopy
-    verbose_name_plural = "Copies"
-    fields = ("storage_name", "status", "attempts", "copied_at", "error")
-    readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = False
@@ -87,6 +83,16 @@ class BackupCopyInline(admin.TabularInline):
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+
+class BackupCopyInline(ReadOnlyInline):
+    """The backup's copies to the copy targets (COPY_STORAGES), as the copy service records
+    them: read-only, like the catalog row they belong to."""
+
+    model = BackupCopy
+    verbose_name_plural = "Copies"
+    fields = ("storage_name", "status", "attempts", "copied_at", "error")
+    readonly_fields = fields
 
 
 @admin.register(BackupRecord)
@@ -143,24 +149,12 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
-class IncidentEventInline(admin.TabularInline):
+class IncidentEventInline(ReadOnlyInline):
     """The timeline, as it happened: append-only, so nothing here is editable."""
 
     model = IncidentEvent
     fields = ("at", "kind", "severity", "actor", "source", "detail")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 class IncidentForm(forms.ModelForm):
