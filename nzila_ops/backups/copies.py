@@ -278,7 +278,7 @@ def copy_backup(
     naming the target) when the copy fails: its BackupCopy row is marked failed with the reason
     and nothing is listed on the target. A wrong name or target raises before anything.
     ``source`` and ``target``: those storages, already made (copy_missing copies many backups
-    with one of each: an S3 storage's client costs a second and 10 MB or more to make)."""
+    with one of each: each S3 storage still resolves its own credentials and client)."""
     started = time.monotonic()
     copy_targets(storage)
     source = source or get_storage()
