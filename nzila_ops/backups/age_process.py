@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import IO
@@ -36,6 +38,7 @@ from nzila_ops.backups.streams import (
     Writable,
     enlarge_pipe,
 )
+from nzila_ops.backups.timing import StageTimes
 from nzila_ops.exceptions import OpsError
 
 #: The child's exit status when pyrage rejected the stream (bad tag, truncation, bad header).
@@ -175,18 +178,29 @@ def decrypt_into(
     sink: Writable,
     identities: list[x25519.Identity],
     on_bytes: Callable[[int], None] = lambda n: None,
+    times: StageTimes | None = None,
 ) -> None:
     """Decrypt everything ``reader`` yields into ``sink``.
 
     Raises AgeRejected when pyrage refuses the stream, the source's own exception when reading
     it failed, and whatever ``sink`` raises. ``on_bytes`` gets the ciphertext bytes read so far,
     from the calling thread. Where no child process can run, decrypts in this process: slower,
-    the same checks."""
+    the same checks. ``times`` gets stage "decrypt": the child's CPU time (its own core,
+    beside this process), or in this process the time spent inside pyrage."""
+    times = times or StageTimes()
+    before = _children_cpu_seconds()
     child = _start_child(identities)
     if child is None:
-        _decrypt_here(reader, sink, identities, on_bytes)
+        _decrypt_here(reader, sink, identities, on_bytes, times)
     else:
         _decrypt_in_child(child, reader, sink, on_bytes)
+        # The child has been waited for: its CPU time is now in RUSAGE_CHILDREN.
+        times.add("decrypt", _children_cpu_seconds() - before)
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _decrypt_in_child(
@@ -224,18 +238,35 @@ def _decrypt_here(
     sink: Writable,
     identities: list[x25519.Identity],
     on_bytes: Callable[[int], None],
+    times: StageTimes,
 ) -> None:
     """The same decryption in this process, with decrypt_into's contract."""
+    outside = 0.0  # seconds in our reader and writer, which pyrage calls back
 
     class Reporting:
         def write(self, data: bytes) -> int | None:
+            nonlocal outside
+            started = time.perf_counter()
             written = sink.write(data)
             on_bytes(reader.count)
+            outside += time.perf_counter() - started
             return written
 
+    class Reading:
+        def read(self, size: int = -1) -> bytes:
+            nonlocal outside
+            started = time.perf_counter()
+            data = reader.read(size)
+            outside += time.perf_counter() - started
+            return data
+
     trap = Trap()
+    started = time.perf_counter()
     try:
-        pyrage.decrypt_io(TrappedReader(reader, trap), TrappedWriter(Reporting(), trap), identities)
+        pyrage.decrypt_io(
+            TrappedReader(Reading(), trap), TrappedWriter(Reporting(), trap), identities
+        )
+        times.since("decrypt", started + outside)
     except BaseException as exc:
         # Our reader and writer record their own failures in the trap; anything else was
         # raised inside pyrage, which reports a failed authentication tag as an OSError.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pyrage
@@ -21,6 +22,7 @@ from nzila_ops.backups.streams import (
     TrappedWriter,
     Writable,
 )
+from nzila_ops.backups.timing import StageTimes
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,35 @@ class StreamResult:
     raw_size: int
     stored_size: int
     sha256: str
+    #: Busy seconds per stage: dump (pg_dump's side, overlapping the others), dump_wait (this
+    #: process waiting for the dump), compress, encrypt (only when encrypted), hash, upload.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Elapsed:
+    """Wraps a reader or writer that pyrage calls back, adding up the time spent in it, so
+    that what is left of the ``encrypt_io`` call is encryption itself."""
+
+    def __init__(self, target: TrappedReader | TrappedWriter) -> None:
+        self._target = target
+        self.seconds = 0.0
+
+    def read(self, size: int = -1) -> bytes:
+        started = time.perf_counter()
+        try:
+            return self._target.read(size)  # type: ignore[union-attr]
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def write(self, data: bytes) -> int:
+        started = time.perf_counter()
+        try:
+            return self._target.write(data)  # type: ignore[union-attr]
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def flush(self) -> None:
+        pass
 
 
 def stream_backup(
@@ -39,26 +70,30 @@ def stream_backup(
 ) -> StreamResult:
     """Compress (and, with recipients, age-encrypt) ``source`` into ``sink``.
 
-    Returns the raw size read, and the size and SHA-256 of exactly the bytes written to ``sink``.
+    Returns the raw size read, the size and SHA-256 of exactly the bytes written to ``sink``,
+    and the seconds spent in each stage.
     """
-    prefetch = PrefetchReader(source)
+    times = StageTimes()
+    prefetch = PrefetchReader(source, times=times)
     try:
         counted = CountingReader(prefetch, on_raw_bytes)
-        compressed = CompressingReader(counted, compressor)
-        hashing = HashingWriter(sink)
+        compressed = CompressingReader(counted, compressor, times)
+        hashing = HashingWriter(sink, times)
         if recipients:
             trap = Trap()
+            reader = _Elapsed(TrappedReader(compressed, trap))
+            writer = _Elapsed(TrappedWriter(hashing, trap))
+            started = time.perf_counter()
             try:
-                pyrage.encrypt_io(
-                    TrappedReader(compressed, trap), TrappedWriter(hashing, trap), recipients
-                )
+                pyrage.encrypt_io(reader, writer, recipients)
             except BaseException:
                 if trap.error is not None:
                     raise trap.error from None
                 raise
+            times.since("encrypt", started + reader.seconds + writer.seconds)
         else:
             while chunk := compressed.read(CHUNK_SIZE):
                 hashing.write(chunk)
-        return StreamResult(counted.count, hashing.count, hashing.hexdigest())
+        return StreamResult(counted.count, hashing.count, hashing.hexdigest(), times.rounded())
     finally:
         prefetch.close()

@@ -59,6 +59,9 @@ class RestoreOutcome:
     started_at: str
     finished_at: str = ""
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    #: Where the time went (docs/backups.md): the fetch's stages by busy time (download, hash,
+    #: decrypt, decompress, write; they overlap), then the restore, verify and swap phases.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     verification: dict[str, Any] = field(default_factory=dict)
     leftovers_removed: list[str] = field(default_factory=list)
     #: The storage (key of NZILA_OPS['STORAGES']) the backup was read from.
@@ -78,6 +81,13 @@ class PhaseTimer:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.seconds: dict[str, float] = {}
+        #: The fetch's own stages (UnpackResult.stage_seconds), once it has finished.
+        self.fetch_stages: dict[str, float] = {}
+
+    def stages(self) -> dict[str, float]:
+        """The fetch's stages, then every later phase."""
+        later = {name: s for name, s in self.seconds.items() if name != "fetch"}
+        return {**self.fetch_stages, **later}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -104,7 +114,8 @@ def fetch_and_load(
         raw = restorer.raw_path(target, tmp)
         try:
             with timer.phase("fetch"), open(raw, "wb", opener=private_file_opener) as sink:
-                unpack_backup(storage, manifest, sink, identities, timer.progress)
+                unpacked = unpack_backup(storage, manifest, sink, identities, timer.progress)
+            timer.fetch_stages = unpacked.stage_seconds
             with timer.phase("restore"):
                 restorer.load(lock, raw, target)
             with timer.phase("verify"):
@@ -188,6 +199,7 @@ def restore_database(
                 carry_incidents(database, outcome.previous_database)
     except BaseException as exc:
         outcome.phase_seconds = timer.seconds
+        outcome.stage_seconds = timer.stages()
         outcome.finished_at = timezone.now().isoformat()
         reason = describe(exc)
         _record(outcome, started_by, source, succeeded=False, error=reason)
@@ -196,6 +208,7 @@ def restore_database(
             raise
         raise RestoreError(f"restore failed: {reason}") from exc
     outcome.phase_seconds = timer.seconds
+    outcome.stage_seconds = timer.stages()
     outcome.finished_at = timezone.now().isoformat()
     progress.finish()
     _record(outcome, started_by, source, succeeded=True)

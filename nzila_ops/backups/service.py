@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -220,10 +221,16 @@ def run_backup(
             with plan.engine.open_dump() as (source, dump):
                 stream = stream_backup(source, writer, compressor, recipients, progress.advance)
             progress.phase("upload")
+            committing = time.perf_counter()
             writer.commit()
+            committed = time.perf_counter() - committing
             version_id, writer = writer.version_id, None
             finished_at = timezone.now()
             manifest = build_manifest(plan, started_at, finished_at, dump, stream)
+            stages = dict(stream.stage_seconds)
+            stages["upload"] = round(stages.get("upload", 0.0) + committed, 3)
+            # Where the time went (docs/backups.md), for the operator and the benchmark.
+            manifest["stage_seconds"] = stages
             if version_id:
                 # The locked version: a restore reads it even if the key was overwritten since.
                 manifest["object"]["version_id"] = version_id

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import IO, BinaryIO, Protocol
 
 from nzila_ops.backups.compression import Compressor, Decompressor
+from nzila_ops.backups.timing import StageTimes
 
 CHUNK_SIZE = 1 << 20
 #: Reading a backup back (restore, drill, verify_backup): bytes per read from storage and from
@@ -50,11 +52,20 @@ class PrefetchReader:
 
     It keeps the dump process (pg_dump) writing while this process compresses and encrypts, so
     the two overlap on separate cores instead of taking turns around a 64 KiB pipe buffer.
-    At most ``depth`` chunks are held.
+    At most ``depth`` chunks are held. With ``times``, the pump's reads add to stage "dump"
+    (the dump's busy time, beside the consumer's) and the consumer's waits for a chunk to
+    "dump_wait".
     """
 
-    def __init__(self, source: BinaryIO, chunk_size: int = CHUNK_SIZE, depth: int = 3) -> None:
+    def __init__(
+        self,
+        source: BinaryIO,
+        chunk_size: int = CHUNK_SIZE,
+        depth: int = 3,
+        times: StageTimes | None = None,
+    ) -> None:
         self._source = source
+        self._times = times or StageTimes()
         self._chunk_size = chunk_size
         self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
         self._buffer = memoryview(b"")
@@ -67,7 +78,9 @@ class PrefetchReader:
         try:
             read = getattr(self._source, "read1", self._source.read)
             while not self._stopped.is_set():
+                started = time.perf_counter()
                 chunk = read(self._chunk_size)
+                self._times.since("dump", started)
                 if not chunk:
                     break
                 self._put(chunk)
@@ -84,7 +97,9 @@ class PrefetchReader:
                 continue
 
     def _next_chunk(self) -> bool:
+        started = time.perf_counter()
         item = self._queue.get()
+        self._times.since("dump_wait", started)
         if item is None:
             self._eof = True
             return False
@@ -132,9 +147,12 @@ class CompressingReader:
     (pyrage asks for 8 KiB at a time).
     """
 
-    def __init__(self, source: CountingReader, compressor: Compressor) -> None:
+    def __init__(
+        self, source: CountingReader, compressor: Compressor, times: StageTimes | None = None
+    ) -> None:
         self._source = source
         self._compressor = compressor
+        self._times = times or StageTimes()
         self._pending = bytearray()
         self._offset = 0
         self._finished = False
@@ -144,11 +162,13 @@ class CompressingReader:
             self._pending = bytearray()
             self._offset = 0
             chunk = self._source.read(CHUNK_SIZE)
+            started = time.perf_counter()
             if chunk:
                 self._pending += self._compressor.compress(chunk)
             else:
                 self._pending += self._compressor.flush()
                 self._finished = True
+            self._times.since("compress", started)
 
     def read(self, size: int = -1) -> bytes:
         if len(self._pending) - self._offset == 0:
@@ -162,17 +182,23 @@ class CompressingReader:
 
 
 class HashingWriter:
-    """Forwards writes to ``sink`` while computing SHA-256 and size of exactly what was stored."""
+    """Forwards writes to ``sink`` while computing SHA-256 and size of exactly what was stored.
+    With ``times``: stages "hash" and "upload" (the sink's writes)."""
 
-    def __init__(self, sink: Writable) -> None:
+    def __init__(self, sink: Writable, times: StageTimes | None = None) -> None:
         self._sink = sink
         self._hash = hashlib.sha256()
+        self._times = times or StageTimes()
         self.count = 0
 
     def write(self, data: bytes) -> int:
+        started = time.perf_counter()
         self._hash.update(data)
+        hashed = time.perf_counter()
+        self._times.add("hash", hashed - started)
         self.count += len(data)
         self._sink.write(data)
+        self._times.since("upload", hashed)
         return len(data)
 
     def flush(self) -> None:
@@ -183,16 +209,22 @@ class HashingWriter:
 
 
 class HashingReader:
-    """Passes reads through while computing SHA-256 and size of exactly what was read."""
+    """Passes reads through while computing SHA-256 and size of exactly what was read.
+    With ``times``: stages "download" (the source's reads) and "hash"."""
 
-    def __init__(self, source: Readable) -> None:
+    def __init__(self, source: Readable, times: StageTimes | None = None) -> None:
         self._source = source
         self._hash = hashlib.sha256()
+        self._times = times or StageTimes()
         self.count = 0
 
     def read(self, size: int = -1) -> bytes:
+        started = time.perf_counter()
         data = self._source.read(size)
+        read = time.perf_counter()
+        self._times.add("download", read - started)
         self._hash.update(data)
+        self._times.since("hash", read)
         self.count += len(data)
         return data
 
@@ -209,24 +241,36 @@ class DecompressingWriter:
     """Decompresses what is written to it into ``sink``, in pieces of at most ``piece_size``
     bytes whatever the compression ratio (1 MiB of a repetitive table can stand for 100 MiB);
     ``finished()`` checks the stream ended properly (a truncated zstd or gzip stream
-    decompresses without error until then)."""
+    decompresses without error until then). With ``times``: stages "decompress" and "write"
+    (the sink's writes)."""
 
     def __init__(
-        self, decompressor: Decompressor, sink: Writable, piece_size: int = FETCH_CHUNK_SIZE
+        self,
+        decompressor: Decompressor,
+        sink: Writable,
+        piece_size: int = FETCH_CHUNK_SIZE,
+        times: StageTimes | None = None,
     ) -> None:
         self._decompressor = decompressor
         self._sink = sink
         self._piece_size = piece_size
+        self._times = times or StageTimes()
         self.count = 0
 
     def write(self, data: bytes) -> int:
+        times = self._times
+        started = time.perf_counter()
         output = self._decompressor.decompress(data, self._piece_size)
         while True:
+            times.since("decompress", started)
             if output:
                 self.count += len(output)
+                started = time.perf_counter()
                 self._sink.write(output)
+                times.since("write", started)
             if self._decompressor.needs_input:
                 return len(data)
+            started = time.perf_counter()
             output = self._decompressor.decompress(b"", self._piece_size)
 
     def flush(self) -> None:

@@ -7,7 +7,7 @@ catches truncation), and the zstd/gzip checksum of the decompressed stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from pyrage import x25519
@@ -22,6 +22,7 @@ from nzila_ops.backups.streams import (
     HashingReader,
     Writable,
 )
+from nzila_ops.backups.timing import StageTimes
 from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError, StorageError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
@@ -34,6 +35,9 @@ class UnpackResult:
     stored_size: int
     sha256: str
     raw_size: int
+    #: Busy seconds per stage: download, hash, decrypt (only when encrypted), decompress and
+    #: write (into the sink). Download and decryption overlap decompression.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def identities_for(manifest: dict[str, Any]) -> list[x25519.Identity]:
@@ -75,15 +79,16 @@ def unpack_backup(
     codec = get_codec(manifest["compression"]["algorithm"])
     source = _open_version(storage, manifest)
     try:
-        reader = HashingReader(source)
-        writer = DecompressingWriter(codec.decompressor(), sink)
+        times = StageTimes()
+        reader = HashingReader(source, times)
+        writer = DecompressingWriter(codec.decompressor(), sink, times=times)
 
         def on_bytes(done: int) -> None:
             progress.advance(done, obj["stored_size"])
 
         try:
             if manifest.get("encryption"):
-                decrypt_into(reader, writer, identities, on_bytes)
+                decrypt_into(reader, writer, identities, on_bytes, times)
             else:
                 while chunk := reader.read(FETCH_CHUNK_SIZE):
                     writer.write(chunk)
@@ -107,7 +112,7 @@ def unpack_backup(
                 f"backup {name} decompressed to {writer.count} bytes, the manifest says "
                 f"{obj['raw_size']}"
             )
-        return UnpackResult(reader.count, reader.hexdigest(), writer.count)
+        return UnpackResult(reader.count, reader.hexdigest(), writer.count, times.rounded())
     finally:
         source.close()
 

@@ -38,6 +38,8 @@ class Command(OpsCommand):
             "compression": record.compression,
             "encrypted": record.encrypted,
             "tables": len((record.manifest or {}).get("tables", [])),
+            # Busy seconds per stage; dump overlaps the others (docs/backups.md).
+            "stage_seconds": (record.manifest or {}).get("stage_seconds", {}),
         }
         if options["json"]:
             self.stdout.write(json.dumps(summary))
