@@ -6,6 +6,7 @@ from typing import Any
 
 from _backup_rows import ROW_LABELS, DbResult, RowResult
 from _report import Verdict, fmt, verdicts_json
+from _stages import BACKUP_STAGES, median_stages, stage_lines
 
 MB = 1024 * 1024
 
@@ -41,6 +42,27 @@ def print_table(results: list[DbResult]) -> None:
                 + (f"  ({failed} run(s) failed)" if failed else "")
                 + (f"  (then: {row.error})" if row.error else "")
             )
+
+
+def print_stages(results: list[DbResult]) -> None:
+    """Where row c's time goes, stage by stage (medians over its runs)."""
+    for db in results:
+        row = db.rows.get("c")
+        wall = row.median("wall_seconds") if row else None
+        if row is None or not row.stage_runs or wall is None:
+            continue
+        summary = row.summary or {}
+        sizes = {"raw": summary.get("raw_size"), "stored": summary.get("stored_size")}
+        print(
+            f"\n{db.dbname}: where c. ours spends its {wall:.2f} s (median busy seconds per "
+            "stage over the runs, share of the wall time, MB/s; dump runs beside the other "
+            "stages, so the shares add up to more than 100 %):"
+        )
+        stages = median_stages(row.stage_runs)
+        streaming = sum(seconds for name, seconds in stages.items() if name != "dump")
+        rest = (wall - streaming, "outside the stream: start-up, checks, catalog, manifest")
+        for line in stage_lines(BACKUP_STAGES, stages, wall, sizes, rest):
+            print(line)
 
 
 def ratio_verdict(
@@ -130,6 +152,7 @@ def to_json(results: list[DbResult], verdicts: list[Verdict], runs: int) -> dict
                 for m in row.runs
             ],
             "summary": row.summary,
+            "stage_seconds_median": median_stages(row.stage_runs) if row.stage_runs else None,
         }
 
     return {

@@ -39,6 +39,7 @@ class RowResult:
     runs: list[_measure.Measurement] = field(default_factory=list)
     error: str | None = None
     summary: dict[str, Any] | None = None  # ours: the command's JSON summary (last run)
+    stage_runs: list[dict[str, float]] = field(default_factory=list)  # ours: per run
 
     def median(self, attr: str) -> float | None:
         """Median over the successful runs (a failed dump's time or size means nothing)."""
@@ -120,6 +121,7 @@ def run_ours(ctx: Context, dbname: str, result: RowResult) -> None:
         if not measurement.ok:
             raise ValueError(f"exit {measurement.returncode}: {one_line(measurement.stderr)}")
         result.summary = parse_summary(measurement.stdout)
+        result.stage_runs.append(result.summary.get("stage_seconds") or {})
         # What actually landed in the store, not just what the command claims.
         stored = _measure.dir_size(store)
         result.runs.append(replace(measurement, output_bytes=stored))

@@ -17,7 +17,9 @@ same cache and machine conditions) and reported as medians:
 
 Page cache cannot be dropped here, so every database gets one untimed warm-up dump first:
 all timed runs then read from a warm cache. The report always exits 0; targets print as
-PASS/MISS. Memory figures are explained in ``_measure.py``; the targets use the sampled
+PASS/MISS. After the table, "where the time goes": row c's busy seconds per stage (the
+command's ``stage_seconds``, medians), each as a share of the wall time and in MB/s
+(``_stages.py``). Memory figures are explained in ``_measure.py``; the targets use the sampled
 tree sum. Row c needs ``manage.py migrate`` first (its catalog lives in the benchmarked
 database), which is done untimed. Pass ``--workdir`` to keep the age identity
 (``age-identity.txt``) that can decrypt row c's backups; by default the scratch dir is
@@ -35,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _measure  # sibling modules: bench/ is not a package
 import generate_db
-from _backup_report import evaluate, print_table, to_json
+from _backup_report import evaluate, print_stages, print_table, to_json
 from _backup_rows import (
     ROW_LABELS,
     RUNNERS,
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         for db in results:
             db.rows["c"].error = ours_error
     print_table(results)
+    print_stages(results)
     verdicts = evaluate(results) if "c" in args.rows else []
     if verdicts:
         print_verdicts(verdicts)

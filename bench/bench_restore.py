@@ -25,7 +25,9 @@ Targets, per database: b <= 1.25 x a; the peak RSS of b's process tree (restore_
 age decryption child, pg_restore and its workers; the sampled sum, see ``_measure.py``, highest
 of the runs) <= 100 MB. Across the databases: that peak does not grow with the database's size
 (the larger may use at most max(5 MB, 10 %) more). The report always exits 0 and prints
-PASS/MISS.
+PASS/MISS. Each summary ends with "where the time goes": b's busy seconds per stage (the
+command's ``stage_seconds``, medians), each as a share of the wall time and in MB/s
+(``_stages.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import _measure  # sibling modules: bench/ is not a package
 import generate_db
 from _backup_report import RSS_GROWTH_ABS_MB, RSS_GROWTH_REL, RSS_LIMIT_MB
 from _report import Verdict, print_verdicts, verdicts_json, write_json
+from _stages import RESTORE_STAGES, median_stages, stage_lines
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE_PY = REPO / "example_project" / "manage.py"
@@ -76,8 +79,9 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def prepare(server: generate_db.Server, dbname: str, workdir: Path) -> tuple[dict, str, Path]:
-    """Back up ``dbname`` with our command; return (env for restores, backup name, raw dump)."""
+def prepare(server: generate_db.Server, dbname: str, workdir: Path) -> tuple[dict, str, Path, int]:
+    """Back up ``dbname`` with our command; return (env for restores, backup name, raw dump,
+    stored size)."""
     from pyrage import x25519
 
     identity = x25519.Identity.generate()
@@ -107,7 +111,7 @@ def prepare(server: generate_db.Server, dbname: str, workdir: Path) -> tuple[dic
         check=True,
     )
     live_env = {**env, "DATABASE_URL": f"{url}/{LIVE}"}
-    return live_env, summary["name"], raw
+    return live_env, summary["name"], raw, summary["stored_size"]
 
 
 def run_baseline(server: generate_db.Server, raw: Path) -> _measure.Measurement:
@@ -146,9 +150,11 @@ class DbRestore:
     dbname: str
     size_bytes: int
     raw_bytes: int = 0
+    stored_bytes: int = 0
     baseline: list[float] = field(default_factory=list)
     ours: list[float] = field(default_factory=list)
     phases: list[dict[str, float]] = field(default_factory=list)
+    stage_runs: list[dict[str, float]] = field(default_factory=list)
     tree_rss_mb: list[float] = field(default_factory=list)
     max_rss_mb: list[float] = field(default_factory=list)
     error: str = ""
@@ -163,7 +169,7 @@ def bench_database(server: generate_db.Server, dbname: str, runs: int) -> DbRest
         result = DbRestore(dbname, generate_db.database_size(conn))
     workdir = Path(tempfile.mkdtemp(prefix="nzila-bench-restore-"))
     try:
-        env, name, raw = prepare(server, dbname, workdir)
+        env, name, raw, result.stored_bytes = prepare(server, dbname, workdir)
         result.raw_bytes = raw.stat().st_size
         print(f"{dbname}: backup {name}; raw dump {result.raw_bytes / 1e6:.1f} MB", flush=True)
         for run in range(1, runs + 1):
@@ -178,6 +184,7 @@ def bench_database(server: generate_db.Server, dbname: str, runs: int) -> DbRest
             result.tree_rss_mb.append(b.tree_rss_mb)
             result.max_rss_mb.append(b.max_rss_mb)
             result.phases.append(outcome["phase_seconds"])
+            result.stage_runs.append(outcome.get("stage_seconds") or {})
             shown = ", ".join(f"{k} {v:.2f}" for k, v in outcome["phase_seconds"].items())
             print(
                 f"  run {run}: b. restore_database {b.wall_seconds:.2f} s ({shown}), "
@@ -244,6 +251,17 @@ def print_summary(db: DbRestore) -> None:
         f"{statistics.median(db.ours):.2f} s"
     )
     print("  phases (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in phase_medians.items()))
+    wall = statistics.median(db.ours)
+    print(
+        f"  where restore_database spends its {wall:.2f} s (median busy seconds per stage, "
+        "share of the wall time, MB/s; download, hash and decrypt run beside decompress and "
+        "write, so the shares add up to more than 100 %):"
+    )
+    sizes: dict[str, int | None] = {"raw": db.raw_bytes, "stored": db.stored_bytes}
+    phases = sum(phase_medians.values())
+    rest = (wall - phases, "outside the phases: start-up, checks, history, catalog rebuild")
+    for line in stage_lines(RESTORE_STAGES, median_stages(db.stage_runs), wall, sizes, rest):
+        print(line)
     print(
         f"  peak RSS of restore_database's process tree: {db.peak_rss_mb:.1f} MB "
         f"(runs: {', '.join(f'{v:.1f}' for v in db.tree_rss_mb)}); largest single process "
