@@ -120,6 +120,23 @@ class Sync:
         ]
         return min(exact, key=lambda o: str(o["id"])) if exact else None
 
+    def reconcile(
+        self,
+        kind: str,
+        name: str,
+        found: dict[str, Any],
+        collection: str,
+        body: dict[str, Any],
+        differences: list[str],
+    ) -> str:
+        """Update an object that exists (unless a dry run) when it differs from ``body``, and
+        record what was done. Returns its id."""
+        if differences and not self.dry_run:
+            self.client.update(f"{collection}/{found['id']}", body["type"], body)
+        action = UPDATED if differences else UNCHANGED
+        self.record(kind, name, action, str(found["id"]), tuple(differences))
+        return str(found["id"])
+
     def record(
         self,
         kind: str,
@@ -169,18 +186,9 @@ class Sync:
         else:
             differences += _layer_differences(ours, layer)
             ours.update({k: v for k, v in layer.items() if k != "name"})
-        if differences and not self.dry_run:
-            self.client.update(
-                f"/schedules/{found['id']}", "schedule", {**wanted, "schedule_layers": layers}
-            )
-        self.record(
-            SCHEDULE,
-            name,
-            UPDATED if differences else UNCHANGED,
-            str(found["id"]),
-            tuple(differences),
+        return self.reconcile(
+            SCHEDULE, name, found, "/schedules", {**wanted, "schedule_layers": layers}, differences
         )
-        return str(found["id"])
 
     def policy(self, name: str, spec: dict[str, Any], schedules: dict[str, str | None]) -> Any:
         full_name = self.prefix + name
@@ -214,16 +222,7 @@ class Sync:
             differences.append("repeat")
         if _rules(found.get("escalation_rules")) != _rules(rules):
             differences.append("levels")
-        if differences and not self.dry_run:
-            self.client.update(f"/escalation_policies/{found['id']}", "escalation_policy", wanted)
-        self.record(
-            POLICY,
-            full_name,
-            UPDATED if differences else UNCHANGED,
-            str(found["id"]),
-            tuple(differences),
-        )
-        return str(found["id"])
+        return self.reconcile(POLICY, full_name, found, "/escalation_policies", wanted, differences)
 
     def service(self, name: str, policy_id: str | None) -> None:
         full_name = self.prefix + name
@@ -247,17 +246,9 @@ class Sync:
         rule = found.get("incident_urgency_rule") or {}
         if {k: rule.get(k) for k in URGENCY_RULE} != URGENCY_RULE:
             differences.append("incident_urgency_rule")
-        if differences and not self.dry_run:
-            fields = {"type": "service", "name": full_name}
-            fields.update({k: wanted[k] for k in differences})
-            self.client.update(f"/services/{found['id']}", "service", fields)
-        self.record(
-            SERVICE,
-            full_name,
-            UPDATED if differences else UNCHANGED,
-            str(found["id"]),
-            tuple(differences),
-        )
+        # Only the fields that differ: a service's other settings are the account owner's.
+        fields = {"type": "service", "name": full_name, **{k: wanted[k] for k in differences}}
+        self.reconcile(SERVICE, full_name, found, "/services", fields, differences)
         self.integration(name, str(found["id"]), found.get("integrations") or [])
 
     def integration(self, service: str, service_id: str | None, have: list[Any]) -> None:
