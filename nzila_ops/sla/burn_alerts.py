@@ -42,7 +42,13 @@ from nzila_ops.sla.burn_rate import (
     windows_of,
 )
 from nzila_ops.sla.periods import current_month
-from nzila_ops.sla.uptime import overall_availability, sla_components
+from nzila_ops.sla.uptime import (
+    OVERALL,
+    coverages,
+    overall_availability,
+    overall_coverage,
+    sla_components,
+)
 
 logger = logging.getLogger("nzila_ops.sla")
 
@@ -63,10 +69,15 @@ def configured_rules() -> list[BurnRule]:
 def measure(
     components: Sequence[str], now: datetime, windows: Sequence[timedelta]
 ) -> dict[timedelta, WindowUsage]:
-    """Down and observed seconds of the service over each window ending at ``now``."""
+    """Down and observed seconds of the service over each window ending at ``now``: the
+    coverage of the longest window is computed once and cut into the others."""
+    if not windows:
+        return {}
+    each, everyone = coverages(components, now - max(windows), now, now=now)
+    service = overall_coverage(each, everyone)
     usage = {}
     for window in windows:
-        overall = overall_availability(components, now - window, now)
+        overall = service.over(OVERALL, now - window, now)
         usage[window] = WindowUsage(window, overall.down_seconds, overall.observed_seconds)
     return usage
 
