@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from nzila_ops.exceptions import InvalidArgument
+from nzila_ops.formats import duration
 from nzila_ops.incidents import service
 from nzila_ops.models import (
     BackupCopy,
@@ -137,18 +138,6 @@ class DrillRecordAdmin(ReadOnlyHistoryAdmin):
     list_display = ("database_alias", "backup_name", "result", "rto_seconds", "started_at")
 
 
-def _duration(seconds: float | None) -> str:
-    """MTTA/MTTR as an operator reads them: '4 min 10 s', '1 h 02 min'."""
-    if seconds is None:
-        return ""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
 class IncidentEventInline(ReadOnlyInline):
     """The timeline, as it happened: append-only, so nothing here is editable."""
 
@@ -231,11 +220,11 @@ class IncidentAdmin(ListAdmin):
 
     @admin.display(description="MTTA")
     def mtta(self, incident: Incident) -> str:
-        return _duration(incident.seconds_to_acknowledge)
+        return duration(incident.seconds_to_acknowledge)  # "-" when not yet, as Django shows empty
 
     @admin.display(description="MTTR")
     def mttr(self, incident: Incident) -> str:
-        return _duration(incident.seconds_to_resolve)
+        return duration(incident.seconds_to_resolve)
 
     def save_model(self, request: Any, obj: Incident, form: Any, change: bool) -> None:
         # Only the post-mortem fields the operator changed are written, with an UPDATE of

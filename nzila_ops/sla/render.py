@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from nzila_ops.formats import duration
 from nzila_ops.sla.report import ComponentRow, SlaReport
 
 UNKNOWN = "unknown (no data)"
@@ -36,18 +37,6 @@ def spent_percent(value: float | None, digits: int = 1) -> str:
 
 def minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.2f} min"
-
-
-def duration(seconds: float | None) -> str:
-    """ "4 min 10 s", "2 h 05 min", "3 d 4 h"; "-" when None."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
-    if whole < 86400:
-        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
-    return f"{whole // 86400} d {whole % 86400 // 3600} h"
 
 
 def _taken(seconds: float | None) -> str:

@@ -52,7 +52,7 @@ def test_the_list_shows_mtta_and_mttr_and_filters_by_each_field(
     open_one("websocket", severity="P2", source="uptimerobot", is_drill=True)
 
     page = admin_client.get(LIST).content.decode()
-    assert "4 min 0 s" in page and "31 min 0 s" in page  # MTTA and MTTR of the database's
+    assert "4 min 00 s" in page and "31 min 00 s" in page  # MTTA and MTTR of the database's
 
     def listed(query: str) -> set[str]:
         return set(admin_client.get(LIST + query).context["cl"].result_list)

@@ -1,0 +1,15 @@
+"""How figures read to an operator, one rule everywhere (the admin, the SLA report, e-mails)."""
+
+from __future__ import annotations
+
+
+def duration(seconds: float | None) -> str:
+    """ "4 min 10 s", "2 h 05 min", "3 d 4 h"; "-" when None."""
+    if seconds is None:
+        return "-"
+    whole = max(0, round(seconds))
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
+    if whole < 86400:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 86400} d {whole % 86400 // 3600} h"
