@@ -136,6 +136,21 @@ def check_signature(
         raise Refused(401, f"{label} does not match")
 
 
+def check_configured_signature(
+    request: HttpRequest,
+    vendor: str,
+    secret: Any,
+    meta_key: str,
+    label: str,
+    matches: Callable[[str], bool],
+) -> None:
+    """Refuse (404) when the vendor's ``secret`` (or list of secrets) is not configured: the
+    webhook is switched off; else refuse (401) as ``check_signature`` does."""
+    if not secret:
+        raise Refused(404, f"{vendor} webhook not configured")
+    check_signature(request, meta_key, label, matches)
+
+
 def hmac_sha256_hex(secret: bytes, body: bytes) -> bytes:
     return hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
 

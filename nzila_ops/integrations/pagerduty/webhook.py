@@ -30,7 +30,7 @@ from nzila_ops.integrations.inbound import (
     UNCHANGED,
     Outcome,
     Refused,
-    check_signature,
+    check_configured_signature,
     delivery_key,
     hmac_sha256_hex,
     once,
@@ -66,10 +66,13 @@ def verify(body: bytes, header: str, secrets: list[bytes]) -> bool:
 def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcome:
     """The endpoint (see the module docstring)."""
     secrets = config["PAGERDUTY_SECRETS"]
-    if not secrets:
-        raise Refused(404, "PagerDuty webhook not configured")
-    check_signature(
-        request, SIGNATURE_HEADER, "X-PagerDuty-Signature", lambda h: verify(body, h, secrets)
+    check_configured_signature(
+        request,
+        "PagerDuty",
+        secrets,
+        SIGNATURE_HEADER,
+        "X-PagerDuty-Signature",
+        lambda h: verify(body, h, secrets),
     )
     event = parse_json_object(body).get("event")
     if not isinstance(event, dict):

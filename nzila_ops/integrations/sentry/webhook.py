@@ -33,7 +33,7 @@ from nzila_ops.integrations.inbound import (
     Outcome,
     Refused,
     body_id,
-    check_signature,
+    check_configured_signature,
     delivery_key,
     hmac_sha256_hex,
     once,
@@ -59,10 +59,13 @@ def verify(body: bytes, header: str, secret: bytes) -> bool:
 def receive(request: HttpRequest, body: bytes, config: dict[str, Any]) -> Outcome:
     """The endpoint (see the module docstring)."""
     secret = config["SENTRY_CLIENT_SECRET"]
-    if not secret:
-        raise Refused(404, "Sentry webhook not configured")
-    check_signature(
-        request, SIGNATURE_HEADER, "Sentry-Hook-Signature", lambda h: verify(body, h, secret)
+    check_configured_signature(
+        request,
+        "Sentry",
+        secret,
+        SIGNATURE_HEADER,
+        "Sentry-Hook-Signature",
+        lambda h: verify(body, h, secret),
     )
     payload = parse_json_object(body)
     resource = request.META.get(RESOURCE_HEADER, "")
