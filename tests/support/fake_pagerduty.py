@@ -24,9 +24,11 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_server import LocalServer
 
 SEVERITIES = ("critical", "error", "warning", "info")
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -65,7 +67,7 @@ class Alert:
     events: list[str] = field(default_factory=list)
 
 
-class FakePagerDuty:
+class FakePagerDuty(LocalServer):
     """``with FakePagerDuty() as pd:`` serves ``pd.events_url`` and ``pd.api_url``."""
 
     def __init__(self, token: str = "u+fake-rest-api-token-0123") -> None:
@@ -81,14 +83,7 @@ class FakePagerDuty:
         self.outage = False
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(self._handler())
 
     @property
     def events_url(self) -> str:
@@ -97,15 +92,6 @@ class FakePagerDuty:
     @property
     def api_url(self) -> str:
         return self.base_url
-
-    def __enter__(self) -> FakePagerDuty:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
     # What tests set up and look at.
 

@@ -12,9 +12,11 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.local_server import LocalServer
 
 PAGE_SIZE = 50
 KEYWORD = 2
@@ -28,7 +30,7 @@ class Recorded:
     params: dict[str, str]
 
 
-class FakeUptimeRobot:
+class FakeUptimeRobot(LocalServer):
     """``with FakeUptimeRobot(api_key) as robot:`` serves ``robot.api_url`` until the block ends.
 
     ``monitors`` maps id to the monitor as getMonitors returns it (with ``alert_contacts``).
@@ -45,24 +47,11 @@ class FakeUptimeRobot:
         self.raw_answer: bytes | None = None
         self._ids = itertools.count(777_000_001)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        # A short poll interval: shutdown() waits for it, at the end of every test.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._listen(self._handler())
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v2/"
-
-    def __enter__(self) -> FakeUptimeRobot:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        return f"{self.base_url}/v2/"
 
     def add_monitor(self, **fields: Any) -> int:
         """A monitor that already exists in the account (made in the dashboard)."""
