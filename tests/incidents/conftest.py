@@ -5,17 +5,9 @@ from collections.abc import Iterator
 import pytest
 from celery.result import allow_join_result
 
-from nzila_ops.health.connections import close_pooled_connections
-from nzila_ops.health.runner import clear_cache
+# The health checks' result cache is emptied around every test, as in tests/health.
+from tests.health.conftest import _fresh_health_cache  # noqa: F401  (an autouse fixture)
 from tests.support.redis_server import PrivateRedis
-
-
-@pytest.fixture(autouse=True)
-def _fresh_health_cache() -> Iterator[None]:
-    clear_cache()
-    yield
-    clear_cache()
-    close_pooled_connections()  # else the test database cannot be flushed or dropped
 
 
 @pytest.fixture(autouse=True)
