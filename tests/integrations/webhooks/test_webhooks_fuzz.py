@@ -13,15 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nzila_ops.models import Incident, IncidentEvent
+from tests.integrations.webhooks import payloads
 from tests.integrations.webhooks.conftest import PAGERDUTY_URL, SENTRY_URL
-from tests.integrations.webhooks.payloads import (
-    PAGERDUTY_SECRET,
-    SENTRY_SECRET,
-    UPTIMEROBOT_TOKEN,
-    dumps,
-    hmac_hex,
-    pagerduty_signature,
-)
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(max_examples=150, deadline=None,
@@ -40,7 +33,7 @@ json_values = st.recursive(
 )
 bodies = st.one_of(
     st.binary(max_size=300),
-    json_values.map(dumps),
+    json_values.map(payloads.dumps),
     st.integers(1, 2000).map(lambda depth: b"[" * depth + b"]" * depth),
     st.integers(1, 3000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
 )
@@ -56,7 +49,7 @@ vendor_headers = st.dictionaries(
     max_size=5,
 )  # fmt: skip
 tokens = st.one_of(
-    st.just(UPTIMEROBOT_TOKEN),
+    st.just(payloads.UPTIMEROBOT_TOKEN),
     st.text(alphabet=string.ascii_letters + string.digits + "-_.~%", min_size=1, max_size=80),
     latin1.filter(lambda t: t and "/" not in t and "?" not in t and "#" not in t),
 )
@@ -107,7 +100,7 @@ def test_uptimerobot_requests_of_any_shape_are_answered(
     response = vendor().generic(method, url, body, content_type="application/x-www-form-urlencoded")
 
     assert_answered(response, method)
-    if token != UPTIMEROBOT_TOKEN:
+    if token != payloads.UPTIMEROBOT_TOKEN:
         assert response.status_code in (403, 404, 405)
         assert nothing_recorded()
 
@@ -137,8 +130,10 @@ def test_signed_pagerduty_bodies_of_any_shape_are_answered(
 
     service.open_incident(key="database", component="database", severity="P0",
                           source="health", title="database is DOWN")  # fmt: skip
-    body = dumps({"event": event})
-    headers = {"X-PagerDuty-Signature": pagerduty_signature(body, PAGERDUTY_SECRET)}
+    body = payloads.dumps({"event": event})
+    headers = {
+        "X-PagerDuty-Signature": payloads.pagerduty_signature(body, payloads.PAGERDUTY_SECRET)
+    }
     if webhook_id is not None:
         headers["X-Webhook-Id"] = webhook_id
 
@@ -173,9 +168,9 @@ sentry_data = st.fixed_dictionaries(
 def test_signed_sentry_bodies_of_any_shape_are_answered(
     webhook_settings: Any, resource: str, action: Any, data: Any
 ) -> None:
-    body = dumps({"action": action, "data": data})
-    headers = {"Sentry-Hook-Resource": resource,
-               "Sentry-Hook-Signature": hmac_hex(SENTRY_SECRET, body)}  # fmt: skip
+    body = payloads.dumps({"action": action, "data": data})
+    signature = payloads.hmac_hex(payloads.SENTRY_SECRET, body)
+    headers = {"Sentry-Hook-Resource": resource, "Sentry-Hook-Signature": signature}
 
     response = vendor().post(SENTRY_URL, body, content_type="application/json", headers=headers)
 
@@ -210,14 +205,14 @@ def test_uptimerobot_alerts_of_any_content_are_answered(
 ) -> None:
     from urllib.parse import urlencode
 
-    url = f"/ops/webhooks/uptimerobot/{UPTIMEROBOT_TOKEN}/"
+    url = f"/ops/webhooks/uptimerobot/{payloads.UPTIMEROBOT_TOKEN}/"
     if form == "query":
         response = vendor().get(url + "?" + urlencode(fields))
     elif form == "form":
         response = vendor().post(url, urlencode(fields),
                                  content_type="application/x-www-form-urlencoded")  # fmt: skip
     else:
-        response = vendor().post(url, dumps(fields), content_type="application/json")
+        response = vendor().post(url, payloads.dumps(fields), content_type="application/json")
 
     assert_answered(response)
     assert response.status_code in (200, 400)
