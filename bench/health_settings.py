@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from _bench_database import bench_database
+
 SECRET_KEY = "bench-health-not-a-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -34,17 +36,7 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "health_urls"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "HOST": os.environ.get("PGHOST", "127.0.0.1"),
-        "PORT": os.environ.get("PGPORT", "5432"),
-        "USER": os.environ.get("PGUSER", "postgres"),
-        "NAME": os.environ.get("BENCH_HEALTH_DB", "nzila_bench_health"),
-        # Request threads keep their connection between requests, as in production.
-        "CONN_MAX_AGE": 60,
-    }
-}
+DATABASES = {"default": bench_database("BENCH_HEALTH_DB", "nzila_bench_health")}
 
 REDIS = os.environ.get("BENCH_HEALTH_REDIS", "redis://127.0.0.1:6379").rstrip("/")
 # Django's cache (both sides' cache check) on db 2; both Redis checks PING db 1.

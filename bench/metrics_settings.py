@@ -9,7 +9,7 @@ Environment: ``BENCH_METRICS_DB`` (default ``nzila_bench_metrics``),
 
 from __future__ import annotations
 
-import os
+from _bench_database import bench_database
 
 from nzila_export_hub.settings import *  # noqa: F403
 from nzila_export_hub.settings import NZILA_OPS
@@ -17,17 +17,7 @@ from nzila_export_hub.settings import NZILA_OPS
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "metrics_urls"
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "HOST": os.environ.get("PGHOST", "127.0.0.1"),
-        "PORT": os.environ.get("PGPORT", "5432"),
-        "USER": os.environ.get("PGUSER", "postgres"),
-        "NAME": os.environ.get("BENCH_METRICS_DB", "nzila_bench_metrics"),
-        # A serving process keeps its connection between requests, as in production.
-        "CONN_MAX_AGE": 60,
-    }
-}
+DATABASES = {"default": bench_database("BENCH_METRICS_DB", "nzila_bench_metrics")}
 TOKEN = "bench-metrics-token"
 NZILA_OPS = {**NZILA_OPS, "METRICS": {**NZILA_OPS.get("METRICS", {}), "TOKEN": TOKEN}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
