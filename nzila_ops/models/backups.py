@@ -56,9 +56,22 @@ class BackupRecord(models.Model):
     deleted_at = models.DateTimeField(
         null=True, blank=True, help_text="When retention deleted the object; the row is history."
     )
+    # The last full verification (verify_backup: checksum, age, zstd, the dump's own listing),
+    # whoever asked for it: the admin shows it beside the backup.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_result = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("passed", "passed"), ("failed", "failed")],
+        help_text="Blank until the backup is verified.",
+    )
+    verification_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        # Restoring replaces the live database: a permission of its own, never implied by staff
+        # or by the model's change permission (the admin's restore page requires it).
+        permissions = [("restore_backup", "Can restore a backup from the admin")]
         indexes = [models.Index(fields=["database_alias", "status", "-started_at"])]
         constraints = [
             # The claim that makes overlapping runs harmless: beat firing twice, or two workers

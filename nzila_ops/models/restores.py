@@ -50,6 +50,9 @@ class RestoreRecord(RecoveryRun):
         max_length=255, blank=True, help_text="Where the replaced database was kept."
     )
     started_by = models.CharField(max_length=200, help_text="User, command or task.")
+    requested_from = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The address an admin restore was asked for from."
+    )
     result = models.CharField(max_length=10, choices=Result.choices)
 
     class Meta(RecoveryRun.Meta):
