@@ -9,6 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
+from nzila_ops.backups.restore_admin import RestoreFromAdminMixin
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
 from nzila_ops.incidents import service
@@ -97,7 +98,7 @@ class BackupCopyInline(ReadOnlyInline):
 
 
 @admin.register(BackupRecord)
-class BackupRecordAdmin(ReadOnlyAdmin):
+class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
     inlines = (BackupCopyInline,)
     list_display = (
         "name",
