@@ -1,142 +1,24 @@
+"""Incidents, their deliveries and maintenance windows in the admin."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseBadRequest
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from nzila_ops.backups.restore_admin import RestoreFromAdminMixin
+from nzila_ops.admin.common import ListAdmin, ReadOnlyAdmin, ReadOnlyInline
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
 from nzila_ops.incidents import service
-from nzila_ops.models import (
-    BackupCopy,
-    BackupRecord,
-    Delivery,
-    DrillRecord,
-    Incident,
-    IncidentEvent,
-    MaintenanceWindow,
-    RestoreRecord,
-)
+from nzila_ops.models import Delivery, Incident, IncidentEvent, MaintenanceWindow
 
 #: What an operator writes on an incident: everything else changes through the service.
 POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
 # What the public status page shows instead of the internal title (docs/status_page.md).
 WRITTEN_FIELDS = ("public_title", *POSTMORTEM_FIELDS)
-
-
-class ListAdmin(admin.ModelAdmin):
-    """Refuses a list query holding a NUL character with a 400: PostgreSQL cannot compare text
-    with one, so a filter value such as ``?status=%00`` was a DataError and a 500."""
-
-    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
-        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
-            return HttpResponseBadRequest("a filter or search holds a NUL character")
-        return super().changelist_view(request, extra_context)
-
-
-class ReadOnlyAdmin(ListAdmin):
-    """Records written by the services (the catalog mirrors storage; restores and drills are
-    history): nobody adds, edits or deletes them by hand. Deleting a catalog row would look
-    like deleting the backup, which stays in storage (retention deletes backups), and the
-    restores and drills are the audit trail an SLA report reads."""
-
-    date_hierarchy = "started_at"
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        # Also removes the "Delete selected" action, which needs this permission.
-        return False
-
-    @admin.display(description="duration")
-    def duration(self, record: BackupRecord | RestoreRecord | DrillRecord) -> str:
-        seconds = record.duration_seconds
-        return "" if seconds is None else f"{seconds:.1f} s"
-
-
-class ReadOnlyHistoryAdmin(ReadOnlyAdmin):
-    list_filter = ("result", "database_alias")
-    search_fields = ("backup_name", "error")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows a service writes, shown under their parent: nothing is added, changed or deleted
-    here. Subclasses set ``model``, ``fields`` and ``readonly_fields = fields``."""
-
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-
-class BackupCopyInline(ReadOnlyInline):
-    """The backup's copies to the copy targets (COPY_STORAGES), as the copy service records
-    them: read-only, like the catalog row they belong to."""
-
-    model = BackupCopy
-    verbose_name_plural = "Copies"
-    fields = ("storage_name", "status", "attempts", "copied_at", "error")
-    readonly_fields = fields
-
-
-@admin.register(BackupRecord)
-class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
-    inlines = (BackupCopyInline,)
-    list_display = (
-        "name",
-        "database_alias",
-        "backup_type",
-        "status",
-        "started_at",
-        "duration",
-        "stored",
-        "ratio",
-        "encrypted",
-    )
-    list_filter = ("status", "database_alias", "backup_type", "engine")
-    search_fields = ("name", "sha256", "error")
-    readonly_fields = [field.name for field in BackupRecord._meta.fields]
-
-    @admin.display(description="stored")
-    def stored(self, record: BackupRecord) -> str:
-        return "" if record.stored_size is None else filesizeformat(record.stored_size)
-
-    @admin.display(description="ratio")
-    def ratio(self, record: BackupRecord) -> str:
-        ratio = record.compression_ratio
-        return "" if ratio is None else f"{ratio:.2f}x"
-
-    @admin.display(boolean=True)
-    def encrypted(self, record: BackupRecord) -> bool:
-        return record.encrypted
-
-
-@admin.register(RestoreRecord)
-class RestoreRecordAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("backup_name", "target", "result", "started_by", "started_at", "duration")
-
-
-@admin.register(DrillRecord)
-class DrillRecordAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("database_alias", "backup_name", "result", "rto_seconds", "started_at")
 
 
 class IncidentEventInline(ReadOnlyInline):
@@ -344,7 +226,3 @@ class MaintenanceWindowAdmin(ListAdmin):
         if not change:
             obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
-
-
-# The SLA report page (nzila_ops.view_sla_report): registered with its own room's admin.
-from nzila_ops.sla import admin as sla_admin  # noqa: E402, F401
