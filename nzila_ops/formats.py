@@ -13,3 +13,16 @@ def duration(seconds: float | None) -> str:
     if whole < 86400:
         return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
     return f"{whole // 86400} d {whole % 86400 // 3600} h"
+
+
+def human_size(size: float | None) -> str:
+    """ "512 B", "3.4 MB": 1000-based, as the commands, the admin and e-mails print sizes
+    (one rule everywhere: an operator comparing the admin with list_backups sees one figure);
+    "-" when None."""
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover

@@ -14,17 +14,8 @@ from django.core import checks
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 
 from nzila_ops.exceptions import OpsError
+from nzila_ops.formats import human_size
 from nzila_ops.progress import Progress
-
-
-def human_size(size: float | None) -> str:
-    if size is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"  # pragma: no cover
 
 
 def action_text(action: str, dry_run: bool) -> str:
