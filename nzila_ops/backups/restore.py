@@ -138,6 +138,7 @@ def restore_database(
     confirm: Callable[[str], bool] | None = None,
     from_database: str | None = None,
     storage: str | None = None,
+    requested_from: str | None = None,
 ) -> RestoreOutcome:
     """Restore ``backup`` (or the latest backup of ``database``) and swap it in.
 
@@ -147,7 +148,10 @@ def restore_database(
     ``latest``, the newest backup of ``from_database`` is taken).
 
     ``storage`` names the storage to restore from (default BACKUP_STORAGE): a copy in another
-    region restores with the primary unreachable, chosen from that storage's own manifests."""
+    region restores with the primary unreachable, chosen from that storage's own manifests.
+
+    ``requested_from``: the client address an admin restore was asked from, kept in the audit
+    row (RestoreRecord.requested_from)."""
     restorer = get_restorer(database)
     source = storage_named(storage)  # an unknown name: before anything else
     manifest = resolve_backup(source, from_database or database, backup, latest)
@@ -157,7 +161,7 @@ def restore_database(
     if target is not None:
         restorer.check_target(target)
     where = target or restorer.live_name
-    if confirm is not None and not confirm(_plan(manifest, restorer, target, source)):
+    if confirm is not None and not confirm(restore_plan(manifest, restorer, target, source)):
         raise RestoreAborted("restore aborted: not confirmed, nothing was changed")
 
     started_at = timezone.now()
@@ -202,7 +206,7 @@ def restore_database(
         outcome.stage_seconds = timer.stages()
         outcome.finished_at = timezone.now().isoformat()
         reason = describe(exc)
-        _record(outcome, started_by, source, succeeded=False, error=reason)
+        _record(outcome, started_by, source, False, reason, requested_from)
         logger.error("restore of %s into %s failed: %s", manifest["name"], where, reason)
         if isinstance(exc, OpsError) or not isinstance(exc, Exception):
             raise
@@ -211,17 +215,25 @@ def restore_database(
     outcome.stage_seconds = timer.stages()
     outcome.finished_at = timezone.now().isoformat()
     progress.finish()
-    _record(outcome, started_by, source, succeeded=True)
+    _record(outcome, started_by, source, True, requested_from=requested_from)
     if outcome.swapped:
         _rebuild_catalog(source)
     return outcome
 
 
-def _plan(
+def kept_as(restorer: Restorer) -> str | None:
+    """The name the live database will be kept under by a swap (``<name>_pre_restore_<time>``),
+    or None when there is no live database to keep."""
+    if not restorer.live_exists():
+        return None
+    return f"{restorer.live_name}{PRE_RESTORE_MARK}<time>"
+
+
+def restore_plan(
     manifest: dict[str, Any], restorer: Restorer, target: str | None, source: BackupStorage
 ) -> str:
-    """What the operator confirms: which backup, from where, where to, and what happens to
-    what is there."""
+    """What the operator confirms (the command's prompt, the admin's restore page): which
+    backup, from where, where to, and what happens to what is there."""
     what = (
         f"Restore backup {manifest['name']} of database {manifest['database_alias']!r} "
         f"({manifest['finished_at']})"
@@ -231,8 +243,8 @@ def _plan(
     live = restorer.live_name
     if target is not None:
         return f"{what} into the new database {target}; {live} is not touched"
-    if restorer.live_exists():
-        kept = f"{live}{PRE_RESTORE_MARK}<time>"
+    kept = kept_as(restorer)
+    if kept is not None:
         return f"{what} into {live}, replacing it (the current {live} is kept as {kept})"
     return f"{what} into {live}: {live} does not exist, it will be created (nothing to keep)"
 
@@ -243,6 +255,7 @@ def _record(
     storage: BackupStorage,
     succeeded: bool,
     error: str = "",
+    requested_from: str | None = None,
 ) -> None:
     """Keep every restore, whatever its outcome and wherever it went, in the history: backup
     storage and the app's database (history.py); best effort."""
@@ -257,6 +270,7 @@ def _record(
         "target": outcome.target,
         "previous_database": outcome.previous_database or "",
         "started_by": started_by or "unknown",
+        "requested_from": requested_from,
         "started_at": outcome.started_at,
         "finished_at": outcome.finished_at,
         "phase_seconds": outcome.phase_seconds,
