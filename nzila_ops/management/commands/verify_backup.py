@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nzila_ops.backups.verify import verify_backup
+from nzila_ops.backups.verify_record import verify_and_record
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.management.base import OpsCommand, human_size
 
@@ -31,7 +31,8 @@ class Command(OpsCommand):
     def run(self, **options: Any) -> None:
         if bool(options["name"]) == bool(options["latest"]):
             raise InvalidArgument("give either a backup NAME or --latest")
-        report = verify_backup(
+        # The outcome is also kept on the backup's catalog row (the admin shows it).
+        report = verify_and_record(
             name=options["name"],
             latest=options["latest"],
             database=options["database"],
