@@ -100,14 +100,33 @@ def enforce_retention_task(database: str | None = None) -> dict[str, Any]:
 
 
 @shared_task(name="nzila_ops.run_dr_drill")
-def run_dr_drill_task(database: str = "default") -> dict[str, Any]:
-    record = run_scheduled_drill(database)
+def run_dr_drill_task(
+    database: str = "default", backup: str | None = None, storage: str | None = None
+) -> dict[str, Any]:
+    """The scheduled drill (this week's storage of DRILL_STORAGES, the latest backup); with
+    ``backup``, a drill of that backup of ``database`` from ``storage`` (the admin's action)."""
+    if backup is None:
+        record = run_scheduled_drill(database)
+    else:
+        from nzila_ops.backups.drills import run_drill
+
+        record = run_drill(database, backup=backup, storage=storage)
     return {
         "result": record.result,
         "storage": record.verification.get("storage"),
         "rto_seconds": record.rto_seconds,
         "error": record.error,
     }
+
+
+@shared_task(name="nzila_ops.verify_backup")
+def verify_backup_task(name: str, storage: str | None = None) -> dict[str, Any]:
+    """Verify one backup (checksum, age, compression, the dump's listing) and keep the
+    outcome on its catalog row, as the verify_backup command does; a failure is recorded,
+    then raised, so the task fails loudly too."""
+    from nzila_ops.backups.verify_record import verify_and_record
+
+    return verify_and_record(name=name, storage_name=storage)
 
 
 @shared_task(name="nzila_ops.watch_rpo")
