@@ -21,6 +21,9 @@ PG = {
 }
 SQLITE_DIR = Path(tempfile.gettempdir()) / f"nzila-tests-{os.getpid()}"
 SQLITE_DIR.mkdir(exist_ok=True)
+# WhiteNoise warns when STATIC_ROOT does not exist; the suite serves no collected static files.
+STATIC_ROOT = SQLITE_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 DATABASES = {
     # NZILA_TEST_DB lets two test runs on one machine keep their databases apart.
