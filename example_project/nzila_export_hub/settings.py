@@ -37,6 +37,9 @@ MIDDLEWARE = [
     # First: times everything below it, and counts its answers (docs/metrics.md).
     "nzila_ops.observability.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS and JS) from STATIC_ROOT, served by the app itself with
+    # DEBUG off, as a deployment without a separate web server serves them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,9 +68,20 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
+# Where `collectstatic` gathers the static files that WhiteNoise serves (make demo runs it).
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Gzip and Brotli variants made at collectstatic time. Not the manifest (hashed names)
+    # storage: that one makes every page fail until collectstatic has run, and the example
+    # project's commands and tests run without it.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# JSON, e.g. the folders of kombu's filesystem:// transport (make demo's broker, no Redis).
+CELERY_BROKER_TRANSPORT_OPTIONS = env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-backup leaves the task for another
