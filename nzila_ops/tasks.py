@@ -119,6 +119,24 @@ def run_dr_drill_task(
     }
 
 
+# Never retried: a restore that failed is looked at by its operator (the page shows the error),
+# not run again behind their back.
+@shared_task(name="nzila_ops.restore_backup")
+def restore_backup_task(
+    request_id: str,
+    database: str,
+    backup: str,
+    storage: str,
+    username: str,
+    requested_from: str | None = None,
+) -> dict[str, Any]:
+    """A restore asked for on the admin's restore page: restore_database, its progress in the
+    cache under ``request_id`` for the page to show, one restore of a database at a time."""
+    from nzila_ops.backups.admin_restore_service import run_admin_restore
+
+    return run_admin_restore(request_id, database, backup, storage, username, requested_from)
+
+
 @shared_task(name="nzila_ops.verify_backup")
 def verify_backup_task(name: str, storage: str | None = None) -> dict[str, Any]:
     """Verify one backup (checksum, age, compression, the dump's listing) and keep the
