@@ -1,0 +1,231 @@
+"""The admin's restore page on real PostgreSQL and Redis: permission, typed confirmation, the
+restore itself with its progress by phase, the outcome, and the audit."""
+
+# ruff: noqa: F811  (the fixtures imported from admin_restore_support)
+from __future__ import annotations
+
+import logging
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from nzila_ops.backups import restore_progress as progress_store
+from nzila_ops.models import BackupRecord, RestoreRecord
+from tests.backups.admin_restore_support import (  # noqa: F401  (fixtures)
+    ADDRESS,
+    client_for,
+    live_db,
+    operator,
+    progress_url,
+    redis_cache,
+    restore_url,
+    staff_only,
+    take_backup,
+)
+from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
+from tests.support import pg
+
+pytestmark = pytest.mark.postgres
+TABLES = [*APP_TABLES]
+
+
+def _row(**fields: Any) -> BackupRecord:
+    from django.utils import timezone
+
+    now = timezone.now()
+    values = {
+        "name": "default-20261129T000000Z-manual-abcd",
+        "database_alias": "default",
+        "engine": "postgresql",
+        "status": "succeeded",
+        "started_at": now,
+        "finished_at": now,
+        "stored_size": 1000,
+        **fields,
+    }
+    return BackupRecord.objects.create(**values)
+
+
+def test_staff_without_the_permission_get_403_and_see_no_restore_link(
+    ops_settings: Any, redis_cache: str, staff_only: Any, operator: Any
+) -> None:
+    record = _row()
+    staff = client_for(staff_only)
+    assert staff.get(restore_url(record)).status_code == 403
+    assert staff.post(restore_url(record), {"confirm": "RESTORE"}).status_code == 403
+    for page in (
+        "/admin/nzila_ops/backuprecord/",
+        f"/admin/nzila_ops/backuprecord/{record.pk}/change/",
+    ):
+        response = staff.get(page)
+        assert response.status_code == 200 and "ops-restore-link" not in response.content.decode()
+        shown = client_for(operator).get(page).content.decode()
+        assert f'href="{restore_url(record)}"' in shown
+    assert RestoreRecord.objects.count() == 0
+
+
+def test_a_wrong_word_is_refused_and_nothing_changes(
+    ops_settings: Any,
+    redis_cache: str,
+    seeded_postgres: dict,
+    live_db: str,
+    operator: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    record = take_backup()
+    client = client_for(operator)
+    page = client.get(restore_url(record)).content.decode()
+    assert 'id="ops-restore-form"' in page and 'name="confirm"' in page
+    assert f"{live_db}_pre_restore_&lt;time&gt;" in page  # what the current one is kept as
+    before = pg.snapshot(live_db, TABLES)
+
+    with caplog.at_level(logging.WARNING, logger="nzila_ops"):
+        for word in ("restore", "RESTORE ", "yes", ""):
+            response = client.post(restore_url(record), {"confirm": word, "storage": "default"})
+            assert response.status_code == 400
+            assert "Type RESTORE exactly" in response.content.decode()
+
+    assert RestoreRecord.objects.count() == 0
+    assert progress_store.running_restore("default") is None
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
+    assert pg.snapshot(live_db, TABLES) == before
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 4 and all(ADDRESS in r.getMessage() for r in refusals)
+
+
+@pytest.mark.slow
+def test_restore_brings_the_backup_back_shows_each_phase_and_names_the_kept_copy(
+    ops_settings: Any,
+    redis_cache: str,
+    seeded_postgres: dict,
+    live_db: str,
+    operator: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = client_for(operator)  # its session is in the backup, so it survives the swap
+    record = take_backup()
+    before = pg.snapshot(live_db, TABLES)
+    call_command("seed_demo", vehicles=350, stdout=StringIO())
+
+    with caplog.at_level(logging.WARNING, logger="nzila_ops"):
+        response = client.post(
+            restore_url(record),
+            {"confirm": "RESTORE", "storage": "default"},
+            HTTP_X_FORWARDED_FOR="203.0.113.9",  # written by the client: not trusted
+        )
+
+    assert response.status_code == 303
+    request_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    assert pg.snapshot(live_db, TABLES) == before
+    audit = RestoreRecord.objects.get(backup_name=record.name)
+    assert (audit.result, audit.started_by, audit.requested_from) == (
+        "succeeded",
+        "admin:olga",
+        ADDRESS,
+    )
+    assert audit.previous_database.startswith(f"{live_db}_pre_restore_")
+    assert pg.databases_like(f"{live_db}_pre_restore_") == [audit.previous_database]
+
+    state = client.get(progress_url(request_id, json=True)).json()
+    assert state["state"] == "succeeded" and state["kept"] == audit.previous_database
+    assert [p["name"] for p in state["phases"]] == ["fetch", "restore", "verify", "swap"]
+    assert {p["state"] for p in state["phases"]} == {"done"}
+    starts = [p["started_at"] for p in state["phases"]]
+    assert starts == sorted(starts) and all(starts)
+
+    page = client.get(progress_url(request_id)).content.decode()
+    assert f'<code id="ops-restore-kept">{audit.previous_database}</code>' in page
+    assert 'id="ops-restore-outcome" data-state="succeeded"' in page
+    # The claim was released: another restore may start.
+    assert progress_store.running_restore("default") is None
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("nzila_ops.restore_a")]
+    assert any("asked for by olga from 10.20.30.40" in line for line in lines)
+    assert any("restored; the previous database is kept as" in line for line in lines)
+    # A browser that lost its session with the swap follows by its signed cookie alone.
+    follower = Client()
+    follower.cookies["nzila_ops_restore"] = client.cookies["nzila_ops_restore"].value
+    assert follower.get(progress_url(request_id, json=True)).json()["state"] == "succeeded"
+    assert Client().get(progress_url(request_id, json=True)).status_code == 403
+
+
+def test_a_second_restore_of_the_database_is_refused_while_one_runs(
+    ops_settings: Any,
+    redis_cache: str,
+    seeded_postgres: dict,
+    live_db: str,
+    operator: Any,
+) -> None:
+    record = take_backup()
+    running = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", running) is None
+    # A killed worker's claim frees itself: it has a time to live, refreshed while it runs.
+    from nzila_ops.backups.restore_progress import _claim_key
+    from tests.backups.admin_restore_support import redis_ttl
+
+    assert 0 < redis_ttl(redis_cache, _claim_key("default")) <= progress_store.CLAIM_SECONDS
+    client = client_for(operator)
+    assert progress_url(running) in client.get(restore_url(record)).content.decode()
+
+    response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+
+    assert response.status_code == 409
+    assert "already running" in response.content.decode()
+    assert RestoreRecord.objects.count() == 0
+    assert progress_store.running_restore("default") == running
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
+    progress_store.release_claim("default", running)
+    assert progress_store.running_restore("default") is None
+
+
+def test_a_failed_restore_shows_its_error_and_leaves_the_live_database(
+    ops_settings: Any,
+    backup_dir: Any,
+    redis_cache: str,
+    seeded_postgres: dict,
+    live_db: str,
+    operator: Any,
+) -> None:
+    client = client_for(operator)
+    record = take_backup()
+    flip_byte(backup_dir / only_manifest(backup_dir)["object"]["key"], -100)
+    call_command("seed_demo", vehicles=320, stdout=StringIO())
+    live_now = pg.snapshot(live_db, TABLES)
+
+    response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+
+    assert response.status_code == 303
+    assert pg.snapshot(live_db, TABLES) == live_now
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.requested_from) == ("failed", ADDRESS) and audit.error
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-state="failed"' in page and "Restore failed:" in page
+    assert audit.error.splitlines()[0][:40] in page
+    assert '<li data-phase="fetch" class="failed">' in page
+    assert progress_store.running_restore("default") is None
+
+
+def test_progress_is_written_to_the_shared_cache_phase_by_phase(redis_cache: str) -> None:
+    """What the page polls, as a worker in another process writes it."""
+    request_id = progress_store.new_request_id()
+    progress = progress_store.CacheProgress(
+        progress_store.new_progress(request_id, database="default", backup="b")
+    )
+    seen = []
+    progress.start()
+    for name in progress_store.PHASES:
+        progress.phase(name)
+        state = progress_store.read_progress(request_id)
+        assert state is not None
+        seen.append([(p["name"], p["state"]) for p in state["phases"] if p["state"] != "pending"])
+    progress.succeeded("kept_db", "live_db")
+    assert seen == [
+        [("fetch", "running")],
+        [("fetch", "done"), ("restore", "running")],
+        [("fetch", "done"), ("restore", "done"), ("verify", "running")],
+        [("fetch", "done"), ("restore", "done"), ("verify", "done"), ("swap", "running")],
+    ]
+    final = progress_store.read_progress(request_id)
+    assert final is not None and final["state"] == "succeeded" and final["kept"] == "kept_db"
