@@ -1,13 +1,42 @@
-"""The backup catalog, restores and drills in the admin."""
+"""The backup catalog in the admin: status at a glance, and the verify and drill actions.
+
+Verifying and drilling are queued as Celery tasks (``nzila_ops.verify_backup``,
+``nzila_ops.run_dr_drill``): a page must not wait for a whole backup to stream. Their outcome
+shows when done: the "verified" badge of the list, the drill list. Both require
+``nzila_ops.change_backuprecord`` (the records themselves are never edited, so this permission
+grants nothing else); restoring has its own, ``nzila_ops.restore_backup`` (docs/admin.md).
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.template.defaultfilters import filesizeformat
+import logging
+from typing import Any
 
-from nzila_ops.admin.common import ReadOnlyAdmin, ReadOnlyHistoryAdmin, ReadOnlyInline
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from nzila_ops.admin import display
+from nzila_ops.admin.common import ReadOnlyAdmin, ReadOnlyInline
 from nzila_ops.backups.restore_admin import RestoreFromAdminMixin
-from nzila_ops.models import BackupCopy, BackupRecord, DrillRecord, RestoreRecord
+from nzila_ops.formats import age
+from nzila_ops.models import BackupCopy, BackupRecord
+
+logger = logging.getLogger("nzila_ops.admin")
+
+#: Verifying and drilling a backup (docs/admin.md).
+ACT_PERMISSION = "nzila_ops.change_backuprecord"
+
+
+# The detail page, in the order an operator reads it.
+MAIN_FIELDS = ("name", "database_alias", "engine", "backup_type", "status_badge", "started",
+               "finished", "duration", "heartbeat", "deleted", "host", "error")  # fmt: skip
+STORAGE_FIELDS = ("storage_name", "storage_key", "size_shown", "raw_size_shown", "ratio",
+                  "sha256", "compression", "encrypted_shown", "recipients")  # fmt: skip
+VERIFICATION_FIELDS = ("verified", "verified_when", "verification_error")
 
 
 class BackupCopyInline(ReadOnlyInline):
@@ -16,47 +45,207 @@ class BackupCopyInline(ReadOnlyInline):
 
     model = BackupCopy
     verbose_name_plural = "Copies"
-    fields = ("storage_name", "status", "attempts", "copied_at", "error")
+    fields = ("storage_name", "copy_status", "attempts", "copied", "size_shown", "error")
     readonly_fields = fields
+
+    @admin.display(description="status")
+    def copy_status(self, copy: BackupCopy) -> SafeString:
+        return display.badge(copy.status)
+
+    @admin.display(description="copied")
+    def copied(self, copy: BackupCopy) -> SafeString | str:
+        return display.moment(copy.copied_at)
+
+    @admin.display(description="size")
+    def size_shown(self, copy: BackupCopy) -> SafeString | str:
+        return display.size(copy.stored_size)
+
+
+def verification_badge(record: BackupRecord) -> SafeString:
+    """passed / failed / never, with when (and why, for a failure, on hover)."""
+    result = record.verification_result or "never"
+    badge = display.badge(result, title=record.verification_error)
+    if record.verified_at is None:
+        return badge
+    return format_html('{} <span class="ops-age">{}</span>', badge, age(record.verified_at))
 
 
 @admin.register(BackupRecord)
 class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
     inlines = (BackupCopyInline,)
-    list_display = (
-        "name",
-        "database_alias",
-        "backup_type",
-        "status",
-        "started_at",
-        "duration",
-        "stored",
-        "ratio",
-        "encrypted",
-    )
-    list_filter = ("status", "database_alias", "backup_type", "engine")
+    list_display = ("name_shown", "database_alias", "status_badge", "started", "size_shown",
+                    "storage", "verified", "encrypted_shown")  # fmt: skip
+    list_display_links = ("name_shown",)
+    list_filter = ("status", "database_alias", "backup_type", "verification_result", "engine")
     search_fields = ("name", "sha256", "error")
-    readonly_fields = [field.name for field in BackupRecord._meta.fields]
+    actions = ("verify_backups", "drill_backups")
+    readonly_fields = (*MAIN_FIELDS, *STORAGE_FIELDS, *VERIFICATION_FIELDS,
+                       "server_version", "tool_version", "manifest_shown")  # fmt: skip
+    fieldsets = (
+        (None, {"fields": MAIN_FIELDS}),
+        ("Storage", {"fields": STORAGE_FIELDS}),
+        ("Verification", {"fields": VERIFICATION_FIELDS}),
+        ("Versions", {"fields": ("server_version", "tool_version")}),
+        ("Manifest", {"fields": ("manifest_shown",), "classes": ("ops-manifest",)}),
+    )
 
-    @admin.display(description="stored")
-    def stored(self, record: BackupRecord) -> str:
-        return "" if record.stored_size is None else filesizeformat(record.stored_size)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BackupRecord]:
+        return super().get_queryset(request).prefetch_related("copies")
+
+    # -- the list's columns (short: no sideways scrolling at 1400 px) --------------------
+
+    @admin.display(description="name", ordering="name")
+    def name_shown(self, record: BackupRecord) -> SafeString:
+        return format_html('<span class="ops-name">{}</span>', record.name)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, record: BackupRecord) -> SafeString:
+        return display.badge(record.status, title=record.error[:300])
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, record: BackupRecord) -> SafeString | str:
+        return display.moment(record.started_at)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, record: BackupRecord) -> SafeString | str:
+        return display.moment(record.finished_at)
+
+    @admin.display(description="heartbeat")
+    def heartbeat(self, record: BackupRecord) -> SafeString | str:
+        return display.moment(record.heartbeat_at)
+
+    @admin.display(description="deleted by retention")
+    def deleted(self, record: BackupRecord) -> SafeString | str:
+        return display.moment(record.deleted_at)
+
+    @admin.display(description="size", ordering="stored_size")
+    def size_shown(self, record: BackupRecord) -> SafeString | str:
+        return display.size(record.stored_size)
+
+    @admin.display(description="raw dump")
+    def raw_size_shown(self, record: BackupRecord) -> SafeString | str:
+        return display.size(record.raw_size)
 
     @admin.display(description="ratio")
     def ratio(self, record: BackupRecord) -> str:
         ratio = record.compression_ratio
-        return "" if ratio is None else f"{ratio:.2f}x"
+        return "-" if ratio is None else f"{ratio:.2f}x"
 
-    @admin.display(boolean=True)
-    def encrypted(self, record: BackupRecord) -> bool:
-        return record.encrypted
+    @admin.display(description="storage (copies)", ordering="storage_name")
+    def storage(self, record: BackupRecord) -> SafeString:
+        copies = format_html_join(
+            " ",
+            "{}",
+            (
+                (display.badge(c.status, c.storage_name, f"copy: {c.status}"),)
+                for c in record.copies.all()
+            ),
+        )
+        return format_html('<span class="ops-storage">{}</span> {}', record.storage_name, copies)
 
+    @admin.display(description="verified", ordering="verified_at")
+    def verified(self, record: BackupRecord) -> SafeString:
+        return verification_badge(record)
 
-@admin.register(RestoreRecord)
-class RestoreRecordAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("backup_name", "target", "result", "started_by", "started_at", "duration")
+    @admin.display(description="verified at")
+    def verified_when(self, record: BackupRecord) -> SafeString | str:
+        return display.moment(record.verified_at)
 
+    @admin.display(description="encrypted")
+    def encrypted_shown(self, record: BackupRecord) -> SafeString | str:
+        # Only a backup that exists can be said to be encrypted: a failed run stored nothing.
+        if record.status != BackupRecord.Status.SUCCEEDED:
+            return ""
+        return display.badge("encrypted" if record.encrypted else "plain")
 
-@admin.register(DrillRecord)
-class DrillRecordAdmin(ReadOnlyHistoryAdmin):
-    list_display = ("database_alias", "backup_name", "result", "rto_seconds", "started_at")
+    @admin.display(description="age recipients")
+    def recipients(self, record: BackupRecord) -> str:
+        return ", ".join(str(r) for r in record.encryption_recipients or []) or "-"
+
+    @admin.display(description="manifest")
+    def manifest_shown(self, record: BackupRecord) -> SafeString | str:
+        return "-" if not record.manifest else display.document(record.manifest)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.has_perm(ACT_PERMISSION))
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        extra = {"ops_can_act": self.has_verify_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.action(description="Verify the selected backups (queued)", permissions=["verify"])
+    def verify_backups(self, request: HttpRequest, queryset: QuerySet[BackupRecord]) -> Any:
+        from nzila_ops.tasks import verify_backup_task
+
+        return self._queue(
+            request,
+            queryset,
+            "verification",
+            lambda r: verify_backup_task.delay(r.name, r.storage_name),
+            "the result shows in the Verified column when done",
+        )
+
+    @admin.action(
+        description="Run a drill of the selected backups (queued)", permissions=["verify"]
+    )
+    def drill_backups(self, request: HttpRequest, queryset: QuerySet[BackupRecord]) -> Any:
+        from nzila_ops.tasks import run_dr_drill_task
+
+        drills = reverse(f"{self.admin_site.name}:nzila_ops_drillrecord_changelist")
+        return self._queue(
+            request,
+            queryset,
+            "drill",
+            lambda r: run_dr_drill_task.delay(
+                r.database_alias, backup=r.name, storage=r.storage_name
+            ),
+            format_html('its outcome shows in <a href="{}">the drills</a> when done', drills),
+        )
+
+    def _queue(
+        self, request: HttpRequest, queryset: QuerySet[BackupRecord], what: str,
+        send: Any, where: str,
+    ) -> HttpResponseRedirect | None:  # fmt: skip
+        queued, refused = [], []
+        for record in queryset.order_by("-started_at")[:50]:
+            if record.status != BackupRecord.Status.SUCCEEDED or record.deleted_at is not None:
+                refused.append(record.name)
+                continue
+            try:
+                send(record)
+            except Exception as exc:  # the broker is down: say so, do not pretend it queued
+                logger.exception("admin: could not queue the %s of %s", what, record.name)
+                self.message_user(
+                    request,
+                    f"The {what} of {record.name} could not be queued: {type(exc).__name__}: "
+                    f"{str(exc)[:200]}",
+                    messages.ERROR,
+                )
+                continue
+            queued.append(record.name)
+        if queued:
+            self.message_user(
+                request,
+                format_html("{} of {} queued; {}.", what.capitalize(), ", ".join(queued), where),
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"Not queued (only a succeeded backup still in storage can be): "
+                f"{', '.join(refused)}.",
+                messages.WARNING,
+            )
+        # The detail page's buttons come back to the backup they were pressed on.
+        back = request.POST.get("ops_next") == "change"
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if back and len(selected) == 1 and queryset.filter(pk=selected[0]).exists():
+            info = self.admin_site.name, self.opts.app_label, self.opts.model_name
+            return HttpResponseRedirect(
+                reverse("{}:{}_{}_change".format(*info), args=[selected[0]])
+            )
+        return None

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 
+from nzila_ops.admin.display import STYLESHEET
+from nzila_ops.formats import duration
 from nzila_ops.models import BackupRecord, DrillRecord, RestoreRecord
 
 
@@ -14,9 +18,19 @@ class ListAdmin(admin.ModelAdmin):
     """Refuses a list query holding a NUL character with a 400: PostgreSQL cannot compare text
     with one, so a filter value such as ``?status=%00`` was a DataError and a 500."""
 
+    class Media:
+        css = {"all": (STYLESHEET,)}
+
     def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
         if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
             return HttpResponseBadRequest("a filter or search holds a NUL character")
+        # An action's selection that is not a key of this model (a hand-made POST) was a
+        # ValueError from the query, a 500: it is refused with one line instead.
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                self.model._meta.pk.to_python(value)
+            except ValidationError:
+                return HttpResponseBadRequest("a selected row is not a row of this list")
         return super().changelist_view(request, extra_context)
 
 
@@ -40,8 +54,7 @@ class ReadOnlyAdmin(ListAdmin):
 
     @admin.display(description="duration")
     def duration(self, record: BackupRecord | RestoreRecord | DrillRecord) -> str:
-        seconds = record.duration_seconds
-        return "" if seconds is None else f"{seconds:.1f} s"
+        return duration(record.duration_seconds)
 
 
 class ReadOnlyHistoryAdmin(ReadOnlyAdmin):
@@ -55,6 +68,7 @@ class ReadOnlyInline(admin.TabularInline):
 
     extra = 0
     can_delete = False
+    classes = ("ops-inline",)
     show_change_link = False
 
     def has_add_permission(self, request: object, obj: object = None) -> bool:
