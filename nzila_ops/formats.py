@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils import timezone
+
 
 def duration(seconds: float | None) -> str:
     """ "4 min 10 s", "2 h 05 min", "3 d 4 h"; "-" when None."""
@@ -26,3 +30,21 @@ def human_size(size: float | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} TB"  # pragma: no cover
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """ "3 h 12 min ago" (or "in 5 min" for a moment ahead); "-" when None."""
+    if moment is None:
+        return "-"
+    seconds = ((now or timezone.now()) - moment).total_seconds()
+    if -1 < seconds < 1:
+        return "just now"
+    return f"{duration(seconds)} ago" if seconds > 0 else f"in {duration(-seconds)}"
+
+
+def local_time(moment: datetime | None) -> str:
+    """ "2026-11-29 19:44 UTC": the site's time zone (TIME_ZONE), with the zone named, so
+    that two operators in different places read the same instant; "-" when None."""
+    if moment is None:
+        return "-"
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
