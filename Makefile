@@ -26,12 +26,14 @@ $(STAMP): pyproject.toml | host
 
 # The demo encrypts to a key of its own, made on first run in example_project/var/.
 DEMO_KEY := example_project/var/demo-age-identity.txt
-DEMO := NZILA_OPS_AGE_RECIPIENTS=$$($(BIN)/python example_project/demo_key.py $(DEMO_KEY)) \
-	NZILA_OPS_AGE_IDENTITY_FILE=$(DEMO_KEY) $(MANAGE)
+DEMO_ENV := NZILA_OPS_AGE_RECIPIENTS=$$($(BIN)/python example_project/demo_key.py $(DEMO_KEY)) \
+	NZILA_OPS_AGE_IDENTITY_FILE=$(DEMO_KEY)
+DEMO := $(DEMO_ENV) $(MANAGE)
 
 demo: $(STAMP)
 	@echo "== example project on SQLite (example_project/db.sqlite3), backups in example_project/var/backups"
 	@$(DEMO) migrate --no-input -v 0
+	@$(DEMO) collectstatic --no-input -v 0
 	@$(DEMO) seed_demo --vehicles 2000
 	@echo "== backup_database: SQLite online backup -> zstd -> age -> SHA-256 -> local storage"
 	@$(DEMO) backup_database --type manual
@@ -49,6 +51,8 @@ demo: $(STAMP)
 	@$(DEMO) enforce_retention --dry-run
 	@echo "== check_health (the checks that need no Celery worker or WebSocket server here)"
 	@$(DEMO) check_health database cache backup_storage backup_freshness disk auth_api payments_api
+	@# From a terminal: gunicorn and a Celery worker until Ctrl-C (scripts/demo_serve says how).
+	@$(DEMO_ENV) $(BIN)/python scripts/demo_serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

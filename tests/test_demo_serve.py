@@ -1,0 +1,224 @@
+"""`make demo`'s last step (scripts/demo_serve) and its login (manage.py demo_login).
+
+From a terminal (a pseudo-terminal here, Ctrl-C typed into it): the example project is served by
+gunicorn with its admin styled and a Celery worker beside it, the printed login works, and
+Ctrl-C stops everything with exit 0. Without a terminal, or with CI set, nothing is served and
+the script returns at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import http.cookiejar
+import json
+import os
+import pty
+import re
+import signal
+import socket
+import subprocess
+import sys
+import termios
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "demo_serve"
+MANAGE_PY = REPO / "example_project" / "manage.py"
+SERVED = re.compile(rb"served at (http://127\.0\.0\.1:(\d+))/admin/")
+LOGIN = re.compile(rb"demo login \(this local demo only\): (\S+) / (\S+)\r?\n")
+
+
+def demo_environ(root: Path) -> dict[str, str]:
+    """The example project on a SQLite file and static directory of ``root``; no CI variable."""
+    environ = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("DJANGO_")}
+    return {
+        **environ,
+        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(root / "static"),
+        "NZILA_OPS_BACKUP_STORAGE": f"file://{root / 'backups'}?create=true",
+    }
+
+
+class Terminal:
+    """A process run on a new pseudo-terminal, as its controlling terminal; output kept."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )  # fmt: skip
+        os.close(slave)
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # EIO: every process holding the terminal has exited
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def wait_for(self, pattern: re.Pattern[bytes], seconds: float) -> re.Match[bytes]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if found := pattern.search(bytes(self.output)):
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern.pattern!r} in:\n{self.output.decode(errors='replace')}")
+
+    def press_ctrl_c(self) -> None:
+        os.write(self.master, b"\x03")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._reader.join(timeout=5)
+        os.close(self.master)
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """make demo's set-up steps that the serving step needs: migrated, static files collected."""
+    root = tmp_path_factory.mktemp("demo")
+    for args in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+        result = subprocess.run(
+            [sys.executable, str(MANAGE_PY), *args], env=demo_environ(root),
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that something else listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def logged_in(base: str, username: str, password: str) -> tuple[Any, str]:
+    """Log in through the admin's login form (CSRF cookie and token); the admin index page."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    login_url = f"{base}/admin/login/?next=/admin/"
+    form = opener.open(login_url, timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    assert token, form
+    fields = {"csrfmiddlewaretoken": token[1], "username": username, "password": password}
+    data = urllib.parse.urlencode({**fields, "next": "/admin/"}).encode()
+    with opener.open(login_url, data, timeout=30) as response:
+        assert (response.status, response.url) == (200, f"{base}/admin/")
+        return opener, response.read().decode()
+
+
+def health_summary(base: str) -> dict[str, str]:
+    try:
+        with urllib.request.urlopen(f"{base}/ops/health/", timeout=30) as response:
+            return json.load(response)["checks"]
+    except urllib.error.HTTPError as failing:  # 503 while a critical check fails
+        return json.load(failing)["checks"]
+
+
+@pytest.mark.slow
+def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ctrl_c(
+    demo_project: Path, taken_port: int
+) -> None:
+    argv = [sys.executable, str(SCRIPT), "--var", str(demo_project / "var")]
+    terminal = Terminal([*argv, "--port", str(taken_port)], demo_environ(demo_project))
+    try:
+        served = terminal.wait_for(SERVED, 120)
+        base, port = served[1].decode(), int(served[2])
+        # The port asked for was taken: another is chosen, and the one chosen is printed.
+        assert port != taken_port
+        assert f"port {taken_port} is taken".encode() in terminal.output
+        username, password = (part.decode() for part in terminal.wait_for(LOGIN, 5).groups())
+
+        opener, index = logged_in(base, username, password)
+        assert "Site administration" in index
+        stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', index)
+        assert "/static/admin/css/base.css" in stylesheets
+        for href in stylesheets:
+            with opener.open(urllib.parse.urljoin(base, href), timeout=30) as css:
+                assert (css.status, css.headers["Content-Type"][:8]) == (200, "text/css")
+
+        # The worker beside the server answers the server's ping (over the filesystem broker).
+        deadline = time.monotonic() + 90
+        while (checks := health_summary(base))["celery_workers"] != "ok":
+            assert time.monotonic() < deadline, checks
+            time.sleep(2)
+
+        terminal.press_ctrl_c()
+        assert terminal.process.wait(timeout=60) == 0
+        # Nothing of the demo is left in its process group (gunicorn, its workers, Celery).
+        with pytest.raises(ProcessLookupError):
+            os.killpg(terminal.process.pid, 0)
+    finally:
+        terminal.close()
+
+
+def test_without_a_terminal_the_demo_is_not_served_and_the_script_returns(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--var", str(tmp_path / "var")],
+        env=demo_environ(tmp_path), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("== not run from a terminal: the example project is not served")
+    assert not (tmp_path / "var").exists()
+
+
+def test_with_ci_set_the_demo_is_not_served_even_from_a_terminal(tmp_path: Path) -> None:
+    environ = {**demo_environ(tmp_path), "CI": "true"}
+    terminal = Terminal([sys.executable, str(SCRIPT), "--var", str(tmp_path / "var")], environ)
+    try:
+        assert terminal.process.wait(timeout=60) == 0
+        terminal.wait_for(re.compile(rb"== CI is set: the example project is not served"), 5)
+    finally:
+        terminal.close()
+    assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_login_is_made_once_and_keeps_its_password(tmp_path: Path, capsys: Any) -> None:
+    password_file = tmp_path / "var" / "demo-login.txt"
+    call_command("demo_login", password_file=password_file)
+    call_command("demo_login", password_file=password_file)
+    password = password_file.read_text().strip()
+    assert capsys.readouterr().out == f"demo / {password}\n" * 2
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    (user,) = get_user_model().objects.filter(username="demo")
+    assert user.is_superuser and user.is_staff and user.check_password(password)
+    assert user.user_permissions.filter(codename="restore_backup").exists()
+
+
+@pytest.mark.django_db
+def test_an_emptied_password_file_is_refused_and_says_what_to_do(tmp_path: Path) -> None:
+    password_file = tmp_path / "demo-login.txt"
+    password_file.write_text("\n")
+    with pytest.raises(CommandError, match="is empty: delete it and a new password is made"):
+        call_command("demo_login", password_file=password_file)
+    assert not get_user_model().objects.filter(username="demo").exists()
