@@ -54,10 +54,10 @@ class RestoreForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "off"}),
     )
 
-    def __init__(self, *args: Any, storages: list[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any, storages: list[str], initial: str) -> None:
+        super().__init__(data)
         self.fields["storage"].choices = [(name, name) for name in storages]
-        self.fields["storage"].initial = storages[0] if storages else None
+        self.fields["storage"].initial = initial
 
     def clean_confirm(self) -> str:
         word = self.cleaned_data["confirm"]
@@ -144,9 +144,12 @@ class RestoreFromAdminMixin:
         record = self.get_object(request, object_id)  # type: ignore[attr-defined]
         if record is None:
             raise Http404("no such backup")
-        chosen = request.POST.get("storage") if request.method == "POST" else None
-        plan = plan_admin_restore(record, None)
-        form = RestoreForm(request.POST or None, storages=plan.storages or ["-"])
+        # A copy is chosen on the form, or by a link when the primary cannot be read.
+        data = request.POST if request.method == "POST" else request.GET
+        plan = plan_admin_restore(record, data.get("storage") or None)
+        form = RestoreForm(
+            request.POST or None, storages=plan.storages or ["-"], initial=plan.storage
+        )
         if request.method != "POST":
             return self._render(request, record, plan, form)
         username = request.user.get_username()
@@ -154,8 +157,6 @@ class RestoreFromAdminMixin:
         if not form.is_valid():
             log_refusal(plan, username, address, _refusal_reason(form))
             return self._render(request, record, plan, form, status=400)
-        if chosen != plan.storage:
-            plan = plan_admin_restore(record, chosen)
         try:
             request_id = start_admin_restore(plan, username, address)
         except RestoreRefused as exc:
