@@ -119,9 +119,10 @@ def run_dr_drill_task(
     }
 
 
-# Never retried: a restore that failed is looked at by its operator (the page shows the error),
-# not run again behind their back.
-@shared_task(name="nzila_ops.restore_backup")
+# Never retried, and acknowledged when it starts (not late, whatever CELERY_TASK_ACKS_LATE says):
+# a restore that failed, or whose worker died, is looked at by its operator (the page shows what
+# happened), not run again behind their back.
+@shared_task(name="nzila_ops.restore_backup", acks_late=False)
 def restore_backup_task(
     request_id: str,
     database: str,
