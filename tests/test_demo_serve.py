@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import fcntl
 import http.cookiejar
+import importlib.machinery
+import importlib.util
 import json
 import os
 import pty
@@ -37,6 +39,26 @@ SCRIPT = REPO / "scripts" / "demo_serve"
 MANAGE_PY = REPO / "example_project" / "manage.py"
 SERVED = re.compile(rb"served at (http://127\.0\.0\.1:(\d+))/admin/")
 LOGIN = re.compile(rb"demo login \(this local demo only\): (\S+) / (\S+)\r?\n")
+
+
+QUEUE_A_TASK = (
+    "from nzila_ops.tasks import enforce_retention_task as task; "
+    "print(sorted(task.delay().get(timeout=60)))"
+)
+
+
+def celery_environ(var: Path) -> dict[str, str]:
+    """The broker, results and cache variables that scripts/demo_serve gives its children."""
+    loader = importlib.machinery.SourceFileLoader("demo_serve", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("demo_serve", loader)
+    assert spec is not None
+    script = importlib.util.module_from_spec(spec)
+    loader.exec_module(script)
+    return {
+        name: value
+        for name, value in script.demo_environ(var).items()
+        if name.startswith(("CELERY_", "DJANGO_CACHE_URL"))
+    }
 
 
 def demo_environ(root: Path) -> dict[str, str]:
@@ -168,6 +190,16 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
         while (checks := health_summary(base))["celery_workers"] != "ok":
             assert time.monotonic() < deadline, checks
             time.sleep(2)
+
+        # A task queued as the admin's actions queue theirs is run by that worker, its result
+        # read back (the queue and the results are files under --var).
+        queued = subprocess.run(
+            [sys.executable, str(MANAGE_PY), "shell", "-c", QUEUE_A_TASK],
+            env={**demo_environ(demo_project), **celery_environ(demo_project / "var")},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert queued.returncode == 0, queued.stderr
+        assert queued.stdout.splitlines()[-1] == "['default']"
 
         terminal.press_ctrl_c()
         assert terminal.process.wait(timeout=60) == 0
