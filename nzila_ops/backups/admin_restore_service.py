@@ -170,11 +170,20 @@ def run_admin_restore(
     requested_from: str | None,
 ) -> dict[str, Any]:
     """The task's work: restore_database with its progress in the cache, under the claim."""
+    started_by = f"admin:{username}"
+    holder = None
+    if progress_store.running_restore(database) != request_id:
+        # The claim taken when it was queued expired (a long queue): take it again, unless
+        # another restore of the database has started meanwhile.
+        holder = progress_store.claim_restore(database, request_id)
     state = progress_store.read_progress(request_id) or progress_store.new_progress(
-        request_id, database=database, backup=backup, storage=storage
+        request_id, database=database, backup=backup, storage=storage, started_by=started_by
     )
     progress = progress_store.CacheProgress(state)
-    started_by = f"admin:{username}"
+    if holder is not None:
+        reason = f"another restore of database {database!r} started while this one was queued"
+        progress.failed(reason)
+        raise RestoreRefused(reason)
     with progress_store.claim_heartbeat(database, request_id):
         progress.start()
         try:
@@ -205,16 +214,18 @@ def run_admin_restore(
                 reason,
             )
             raise
-    progress.succeeded(outcome.previous_database or "", outcome.target)
-    logger.warning(
-        "admin restore of backup %s into database %r by %s from %s restored; the previous "
-        "database is kept as %s",
-        backup,
-        database,
-        username,
-        requested_from or "an unknown address",
-        outcome.previous_database or "(none: there was no database to keep)",
-    )
+        # Before the claim is released: a page that finds neither the claim nor an outcome
+        # takes the restore for lost.
+        progress.succeeded(outcome.previous_database or "", outcome.target)
+        logger.warning(
+            "admin restore of backup %s into database %r by %s from %s restored; the previous "
+            "database is kept as %s",
+            backup,
+            database,
+            username,
+            requested_from or "an unknown address",
+            outcome.previous_database or "(none: there was no database to keep)",
+        )
     return outcome.as_dict()
 
 

@@ -30,13 +30,19 @@ from nzila_ops.progress import Progress
 PHASES = ("fetch", "restore", "verify", "swap")
 #: A claim not refreshed for this long belongs to a dead worker and frees itself.
 CLAIM_SECONDS = 120
+#: Until a worker takes the task (the queue may be busy): a lost message frees it after this.
+QUEUED_CLAIM_SECONDS = 600
 HEARTBEAT_SECONDS = 15
 #: How long a finished restore's outcome stays readable on its page.
 KEEP_SECONDS = 24 * 3600
 #: Bytes are written at most this often (phase changes are written at once).
 WRITE_INTERVAL_SECONDS = 0.5
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
-FINISHED = ("succeeded", "failed")
+FINISHED = ("succeeded", "failed", "lost")
+LOST = (
+    "the worker running this restore stopped answering (killed or restarted): the restore's "
+    "history (RestoreRecord) and the pre_restore_databases command tell what it left"
+)
 
 
 def _cache() -> Any:
@@ -59,7 +65,7 @@ def _claim_key(database: str) -> str:
 def claim_restore(database: str, request_id: str) -> str | None:
     """Take the one claim of ``database``: None when taken, else the request id of the restore
     that holds it (atomic: two operators pressing at once cannot both get it)."""
-    if _cache().add(_claim_key(database), request_id, CLAIM_SECONDS):
+    if _cache().add(_claim_key(database), request_id, QUEUED_CLAIM_SECONDS):
         return None
     return running_restore(database) or "unknown"
 
@@ -102,10 +108,16 @@ def claim_heartbeat(database: str, request_id: str) -> Iterator[None]:
 
 
 def read_progress(request_id: str) -> dict[str, Any] | None:
+    """The restore's state; "lost" when it is unfinished but no longer holds its claim (its
+    worker was killed and the heartbeat stopped)."""
     if not REQUEST_ID.fullmatch(request_id):
         return None
     state = _cache().get(_progress_key(request_id))
-    return state if isinstance(state, dict) else None
+    if not isinstance(state, dict):
+        return None
+    if state["state"] not in FINISHED and running_restore(state["database"]) != request_id:
+        return {**state, "state": "lost", "error": LOST}
+    return state
 
 
 def new_progress(request_id: str, **facts: Any) -> dict[str, Any]:

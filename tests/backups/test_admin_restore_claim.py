@@ -1,0 +1,67 @@
+"""One admin restore of a database at a time, through the shared cache (real Redis): the claim,
+a worker that dies, a claim taken while a restore waited in the queue."""
+
+# ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nzila_ops.backups import restore_progress as progress_store
+from nzila_ops.backups.admin_restore_service import RestoreRefused, run_admin_restore
+from nzila_ops.models import RestoreRecord
+from tests.backups.admin_restore_support import client_for, operator, progress_url, redis_cache
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_claim_is_taken_once(redis_cache: str) -> None:
+    first, second = progress_store.new_request_id(), progress_store.new_request_id()
+    assert progress_store.claim_restore("default", first) is None
+    assert progress_store.claim_restore("default", second) == first
+    assert progress_store.claim_restore("other", second) is None  # per database
+    progress_store.release_claim("default", second)  # not its own: stays
+    assert progress_store.running_restore("default") == first
+    progress_store.release_claim("default", first)
+    with progress_store.claim_heartbeat("default", second):
+        assert progress_store.claim_restore("default", second) is None  # a task re-claims
+        assert progress_store.running_restore("default") == second
+    assert progress_store.running_restore("default") is None  # released when it ends
+
+
+def test_a_restore_whose_worker_died_is_shown_lost(redis_cache: str, operator: Any) -> None:
+    request_id = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+    state = progress_store.new_progress(request_id, database="default", backup="b")
+    progress = progress_store.CacheProgress(state)
+    progress.start()
+    progress.phase("fetch")
+    client = client_for(operator)
+    assert client.get(progress_url(request_id, json=True)).json()["state"] == "running"
+
+    # The worker was killed: its heartbeat stopped and the claim expired.
+    from django.core.cache import cache
+
+    cache.delete(progress_store._claim_key("default"))
+
+    shown = client.get(progress_url(request_id, json=True)).json()
+    assert shown["state"] == "lost" and shown["finished"] is True
+    page = client.get(progress_url(request_id)).content.decode()
+    assert 'data-state="lost"' in page and "stopped answering" in page
+
+
+def test_a_queued_restore_does_not_run_when_another_took_the_database_meanwhile(
+    redis_cache: str, transactional_db: Any
+) -> None:
+    queued, other = progress_store.new_request_id(), progress_store.new_request_id()
+    progress_store.new_progress(queued, database="default", backup="b")
+    assert progress_store.claim_restore("default", other) is None  # the queued one's expired
+
+    with pytest.raises(RestoreRefused, match="started while this one was queued"):
+        run_admin_restore(queued, "default", "b", "default", "olga", "10.0.0.1")
+
+    state = progress_store.read_progress(queued)
+    assert state is not None and state["state"] == "failed"
+    assert progress_store.running_restore("default") == other
+    assert RestoreRecord.objects.count() == 0
