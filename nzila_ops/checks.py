@@ -286,3 +286,30 @@ def check_metrics_multiprocess_dir(app_configs: Any = None, **kwargs: Any) -> li
             id="nzila_ops.W005",
         )
     ]
+
+
+@register(Tags.caches, deploy=True)
+def check_restore_progress_cache(app_configs: Any = None, **kwargs: Any) -> list:
+    """The admin's restore runs in a Celery worker and writes its progress, and the one-restore
+    claim, to the default cache, where the web process reads them: a process-local cache
+    (LocMem, Dummy) is not shared, so the page would wait forever and a second restore would
+    not be refused (only the advisory lock would stop it)."""
+    from celery import current_app
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if current_app.conf.task_always_eager:
+        return []  # the task runs in the web process: its own memory is shared
+    backend = caches["default"]
+    if not isinstance(backend, LocMemCache | DummyCache):
+        return []
+    return [
+        Warning(
+            f"the default cache ({type(backend).__name__}) is not shared between processes: "
+            "the admin's restore page cannot show a restore's progress or refuse a second one",
+            hint="Use a shared cache (Redis: CACHES['default'] = {'BACKEND': "
+            "'django.core.cache.backends.redis.RedisCache', 'LOCATION': 'redis://…'}).",
+            id="nzila_ops.W006",
+        )
+    ]
