@@ -8,6 +8,7 @@ the script returns at once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import http.cookiejar
 import importlib.machinery
@@ -109,12 +110,19 @@ class Terminal:
     def press_ctrl_c(self) -> None:
         os.write(self.master, b"\x03")
 
-    def close(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._reader.join(timeout=5)
+    def hang_up(self) -> None:
+        """Close the terminal (its window closed, the SSH connection dropped)."""
         os.close(self.master)
+        self.master = -1
+
+    def close(self) -> None:
+        """Kill whatever is left of the process group (a failed test leaves no server behind)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        if self.master != -1:
+            os.close(self.master)
+        self._reader.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +214,23 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
         # Nothing of the demo is left in its process group (gunicorn, its workers, Celery).
         with pytest.raises(ProcessLookupError):
             os.killpg(terminal.process.pid, 0)
+    finally:
+        terminal.close()
+
+
+@pytest.mark.slow
+def test_when_its_terminal_closes_the_demo_stops_its_server_and_worker(demo_project: Path) -> None:
+    argv = [sys.executable, str(SCRIPT), "--var", str(demo_project / "var"), "--port", "0"]
+    terminal = Terminal(argv, demo_environ(demo_project))
+    try:
+        base = terminal.wait_for(SERVED, 120)[1].decode()
+        terminal.hang_up()
+        assert terminal.process.wait(timeout=60) == 0
+        # gunicorn would take the hang-up as "reload" and serve on: nothing is left.
+        with pytest.raises(ProcessLookupError):
+            os.killpg(terminal.process.pid, 0)
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"{base}/ops/health/live", timeout=5)
     finally:
         terminal.close()
 
