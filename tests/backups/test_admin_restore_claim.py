@@ -10,6 +10,7 @@ import pytest
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.backups.admin_restore_service import RestoreRefused, run_admin_restore
+from nzila_ops.exceptions import OpsError
 from nzila_ops.models import RestoreRecord
 from tests.backups.admin_restore_support import client_for, operator, progress_url, redis_cache
 
@@ -65,3 +66,27 @@ def test_a_queued_restore_does_not_run_when_another_took_the_database_meanwhile(
     assert state is not None and state["state"] == "failed"
     assert progress_store.running_restore("default") == other
     assert RestoreRecord.objects.count() == 0
+
+
+def test_a_restore_the_worker_cannot_begin_is_audited_as_failed(
+    ops_settings: Any, redis_cache: str, transactional_db: Any
+) -> None:
+    """The backup went from storage between the page and the worker: nothing is changed, and
+    the attempt is recorded with who asked and from where."""
+    request_id = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+    gone = "default-20261129T000000Z-manual-abcd"
+
+    with pytest.raises(OpsError, match="no backup named"):
+        run_admin_restore(request_id, "default", gone, "default", "olga", "10.0.0.1")
+
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.started_by, audit.requested_from, audit.backup_name) == (
+        "failed",
+        "admin:olga",
+        "10.0.0.1",
+        gone,
+    )
+    state = progress_store.read_progress(request_id)
+    assert state is not None and state["state"] == "failed" and "no backup named" in state["error"]
+    assert progress_store.running_restore("default") is None
