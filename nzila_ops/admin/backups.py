@@ -37,6 +37,9 @@ MAIN_FIELDS = ("name", "database_alias", "engine", "backup_type", "status_badge"
 STORAGE_FIELDS = ("storage_name", "storage_key", "size_shown", "raw_size_shown", "ratio",
                   "sha256", "compression", "encrypted_shown", "recipients")  # fmt: skip
 VERIFICATION_FIELDS = ("verified", "verified_when", "verification_error")
+MANIFEST_ORDER = ("name", "database_alias", "backup_type", "engine", "started_at", "finished_at",
+                  "duration_seconds", "host", "object", "storage", "compression", "encryption",
+                  "dump", "stage_seconds", "tables", "sequences")  # fmt: skip
 
 
 class BackupCopyInline(ReadOnlyInline):
@@ -73,8 +76,8 @@ def verification_badge(record: BackupRecord) -> SafeString:
 @admin.register(BackupRecord)
 class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
     inlines = (BackupCopyInline,)
-    list_display = ("name_shown", "database_alias", "status_badge", "started", "size_shown",
-                    "storage", "verified", "encrypted_shown")  # fmt: skip
+    # The name starts with the database's alias (filter by it on the side): no column of its own.
+    list_display = ("name_shown", "status_badge", "started", "size_shown", "storage", "verified")
     list_display_links = ("name_shown",)
     list_filter = ("status", "database_alias", "backup_type", "verification_result", "engine")
     search_fields = ("name", "sha256", "error")
@@ -96,11 +99,14 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description="name", ordering="name")
     def name_shown(self, record: BackupRecord) -> SafeString:
-        return format_html('<span class="ops-name">{}</span>', record.name)
+        return display.name(record.name)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, record: BackupRecord) -> SafeString:
-        return display.badge(record.status, title=record.error[:300])
+        # "encrypted" rides with the status, and only for a backup that exists.
+        status = display.badge(record.status, title=record.error[:300])
+        encrypted = self.encrypted_shown(record)
+        return format_html("{} {}", status, encrypted) if encrypted else status
 
     @admin.display(description="started", ordering="started_at")
     def started(self, record: BackupRecord) -> SafeString | str:
@@ -131,7 +137,7 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
         ratio = record.compression_ratio
         return "-" if ratio is None else f"{ratio:.2f}x"
 
-    @admin.display(description="storage (copies)", ordering="storage_name")
+    @admin.display(description="storage", ordering="storage_name")
     def storage(self, record: BackupRecord) -> SafeString:
         copies = format_html_join(
             " ",
@@ -164,7 +170,14 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description="manifest")
     def manifest_shown(self, record: BackupRecord) -> SafeString | str:
-        return "-" if not record.manifest else display.document(record.manifest)
+        manifest = record.manifest
+        if not manifest:
+            return "-"
+        if isinstance(manifest, dict):
+            # What an operator reads first, first (the database stores the keys in its own order).
+            first = [key for key in MANIFEST_ORDER if key in manifest]
+            manifest = {key: manifest[key] for key in [*first, *sorted(set(manifest) - set(first))]}
+        return display.document(manifest)
 
     # -- actions ------------------------------------------------------------------------
 

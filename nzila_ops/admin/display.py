@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from nzila_ops.formats import age, duration, human_size, local_time
 
@@ -63,6 +63,15 @@ def badge(state: str, text: str | None = None, title: str = "") -> SafeString:
 
 def _css_word(state: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in state.lower())[:40]
+
+
+def name(text: str) -> SafeString:
+    """A backup's name that breaks only after a "-" (alias, time, type, suffix): a narrow
+    column wraps it into its readable parts instead of cutting it anywhere."""
+    parts = ((part,) for part in text.split("-"))
+    return format_html(
+        '<span class="ops-name">{}</span>', format_html_join(mark_safe("-<wbr>"), "{}", parts)
+    )
 
 
 def moment(when: datetime | None, now: datetime | None = None) -> SafeString | str:

@@ -130,6 +130,7 @@ def backups_block(now: datetime, url: Callable[..., str]) -> dict[str, Any]:
             "database": alias,
             "badge": display.badge(state, f"RPO {state}"),
             "backup": record,
+            "name": "" if record is None else display.name(record.name),
             "url": None if record is None else url("backuprecord_change", None, record.pk),
             "finished": "-" if record is None else display.moment(record.finished_at, now),
             "size": "-" if record is None else display.size(record.stored_size),
