@@ -206,15 +206,17 @@ class RestoreFromAdminMixin:
     # -- progress ----------------------------------------------------------------------------
 
     def restore_follower(self, request: HttpRequest, request_id: str) -> bool:
-        """Who may follow a restore: anyone allowed to restore, or the browser that started
-        this one (its signed cookie; its session may have gone with the swap)."""
-        if self.may_restore(request):
-            return True
+        """Who may follow a restore: the browser that started this one (its signed cookie; its
+        session may have gone with the swap), or anyone allowed to restore.
+
+        The cookie is looked at first: it needs no database, which the swap has just replaced
+        under this process's connections."""
         try:
-            started = request.get_signed_cookie(COOKIE, salt=COOKIE_SALT)
+            if request.get_signed_cookie(COOKIE, salt=COOKIE_SALT) == request_id:
+                return True
         except (KeyError, BadSignature):
-            return False
-        return started == request_id
+            pass
+        return self.may_restore(request)
 
     def _progress(self, request: HttpRequest, request_id: str) -> dict[str, Any]:
         if not self.restore_follower(request, request_id):

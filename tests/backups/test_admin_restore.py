@@ -66,6 +66,12 @@ def test_staff_without_the_permission_get_403_and_see_no_restore_link(
         shown = client_for(operator).get(page).content.decode()
         assert f'href="{restore_url(record)}"' in shown
     assert RestoreRecord.objects.count() == 0
+    # Nor may they follow a restore someone else started.
+    running = progress_store.new_request_id()
+    progress_store.new_progress(running, database="default", backup=record.name)
+    assert staff.get(progress_url(running, json=True)).status_code == 403
+    assert staff.get(progress_url(running)).status_code == 403
+    assert client_for(operator).get(progress_url(running, json=True)).status_code == 200
 
 
 def test_a_wrong_word_is_refused_and_nothing_changes(
@@ -150,6 +156,12 @@ def test_restore_brings_the_backup_back_shows_each_phase_and_names_the_kept_copy
     follower.cookies["nzila_ops_restore"] = client.cookies["nzila_ops_restore"].value
     assert follower.get(progress_url(request_id, json=True)).json()["state"] == "succeeded"
     assert Client().get(progress_url(request_id, json=True)).status_code == 403
+    unsigned = Client()
+    unsigned.cookies["nzila_ops_restore"] = request_id
+    assert unsigned.get(progress_url(request_id, json=True)).status_code == 403
+    other = progress_store.new_request_id()  # the cookie names one restore, not every one
+    progress_store.new_progress(other, database="default", backup=record.name)
+    assert follower.get(progress_url(other, json=True)).status_code == 403
 
 
 def test_a_second_restore_of_the_database_is_refused_while_one_runs(
