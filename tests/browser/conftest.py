@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.support.browser_stack import PASSWORD, STAFF, SUPERUSER, Stack, browser_stack
+from tests.support.browser_stack import PASSWORD, STAFF, Stack, browser_stack
 from tests.support.host import REPO
 
 DESKTOP = {"width": 1400, "height": 900}
@@ -88,13 +88,20 @@ def log_in(page: Any, username: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def admin_state(browser: Any, stack: Stack) -> dict[str, Any]:
-    """The superuser's session cookie, logged in once for every test that needs it."""
-    page = new_page(browser, stack, DESKTOP)
-    log_in(page, SUPERUSER)
-    state: dict[str, Any] = page.context.storage_state()
-    page.context.close()
-    return state
+def admin_state(stack: Stack) -> dict[str, Any]:
+    """The superuser's session cookie (the session the stack made; the login form has a test
+    of its own), for every test that starts logged in."""
+    cookie = {
+        "name": "sessionid",
+        "value": stack.admin_session,
+        "domain": "127.0.0.1",
+        "path": "/",
+        "expires": -1,
+        "httpOnly": True,
+        "secure": False,
+        "sameSite": "Lax",
+    }
+    return {"cookies": [cookie], "origins": []}
 
 
 @pytest.fixture
@@ -123,3 +130,14 @@ def staff_page(page_factory: Callable[..., Any]) -> Any:
     page = page_factory()
     log_in(page, STAFF)
     return page
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test's report carries the tails of the served processes' logs (gunicorn, the
+    worker): what the server did is often the answer to what the browser saw."""
+    report = yield
+    served = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(served, Stack):
+        report.sections.append(("served processes' logs", served.log_tail()))
+    return report

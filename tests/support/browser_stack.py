@@ -7,6 +7,8 @@ backups but not restore them, an open incident and health samples."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,31 +22,47 @@ from celery import Celery
 
 from tests.observability.prometheus_proof_support import http_get, start, stop, tail, wait_until
 from tests.support import pg
-from tests.support.host import REPO, example_env, manage
+from tests.support.host import MANAGE_PY, REPO, example_env
 from tests.support.s3 import free_port
 
-REDIS_URL = "redis://127.0.0.1:6379/13"  # the browser tests' own Redis database
+# The browser tests' own Redis database (broker and cache), flushed before and after.
+REDIS_URL = "redis://127.0.0.1:6379/6"
 PASSWORD = "browser-test-password"
 SUPERUSER = "ops-admin"
 STAFF = "ops-viewer"  # staff, may view backups, does not hold nzila_ops.restore_backup
 
-# One `manage.py shell` instead of a process per step: each costs a Django start-up.
-SET_UP = f"""
+# The database's whole preparation in one `manage.py shell` (each manage.py costs a Django
+# start-up): the schema, demo rows, the users, the superuser's session, an open incident, then
+# the backup, last so that restoring it brings all of them back (the session too: the page
+# that follows a restore is still the operator's after the swap).
+PREPARE = f"""
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Permission, User
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
 from nzila_ops.incidents import service
 
-User.objects.create_superuser({SUPERUSER!r}, "ops@example.com", {PASSWORD!r})
+call_command("migrate", verbosity=0)
+call_command("seed_demo", vehicles=200, verbosity=0)
+admin = User.objects.create_superuser({SUPERUSER!r}, "ops@example.com", {PASSWORD!r})
+session = SessionStore()  # the superuser logged in, as Django's test client force_login does
+session[SESSION_KEY] = str(admin.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
+session.create()
 viewer = User.objects.create_user({STAFF!r}, "viewer@example.com", {PASSWORD!r}, is_staff=True)
 viewer.user_permissions.add(*Permission.objects.filter(
     content_type__app_label="nzila_ops", codename__in=["view_backuprecord", "view_incident"]))
 incident, _ = service.open_incident(
     key="payments_api", component="payments_api", severity="P1", source="manual",
     title="payments_api is DOWN", detail="HTTP 503 from /api/payments/ (3 checks in a row)")
-print(incident.pk)
+call_command("backup_database", verbosity=0)
+print("incident", incident.pk)
+print("session", session.session_key)
 """
-
-
-# Two samples: a component is down only after consecutive failures.
+# Two samples (a component is down only after consecutive failures), taken beside the worker,
+# whose celery_workers check pings it: a solo worker running the sampler itself could not
+# answer its own ping while the task runs, and would be found down.
 SAMPLE = "from nzila_ops.health.uptime import sample_health; sample_health(); sample_health()"
 
 
@@ -55,11 +73,21 @@ class Stack:
     dbname: str
     logs: Path
     incident_pk: int
+    #: The superuser's session key (the ``sessionid`` cookie), made with the database.
+    admin_session: str
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Rows of the served database, read as an operator's psql would."""
         with psycopg.connect(pg.conninfo(self.dbname)) as conn:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def newest_backup(self) -> tuple[int, str]:
+        """(pk, name) of the newest succeeded backup in the catalog."""
+        [(pk, name)] = self.query(
+            "SELECT id, name FROM nzila_ops_backuprecord WHERE status = 'succeeded'"
+            " ORDER BY finished_at DESC LIMIT 1"
+        )
+        return pk, name
 
     def databases(self) -> list[str]:
         """The served database and any other whose name starts with it (a kept copy)."""
@@ -69,15 +97,22 @@ class Stack:
         return "\n".join(f"== {log.name}\n{tail(log)}" for log in sorted(self.logs.glob("*.log")))
 
 
-def run_ok(env: dict[str, str], *args: str) -> str:
-    result = manage(env, *args, timeout=300)
-    assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result.stdout
+def manage_in_background(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    return start([sys.executable, str(MANAGE_PY), *args], log, env=env)
+
+
+def finished(process: subprocess.Popen[bytes], log: Path) -> str:
+    """Wait for a manage.py started in the background; its output, or fail with it."""
+    process.wait(timeout=300)
+    output = log.read_text(errors="replace")
+    assert process.returncode == 0, f"{' '.join(map(str, process.args))}:\n{output}"  # type: ignore[arg-type]
+    return output
 
 
 @contextmanager
 def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
-    """Everything up, then stopped, dropped and flushed after, whatever failed."""
+    """Everything up, then stopped, dropped and flushed after, whatever failed. What does not
+    depend on the other steps runs beside them: the machine has two cores and many tests."""
     from django.db import connections
 
     name = f"test_browser_{os.getpid()}"
@@ -106,37 +141,43 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
         cleanup.callback(redis.Redis.from_url(REDIS_URL).flushdb)
         cleanup.callback(lambda: [pg.drop_database(db) for db in pg.databases_like(name)])
 
-        run_ok(env, "migrate", "--no-input", "-v", "0")
-        run_ok(env, "seed_demo", "--vehicles", "200")
-        run_ok(env, "backup_database", "--type", "manual")
-        run_ok(env, "collectstatic", "--no-input", "-v", "0")
-        incident_pk = int(run_ok(env, "shell", "-c", SET_UP).split()[-1])
-
+        prepare = manage_in_background(env, logs / "prepare.log", "shell", "-c", PREPARE)
+        collect = manage_in_background(
+            env, logs / "collectstatic.log", "collectstatic", "--no-input", "-v", "0"
+        )
+        cleanup.callback(stop, prepare)
+        cleanup.callback(stop, collect)
         worker = start(
             [sys.executable, "-m", "celery", "-A", "nzila_export_hub", "worker", "-P", "solo",
              "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
             logs / "celery.log", cwd=REPO / "example_project", env=env,
         )  # fmt: skip
         cleanup.callback(stop, worker)
+        client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
+        cleanup.callback(client.close)
+
+        # Before gunicorn: WhiteNoise (DEBUG off) serves the files it finds at start-up.
+        finished(collect, logs / "collectstatic.log")
         gunicorn = start(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4",
              "--bind", f"127.0.0.1:{port}", "--timeout", "120", "nzila_export_hub.wsgi"],
             logs / "gunicorn.log", cwd=REPO / "example_project", env=env,
         )  # fmt: skip
         cleanup.callback(stop, gunicorn)
-
-        client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
-        cleanup.callback(client.close)
+        prepared = dict(
+            re.findall(r"^(incident|session) (\w+)$", finished(prepare, logs / "prepare.log"), re.M)
+        )
         wait_until(
             "the Celery worker answers a ping",
             lambda: worker.poll() is None and client.control.ping(timeout=0.5),
             90,
             logs / "celery.log",
         )
-        # Health samples for the overview, the status page and the SLA report, taken beside
-        # the worker (whose celery_workers check pings it): a solo worker running the sampler
-        # itself could not answer its own ping while the task runs, and would be found down.
-        run_ok(env, "shell", "-c", SAMPLE)
+        # The overview's last drill, and the health samples, side by side.
+        drill = manage_in_background(env, logs / "drill.log", "run_dr_drill")
+        sample = manage_in_background(env, logs / "sample.log", "shell", "-c", SAMPLE)
+        cleanup.callback(stop, drill)
+        cleanup.callback(stop, sample)
         base = f"http://127.0.0.1:{port}"
         wait_until(
             "gunicorn serves /ops/health/live",
@@ -144,4 +185,13 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
             90,
             logs / "gunicorn.log",
         )
-        yield Stack(base=base, env=env, dbname=name, logs=logs, incident_pk=incident_pk)
+        finished(drill, logs / "drill.log")
+        finished(sample, logs / "sample.log")
+        yield Stack(
+            base=base,
+            env=env,
+            dbname=name,
+            logs=logs,
+            incident_pk=int(prepared["incident"]),
+            admin_session=prepared["session"],
+        )

@@ -1,0 +1,66 @@
+"""The operations overview (/admin/nzila_ops/) and the backup pages as an operator sees them in
+Chromium, on a desktop and a phone: every block there, nothing scrolling sideways. Their
+screenshots are the README's and the docs' (docs/img/, with NZILA_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.support.browser_stack import Stack
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres]
+
+Shoot = Callable[[Any, str], Path]
+BLOCKS = ["#ops-health", "#ops-backups", "#ops-drills", "#ops-incidents", "#ops-sla"]
+
+
+def sideways_scroll(page: Any) -> int:
+    """How many CSS pixels the page is wider than its viewport (0: nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - innerWidth"))
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "overview"), (PHONE, "overview-phone")])
+def test_the_overview_answers_the_first_questions_on_a_desktop_and_a_phone(
+    page_factory: Callable[..., Any],
+    admin_state: dict[str, Any],
+    stack: Stack,
+    shoot: Shoot,
+    viewport: dict[str, int],
+    name: str,
+) -> None:
+    page = page_factory(viewport, state=admin_state, is_mobile=viewport is PHONE)
+    response = page.goto("/admin/nzila_ops/")
+    assert response is not None and response.status == 200
+    overview = page.locator(".ops-overview")
+    for block in BLOCKS:
+        assert overview.locator(block).is_visible(), block
+    # What the stack recorded is there: the health samples, the backup, the drill, the incident.
+    assert "database" in overview.locator("#ops-health").inner_text()
+    _pk, backup = stack.newest_backup()
+    assert backup in overview.locator("#ops-backups").inner_text()
+    assert overview.locator("#ops-drills .ops-badge").count() >= 1
+    assert "P1" in overview.locator("#ops-incidents").inner_text()
+    assert sideways_scroll(page) == 0
+    shoot(page, name)
+
+
+def test_the_backup_list_and_a_backup_fit_the_screen(
+    admin_page: Any, stack: Stack, shoot: Shoot
+) -> None:
+    page = admin_page
+    pk, backup = stack.newest_backup()
+    page.goto("/admin/nzila_ops/backuprecord/")
+    assert backup in page.locator("#result_list").inner_text()
+    assert sideways_scroll(page) == 0  # at 1400 px the list used to scroll sideways
+    shoot(page, "backups")
+
+    page.goto(f"/admin/nzila_ops/backuprecord/{pk}/change/")
+    assert backup in page.locator("#content").inner_text()
+    # The superuser holds nzila_ops.restore_backup: the page offers the restore.
+    assert page.locator(".ops-restore-link").is_visible()
+    shoot(page, "backup")
