@@ -19,9 +19,38 @@ Shoot = Callable[[Any, str], Path]
 BLOCKS = ["#ops-health", "#ops-backups", "#ops-drills", "#ops-incidents", "#ops-sla"]
 
 
+# Elements under `root` cut off where the operator cannot scroll to them: past the right edge of
+# the window or of a box that hides its overflow, with no box that scrolls sideways in between
+# (a wide table in a block of its own that scrolls is reachable, on a phone too).
+OUT_OF_REACH = """root => {
+  const cut = [];
+  const windowRight = document.documentElement.clientWidth;
+  for (const element of document.querySelectorAll(root + " *")) {
+    const box = element.getBoundingClientRect();
+    if (!box.width || !box.height) continue;
+    let right = windowRight, scrolls = false;
+    for (let up = element.parentElement; up && up !== document.body; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if (overflow === "auto" || overflow === "scroll") { scrolls = true; break; }
+      if (overflow === "hidden" || overflow === "clip") {
+        right = Math.min(right, up.getBoundingClientRect().right);
+      }
+    }
+    if (!scrolls && box.right > right + 1) {
+      cut.push(element.tagName + " " + element.textContent.trim().slice(0, 40));
+    }
+  }
+  return cut;
+}"""
+
+
 def sideways_scroll(page: Any) -> int:
     """How many CSS pixels the page is wider than its viewport (0: nothing scrolls sideways)."""
     return int(page.evaluate("document.documentElement.scrollWidth - innerWidth"))
+
+
+def out_of_reach(page: Any, root: str) -> list[str]:
+    return list(page.evaluate(OUT_OF_REACH, root))
 
 
 @pytest.mark.parametrize(("viewport", "name"), [(DESKTOP, "overview"), (PHONE, "overview-phone")])
@@ -46,6 +75,7 @@ def test_the_overview_answers_the_first_questions_on_a_desktop_and_a_phone(
     assert overview.locator("#ops-drills .ops-badge").count() >= 1
     assert "P1" in overview.locator("#ops-incidents").inner_text()
     assert sideways_scroll(page) == 0
+    assert out_of_reach(page, "#ops-overview") == []
     shoot(page, name)
 
 
@@ -57,10 +87,12 @@ def test_the_backup_list_and_a_backup_fit_the_screen(
     page.goto("/admin/nzila_ops/backuprecord/")
     assert backup in page.locator("#result_list").inner_text()
     assert sideways_scroll(page) == 0  # at 1400 px the list used to scroll sideways
+    assert out_of_reach(page, "#content") == []
     shoot(page, "backups")
 
     page.goto(f"/admin/nzila_ops/backuprecord/{pk}/change/")
     assert backup in page.locator("#content").inner_text()
     # The superuser holds nzila_ops.restore_backup: the page offers the restore.
     assert page.locator(".ops-restore-link").is_visible()
+    assert out_of_reach(page, "#content") == []
     shoot(page, "backup")
