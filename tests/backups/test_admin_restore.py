@@ -156,6 +156,7 @@ def test_restore_brings_the_backup_back_shows_each_phase_and_names_the_kept_copy
     follower.cookies["nzila_ops_restore"] = client.cookies["nzila_ops_restore"].value
     assert follower.get(progress_url(request_id, json=True)).json()["state"] == "succeeded"
     assert Client().get(progress_url(request_id, json=True)).status_code == 403
+    assert Client().get(progress_url(request_id))["Location"].startswith("/admin/login/")
     unsigned = Client()
     unsigned.cookies["nzila_ops_restore"] = request_id
     assert unsigned.get(progress_url(request_id, json=True)).status_code == 403
