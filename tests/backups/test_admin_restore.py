@@ -241,3 +241,19 @@ def test_progress_is_written_to_the_shared_cache_phase_by_phase(redis_cache: str
     ]
     final = progress_store.read_progress(request_id)
     assert final is not None and final["state"] == "succeeded" and final["kept"] == "kept_db"
+
+
+def test_the_form_needs_its_csrf_token_and_a_post(
+    ops_settings: Any, redis_cache: str, operator: Any
+) -> None:
+    record = _row()
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR=ADDRESS)
+    client.force_login(operator)
+    response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+    assert response.status_code == 403
+    assert client_for(operator).put(restore_url(record)).status_code == 405
+    assert (
+        client_for(operator).post(progress_url(progress_store.new_request_id())).status_code == 405
+    )
+    assert progress_store.running_restore("default") is None
+    assert RestoreRecord.objects.count() == 0

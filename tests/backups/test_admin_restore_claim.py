@@ -10,9 +10,20 @@ import pytest
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.backups.admin_restore_service import RestoreRefused, run_admin_restore
+from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.exceptions import OpsError
 from nzila_ops.models import RestoreRecord
-from tests.backups.admin_restore_support import client_for, operator, progress_url, redis_cache
+from tests.backups.admin_restore_support import (
+    client_for,
+    live_db,
+    operator,
+    progress_url,
+    redis_cache,
+    restore_url,
+    take_backup,
+)
+from tests.backups.helpers import APP_TABLES
+from tests.support import pg
 
 pytestmark = pytest.mark.postgres
 
@@ -90,3 +101,25 @@ def test_a_restore_the_worker_cannot_begin_is_audited_as_failed(
     state = progress_store.read_progress(request_id)
     assert state is not None and state["state"] == "failed" and "no backup named" in state["error"]
     assert progress_store.running_restore("default") is None
+
+
+def test_a_restore_running_outside_the_admin_makes_the_admin_restore_fail_unchanged(
+    ops_settings: Any,
+    redis_cache: str,
+    seeded_postgres: dict,
+    live_db: str,
+    operator: Any,
+) -> None:
+    """The advisory lock of restore_database is the last guard: a command's restore (or a
+    drill) holds it, the cache knows nothing of it."""
+    client = client_for(operator)
+    record = take_backup()
+    before = pg.snapshot(live_db, APP_TABLES)
+    with get_restorer("default").lock():
+        response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+    assert response.status_code == 303
+    state = client.get(response["Location"] + "json/").json()
+    assert state["state"] == "failed" and "another restore or drill" in state["error"]
+    assert RestoreRecord.objects.get().result == "failed"
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
