@@ -8,7 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from nzila_ops.admin import display
 from nzila_ops.admin.common import ListAdmin, ReadOnlyAdmin, ReadOnlyInline
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
@@ -59,8 +61,8 @@ class IncidentAdmin(ListAdmin):
     added or deleted by hand: the timeline and the SLA figures depend on every one."""
 
     form = IncidentForm
-    list_display = ("number", "title", "severity", "status", "component", "source",
-                    "detected_at", "mtta", "mttr", "is_drill")  # fmt: skip
+    list_display = ("number", "title", "severity_badge", "status_badge", "component", "source",
+                    "detected", "mtta", "mttr", "is_drill")  # fmt: skip
     list_display_links = ("number", "title")
     list_filter = ("severity", "status", "component", "source", "is_drill")
     search_fields = ("title", "key", "component", "acknowledged_by", "resolved_by", "summary")
@@ -96,6 +98,18 @@ class IncidentAdmin(ListAdmin):
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
         # Also removes the "Delete selected" action.
         return False
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, incident: Incident) -> SafeString:
+        return display.badge(incident.severity)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, incident: Incident) -> SafeString:
+        return display.badge(incident.status)
+
+    @admin.display(description="detected", ordering="detected_at")
+    def detected(self, incident: Incident) -> SafeString | str:
+        return display.moment(incident.detected_at)
 
     @admin.display(description="#", ordering="pk")
     def number(self, incident: Incident) -> str:
@@ -188,12 +202,28 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
-    list_display = ("incident", "kind", "notifier", "status", "attempts", "last_error",
-                    "created_at", "sent_at", "next_attempt_at")  # fmt: skip
+    list_display = ("incident", "kind", "notifier", "status_badge", "attempts", "last_error",
+                    "created", "sent", "next_attempt")  # fmt: skip
     list_filter = (DeliveryStatusFilter, "notifier", "event__kind")
     list_select_related = ("event", "event__incident")
     search_fields = ("last_error", "notifier", "event__incident__title")
     readonly_fields = [field.name for field in Delivery._meta.fields]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery: Delivery) -> SafeString:
+        return display.badge(delivery.status)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, delivery: Delivery) -> SafeString | str:
+        return display.moment(delivery.created_at)
+
+    @admin.display(description="sent", ordering="sent_at")
+    def sent(self, delivery: Delivery) -> SafeString | str:
+        return display.moment(delivery.sent_at)
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, delivery: Delivery) -> SafeString | str:
+        return display.moment(delivery.next_attempt_at)
 
     @admin.display(description="incident", ordering="event__incident")
     def incident(self, delivery: Delivery) -> str:
