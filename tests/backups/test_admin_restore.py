@@ -155,6 +155,7 @@ def test_restore_brings_the_backup_back_shows_each_phase_and_names_the_kept_copy
     follower = Client()
     follower.cookies["nzila_ops_restore"] = client.cookies["nzila_ops_restore"].value
     assert follower.get(progress_url(request_id, json=True)).json()["state"] == "succeeded"
+    assert 'id="ops-restore-kept"' in follower.get(progress_url(request_id)).content.decode()
     assert Client().get(progress_url(request_id, json=True)).status_code == 403
     assert Client().get(progress_url(request_id))["Location"].startswith("/admin/login/")
     unsigned = Client()
@@ -256,4 +257,26 @@ def test_the_form_needs_its_csrf_token_and_a_post(
         client_for(operator).post(progress_url(progress_store.new_request_id())).status_code == 405
     )
     assert progress_store.running_restore("default") is None
+    assert RestoreRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"status": "failed"}, "it is failed"),
+        ({"database_alias": "elsewhere"}, "elsewhere"),  # not a database of this host
+        ({}, "no backup named"),  # in the catalog, not in storage
+    ],
+)
+def test_a_backup_that_cannot_be_restored_says_why_and_offers_no_form(
+    ops_settings: Any, redis_cache: str, operator: Any, fields: dict, problem: str
+) -> None:
+    record = _row(**fields)
+    client = client_for(operator)
+    page = client.get(restore_url(record)).content.decode()
+    assert 'id="ops-restore-problem"' in page and problem in page
+    assert 'id="ops-restore-form"' not in page
+    response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+    assert response.status_code == 400 and problem in response.content.decode()
+    assert progress_store.running_restore(record.database_alias) is None
     assert RestoreRecord.objects.count() == 0
