@@ -42,15 +42,21 @@ def backup(stack: Stack, name: str) -> dict[str, Any]:
     return dict(zip(("status", "key", "finished_at", "deleted_at"), row, strict=True))
 
 
-def pagerduty_events(stack: Stack, action: str, component: str) -> list[dict[str, Any]]:
+def triggers(stack: Stack, component: str) -> list[dict[str, Any]]:
+    """The triggers PagerDuty accepted for incidents of ``component``."""
     return [
         event
         for event in list(stack.pagerduty.accepted)
-        if event.get("event_action") == action
-        and (
-            action != "trigger"
-            or event["payload"].get("custom_details", {}).get("component") == component
-        )
+        if event["event_action"] == "trigger"
+        and event["payload"].get("custom_details", {}).get("component") == component
+    ]
+
+
+def resolves(stack: Stack, dedup_key: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for event in list(stack.pagerduty.accepted)
+        if event["event_action"] == "resolve" and event["dedup_key"] == dedup_key
     ]
 
 
@@ -132,13 +138,20 @@ def test_the_whole_stack_backs_up_copies_prunes_pages_recovers_drills_and_report
     assert opened_status == "triggered"
     (trigger,) = stack.wait(
         "PagerDuty to receive the trigger of the 'cache' incident",
-        lambda: pagerduty_events(stack, "trigger", "cache"),
+        lambda: triggers(stack, "cache"),
     )
     assert trigger["dedup_key"] == key
     assert trigger["routing_key"] in stack.pagerduty.routing_keys
 
-    # It comes back: the incident resolves, and PagerDuty receives the resolve.
+    # It comes back: the flip up is recorded, the incident resolves, PagerDuty gets the resolve.
     stack.cache.start()
+    stack.wait(
+        "the 'cache' component recorded up again",
+        lambda: stack.rows(
+            "SELECT 1 FROM nzila_ops_componentflip WHERE component = 'cache' "
+            "AND old = 'failing' AND new = 'ok'"
+        ),
+    )
     stack.wait(
         "the 'cache' incident resolved",
         lambda: stack.rows(
@@ -147,7 +160,7 @@ def test_the_whole_stack_backs_up_copies_prunes_pages_recovers_drills_and_report
     )
     stack.wait(
         "PagerDuty to receive the resolve of the 'cache' incident",
-        lambda: [e for e in pagerduty_events(stack, "resolve", "") if e["dedup_key"] == key],
+        lambda: resolves(stack, key),
     )
     assert stack.pagerduty.alerts[(trigger["routing_key"], key)].status == "resolved"
 
