@@ -45,6 +45,20 @@ def test_the_detail_page_reads_the_manifest_as_a_document(
     assert 'id="ops-verify"' in page and 'id="ops-drill"' in page
 
 
+def test_the_list_prints_the_size_the_list_backups_command_prints(
+    admin_client: Client, backup: BackupRecord
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("list_backups", stdout=out)
+    size = human_size(backup.stored_size)
+    assert size in out.getvalue()
+    assert f">{size}<" in admin_client.get(LIST).content.decode()
+
+
 def test_verify_records_passed_and_the_list_shows_it(
     admin_client: Client, backup: BackupRecord
 ) -> None:
