@@ -43,7 +43,7 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def local_time(moment: datetime | None) -> str:
-    """ "2026-11-29 19:44 UTC": the site's time zone (TIME_ZONE), with the zone named, so
+    """ "2026-11-29 19:44:37 UTC": the site's time zone (TIME_ZONE), with the zone named, so
     that two operators in different places read the same instant; "-" when None."""
     if moment is None:
         return "-"
