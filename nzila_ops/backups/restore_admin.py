@@ -160,7 +160,7 @@ class RestoreFromAdminMixin:
         try:
             request_id = start_admin_restore(plan, username, address)
         except RestoreRefused as exc:
-            conflict = progress_store.running_restore(plan.database) is not None
+            conflict = not plan.problem and progress_store.running_restore(plan.database)
             return self._render(
                 request, record, plan, form, error=str(exc), status=409 if conflict else 400
             )
@@ -199,7 +199,6 @@ class RestoreFromAdminMixin:
             "error": error,
             "running_url": running
             and reverse(f"admin:{self._restore_url_name('restore_progress')}", args=[running]),
-            "word": CONFIRMATION_WORD,
         }
         return TemplateResponse(request, "admin/nzila_ops/restore.html", context, status=status)
 

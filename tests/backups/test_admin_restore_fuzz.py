@@ -26,7 +26,7 @@ from tests.support import pg
 
 pytestmark = pytest.mark.postgres
 FIXTURES = settings(
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -94,3 +94,17 @@ def _backup() -> Any:
 
     record = BackupRecord.objects.filter(status="succeeded").first()
     return record if record is not None else take_backup()
+
+
+@FIXTURES
+@given(query=st.dictionaries(st.sampled_from(["storage", "confirm", "x"]), ANY_TEXT))
+def test_any_query_string_on_the_page_is_answered_without_an_error(
+    ops_settings: Any, redis_cache: str, live_db: str, operator: Any, query: dict[str, str]
+) -> None:
+    record = _backup()
+    response = client_for(operator).get(restore_url(record), query)
+    assert response.status_code == 200
+    page = response.content.decode()
+    # A storage that is not the primary nor a copy is named as the problem, with no form.
+    offered = query.get("storage", "") in ("", "default")
+    assert ('id="ops-restore-form"' in page) is offered
