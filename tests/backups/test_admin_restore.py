@@ -172,6 +172,7 @@ def test_a_second_restore_of_the_database_is_refused_while_one_runs(
     seeded_postgres: dict,
     live_db: str,
     operator: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     record = take_backup()
     running = progress_store.new_request_id()
@@ -182,10 +183,13 @@ def test_a_second_restore_of_the_database_is_refused_while_one_runs(
     client = client_for(operator)
     assert progress_url(running) in client.get(restore_url(record)).content.decode()
 
-    response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
+    with caplog.at_level(logging.WARNING, logger="nzila_ops"):
+        response = client.post(restore_url(record), {"confirm": "RESTORE", "storage": "default"})
 
     assert response.status_code == 409
     assert "already running" in response.content.decode()
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "by olga from 10.20.30.40 refused: a restore of database 'default'" in line
     assert RestoreRecord.objects.count() == 0
     assert progress_store.running_restore("default") == running
     assert pg.databases_like(f"{live_db}_pre_restore_") == []
