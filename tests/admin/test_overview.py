@@ -185,3 +185,14 @@ def test_staff_without_any_nzila_ops_permission_gets_no_overview(
     assert staff_client().get(OVERVIEW).status_code == 404
     response = client.get(OVERVIEW)  # not logged in: the login page
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_block_that_cannot_be_computed_says_why_and_the_page_still_answers(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "STORAGES": {"default": "ftp://nowhere/x"}}
+    response = admin_client.get(OVERVIEW)
+    assert response.status_code == 200
+    backups = block(response.content.decode(), "ops-backups")
+    assert 'class="ops-error"' in backups and "ftp" in backups
