@@ -45,7 +45,7 @@ def test_an_operator_acknowledges_an_incident_in_its_admin_page(
 ) -> None:
     page = admin_page
     page.goto(f"/admin/nzila_ops/incident/{stack.incident_pk}/change/")
-    assert "payments_api is DOWN" in page.locator("#content").inner_text()
+    assert "Card payments declined for some buyers" in page.locator("#content").inner_text()
     page.select_option("#id_transition", "acknowledge")
     page.fill("#id_note", "Looking at the payment provider's status page.")
     page.click("input[name=_continue]")
