@@ -62,6 +62,32 @@ def celery_environ(var: Path) -> dict[str, str]:
     }
 
 
+def processes_of(var: Path) -> list[int]:
+    """The processes whose environment names ``var``: the demo's server, its workers, Celery."""
+    marker = str(var).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+def left_running(var: Path) -> list[int]:
+    """The demo's processes still there after a few seconds (a killed one takes a moment)."""
+    deadline = time.monotonic() + 10
+    while (found := processes_of(var)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def kill_leftovers(var: Path) -> None:
+    """Whatever a failed test left running of the demo (each child has a process group)."""
+    for pid in processes_of(var):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
 def demo_environ(root: Path) -> dict[str, str]:
     """The example project on a SQLite file and static directory of ``root``; no CI variable."""
     environ = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("DJANGO_")}
@@ -105,7 +131,10 @@ class Terminal:
             if self.process.poll() is not None:
                 break
             time.sleep(0.2)
-        raise AssertionError(f"no {pattern.pattern!r} in:\n{self.output.decode(errors='replace')}")
+        raise AssertionError(f"no {pattern.pattern!r} in:\n{self.text()}")
+
+    def text(self) -> str:
+        return self.output.decode(errors="replace")
 
     def press_ctrl_c(self) -> None:
         os.write(self.master, b"\x03")
@@ -129,6 +158,7 @@ class Terminal:
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """make demo's set-up steps that the serving step needs: migrated, static files collected."""
     root = tmp_path_factory.mktemp("demo")
+    (root / "backups").mkdir()  # the task the test queues lists it
     for args in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
         result = subprocess.run(
             [sys.executable, str(MANAGE_PY), *args], env=demo_environ(root),
@@ -210,12 +240,12 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
         assert queued.stdout.splitlines()[-1] == "['default']"
 
         terminal.press_ctrl_c()
-        assert terminal.process.wait(timeout=60) == 0
-        # Nothing of the demo is left in its process group (gunicorn, its workers, Celery).
-        with pytest.raises(ProcessLookupError):
-            os.killpg(terminal.process.pid, 0)
+        assert terminal.process.wait(timeout=60) == 0, terminal.text()
+        # Nothing of the demo is left running (gunicorn, its workers, Celery).
+        assert left_running(demo_project / "var") == [], terminal.text()
     finally:
         terminal.close()
+        kill_leftovers(demo_project / "var")
 
 
 @pytest.mark.slow
@@ -225,14 +255,14 @@ def test_when_its_terminal_closes_the_demo_stops_its_server_and_worker(demo_proj
     try:
         base = terminal.wait_for(SERVED, 120)[1].decode()
         terminal.hang_up()
-        assert terminal.process.wait(timeout=60) == 0
-        # gunicorn would take the hang-up as "reload" and serve on: nothing is left.
-        with pytest.raises(ProcessLookupError):
-            os.killpg(terminal.process.pid, 0)
+        assert terminal.process.wait(timeout=60) == 0, terminal.text()
+        # Left alone, gunicorn would take a hang-up as "reload" and serve on: nothing is left.
+        assert left_running(demo_project / "var") == [], terminal.text()
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(f"{base}/ops/health/live", timeout=5)
     finally:
         terminal.close()
+        kill_leftovers(demo_project / "var")
 
 
 def test_without_a_terminal_the_demo_is_not_served_and_the_script_returns(
@@ -252,7 +282,7 @@ def test_with_ci_set_the_demo_is_not_served_even_from_a_terminal(tmp_path: Path)
     environ = {**demo_environ(tmp_path), "CI": "true"}
     terminal = Terminal([sys.executable, str(SCRIPT), "--var", str(tmp_path / "var")], environ)
     try:
-        assert terminal.process.wait(timeout=60) == 0
+        assert terminal.process.wait(timeout=60) == 0, terminal.text()
         terminal.wait_for(re.compile(rb"== CI is set: the example project is not served"), 5)
     finally:
         terminal.close()
