@@ -1,4 +1,5 @@
-"""Fixtures of the browser tests: the served example project (one for the whole session),
+"""Fixtures of the browser tests: the served example project (one for this package's tests,
+stopped after the last of them rather than at the end of the whole run),
 Debian's Chromium driven by Playwright (never a browser Playwright downloads), pages logged in
 as the superuser or the staff user, and where screenshots go.
 
@@ -28,13 +29,13 @@ def chromium_binary() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, age_key: tuple[Path, str]) -> Iterator[Stack]:
     with browser_stack(tmp_path_factory.mktemp("browser"), age_key) as served:
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     binary = chromium_binary()
     if binary is None:
@@ -48,7 +49,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if os.environ.get("NZILA_SCREENSHOTS") == "1":
         return REPO / "docs" / "img"
@@ -87,7 +88,7 @@ def log_in(page: Any, username: str) -> None:
     page.wait_for_url("**/admin/")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_state(stack: Stack) -> dict[str, Any]:
     """The superuser's session cookie (the session the stack made; the login form has a test
     of its own), for every test that starts logged in."""
