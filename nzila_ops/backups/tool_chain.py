@@ -139,20 +139,25 @@ class _Feeder(threading.Thread):
         splice = getattr(os, "splice", None)
         if splice is None or not isinstance(self.source, io.FileIO):
             return False
-        source, target = self.source.fileno(), self.stdin.fileno()
-        while not self.stopped.is_set():
-            started = time.perf_counter()
-            try:
-                moved = splice(source, target, SPLICE_SIZE)
-            except OSError as exc:
-                if exc.errno == errno.EINVAL and self.count == 0:
-                    return False  # neither end is a pipe, or a file system without splice
-                raise
-            finally:
-                self.times.since("dump", started)
-            if not moved:
-                break
-            self.count += moved
+        # Our own copy of the descriptor: after a failure the engine may close its file while
+        # this thread still reads, and the number must not name another file meanwhile.
+        source, target = os.dup(self.source.fileno()), self.stdin.fileno()
+        try:
+            while not self.stopped.is_set():
+                started = time.perf_counter()
+                try:
+                    moved = splice(source, target, SPLICE_SIZE)
+                except OSError as exc:
+                    if exc.errno == errno.EINVAL and self.count == 0:
+                        return False  # neither end is a pipe, or a file system without splice
+                    raise
+                finally:
+                    self.times.since("dump", started)
+                if not moved:
+                    break
+                self.count += moved
+        finally:
+            os.close(source)
         return True
 
     def _copy(self) -> None:
@@ -235,11 +240,16 @@ class _Children:
         for process in self.processes:
             process.wait()
 
-    def close(self) -> None:
+    def close(self, feeding: bool = False) -> None:
+        """Close the pipes and stderr files; ``feeding``: but not the first child's stdin,
+        which a feeder still running closes itself (closed here, its number could be reused
+        by another file while the feeder writes to it)."""
         for process in self.processes:
             for stream in (process.stdin, process.stdout):
-                with suppress(Exception):  # the feeder may be closing stdin too
-                    stream.close()  # type: ignore[union-attr]
+                if stream is None or (feeding and stream is self.stdin):
+                    continue
+                with suppress(Exception):
+                    stream.close()
         for stderr in self.stderrs:
             stderr.close()
 
@@ -300,17 +310,17 @@ def stream_through_children(
             hashing.write(chunk)
             on_raw_bytes(feeder.count)
         children.wait()
-        feeder.join()
+        failure = children.failure()
+        if failure is None:
+            feeder.join()
+        # Else not joined: it may be blocked reading the dump (pg_dump waiting for a lock),
+        # which the engine stops when this raises; its next write then fails.
     except BaseException:
         feeder.stopped.set()
         children.stop()  # the feeder then fails its next write and stops
-        # Not joined: it may be blocked reading the dump, which the engine stops next.
-        children.close()
+        children.close(feeding=feeder.is_alive())  # not joined either, for the same reason
         raise
-    try:
-        failure = children.failure()
-    finally:
-        children.close()
+    children.close(feeding=feeder.is_alive())
     for stage, seconds in children.cpu_seconds.items():
         times.add(stage, seconds)
     if feeder.error is not None:
