@@ -6,12 +6,13 @@ from typing import Any
 
 from _backup_rows import ROW_LABELS, DbResult, RowResult
 from _report import Verdict, fmt, verdicts_json
-from _stages import BACKUP_STAGES, median_stages, stage_lines
+from _stages import BACKUP_STAGES, SERIAL_BACKUP_STAGES, median_stages, stage_lines
 
 MB = 1024 * 1024
 
-# Targets for row c.
-WALL_VS_FLOOR = 1.15
+# Targets for row c (issue 16): against the native pipeline (row d), the practical limit on 2
+# cores; bare pg_dump (row a) is not reachable once zstd needs a core of its own.
+WALL_VS_NATIVE = 1.10
 RSS_LIMIT_MB = 100.0
 # "Not growing with DB size": the bigger database may use at most this much more memory.
 RSS_GROWTH_ABS_MB = 5.0
@@ -55,11 +56,13 @@ def print_stages(results: list[DbResult]) -> None:
         sizes = {"raw": summary.get("raw_size"), "stored": summary.get("stored_size")}
         print(
             f"\n{db.dbname}: where c. ours spends its {wall:.2f} s (median busy seconds per "
-            "stage over the runs, share of the wall time, MB/s; dump runs beside the other "
-            "stages, so the shares add up to more than 100 %):"
+            "stage over the runs, share of the wall time, MB/s; dump, compress and encrypt run "
+            "beside the other stages, so the shares add up to more than 100 %):"
         )
         stages = median_stages(row.stage_runs)
-        streaming = sum(seconds for name, seconds in stages.items() if name != "dump")
+        # What this process does one after the other; dump, compress and encrypt run beside
+        # it (compress and encrypt in this process too when their CLI is missing).
+        streaming = sum(stages.get(name, 0.0) for name in SERIAL_BACKUP_STAGES)
         rest = (wall - streaming, "outside the stream: start-up, checks, catalog, manifest")
         for line in stage_lines(BACKUP_STAGES, stages, wall, sizes, rest):
             print(line)
@@ -82,14 +85,14 @@ def evaluate(results: list[DbResult]) -> list[Verdict]:
     for db in results:
         rows = db.rows
         ours = rows.get("c", RowResult("c"))
-        floor = rows.get("a", RowResult("a"))
+        native = rows.get("d", RowResult("d"))
         gzip = rows.get("b", RowResult("b"))
         verdicts.append(
             ratio_verdict(
-                f"{db.dbname}: ours wall <= {WALL_VS_FLOOR} x floor",
+                f"{db.dbname}: ours wall <= {WALL_VS_NATIVE} x native",
                 ours.median("wall_seconds"),
-                floor.median("wall_seconds"),
-                WALL_VS_FLOOR,
+                native.median("wall_seconds"),
+                WALL_VS_NATIVE,
             )
         )
         rss = ours.median("tree_rss_mb")
@@ -100,6 +103,8 @@ def evaluate(results: list[DbResult]) -> list[Verdict]:
                 "no data" if rss is None else f"{rss:.1f} MB (sampled tree sum)",
             )
         )
+        if not gzip.runs:
+            continue  # row b not run here (bench_large.py leaves it out by default)
         verdicts.append(
             ratio_verdict(
                 f"{db.dbname}: ours output <= gzip -9 output",

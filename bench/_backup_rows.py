@@ -30,7 +30,11 @@ ROW_LABELS = {
     "b": "gzip -9 + sha256",
     "c": "ours",
     "d": "native zstd|age|sha256",
+    "e": "parallel dump -Fd -j N",
+    "f": "-Fd -j N gzip, tar|age|sha",
 }
+#: Rows e and f: pg_dump's parallel jobs, one per core (2 on the bench machines).
+DUMP_JOBS = os.cpu_count() or 2
 
 
 @dataclass
@@ -146,11 +150,44 @@ def run_native(ctx: Context, dbname: str, result: RowResult) -> None:
     out.unlink(missing_ok=True)
 
 
+def run_parallel_floor(ctx: Context, dbname: str, result: RowResult) -> None:
+    """Row e: the directory format's parallel dump alone, to set beside row a."""
+    out = ctx.workdir / f"{dbname}.dir"
+    shutil.rmtree(out, ignore_errors=True)
+    command = (
+        f"pg_dump -Fd -j {DUMP_JOBS} -Z0 -f {shlex.quote(str(out))} {pg_args(ctx.server, dbname)}"
+    )
+    result.runs.append(_measure.run(command))
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def run_parallel_native(ctx: Context, dbname: str, result: RowResult) -> None:
+    """Row f: the parallel dump compressing in its workers (gzip: pg_dump 15 has no zstd),
+    then one encrypted, hashed object of the directory (tar | age), as row d does for -Fc."""
+    if ctx.ours_env is None or not shutil.which("age"):
+        result.error = "needs the age CLI and an age recipient"
+        return
+    out = ctx.workdir / f"{dbname}.dir"
+    shutil.rmtree(out, ignore_errors=True)
+    stored = ctx.workdir / f"{dbname}.dir.tar.age"
+    recipient = shlex.quote(ctx.ours_env["NZILA_OPS_AGE_RECIPIENTS"])
+    directory, target = shlex.quote(str(out)), shlex.quote(str(stored))
+    command = (
+        f"pg_dump -Fd -j {DUMP_JOBS} -f {directory} {pg_args(ctx.server, dbname)} && "
+        f"tar -cf - -C {directory} . | age -r {recipient} | tee {target} | sha256sum"
+    )
+    result.runs.append(_measure.run(command, output=stored))
+    shutil.rmtree(out, ignore_errors=True)
+    stored.unlink(missing_ok=True)
+
+
 RUNNERS: dict[str, Callable[[Context, str, RowResult], None]] = {
     "a": run_floor,
     "b": run_gzip,
     "c": run_ours,
     "d": run_native,
+    "e": run_parallel_floor,
+    "f": run_parallel_native,
 }
 
 

@@ -14,13 +14,16 @@ MB = 1024 * 1024
 #: What each stage is, in the order the data goes through them, and which size it moves
 #: ("raw": the uncompressed dump; "stored": the object in storage; None: no byte rate).
 BACKUP_STAGES: dict[str, tuple[str, str | None]] = {
-    "dump": ("pg_dump producing (beside the rest)", "raw"),
-    "dump_wait": ("waiting for the dump", None),
-    "compress": ("zstd/gzip", "raw"),
-    "encrypt": ("age, in-process", "stored"),
+    "dump": ("pg_dump into the zstd child (beside the rest)", "raw"),
+    "dump_wait": ("waiting for the last child's output (or the dump)", None),
+    "compress": ("zstd child process CPU (beside the rest)", "raw"),
+    "encrypt": ("age child process CPU (beside the rest)", "stored"),
     "hash": ("SHA-256", "stored"),
     "upload": ("writes to storage + commit", "stored"),
 }
+#: The backup's stages that this process runs one after the other (tool_chain.py); without the
+#: zstd or age CLI, compress or encrypt run in this process too (docs/backups.md).
+SERIAL_BACKUP_STAGES = ("dump_wait", "hash", "upload")
 RESTORE_STAGES: dict[str, tuple[str, str | None]] = {
     "download": ("reads from storage (beside the rest)", "stored"),
     "hash": ("SHA-256 (beside the rest)", "stored"),

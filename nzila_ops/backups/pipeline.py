@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ from nzila_ops.backups.streams import (
     Writable,
 )
 from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.tool_chain import Tool, stream_through_children
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class StreamResult:
     stored_size: int
     sha256: str
     #: Busy seconds per stage: dump (pg_dump's side, overlapping the others), dump_wait (this
-    #: process waiting for the dump), compress, encrypt (only when encrypted), hash, upload.
+    #: process waiting for the dump, or for the last child process), compress, encrypt (only
+    #: when encrypted; a child's CPU seconds when it runs as one, beside the rest), hash, upload.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -64,16 +66,26 @@ class _Elapsed:
 def stream_backup(
     source: BinaryIO,
     sink: Writable,
-    compressor: Compressor,
+    compressor: Compressor | None,
     recipients: list[x25519.Recipient],
     on_raw_bytes: Callable[[int], None] = lambda count: None,
+    tools: Sequence[Tool] = (),
 ) -> StreamResult:
     """Compress (and, with recipients, age-encrypt) ``source`` into ``sink``.
 
+    With ``tools`` (tool_chain.backup_tools), the steps they name run in child processes
+    (``compressor`` is then None when zstd is one of them); otherwise all in this process.
     Returns the raw size read, the size and SHA-256 of exactly the bytes written to ``sink``,
     and the seconds spent in each stage.
     """
     times = StageTimes()
+    if tools:
+        raw_size, stored = stream_through_children(
+            source, sink, tools, compressor, on_raw_bytes, times
+        )
+        return StreamResult(raw_size, stored.count, stored.hexdigest(), times.rounded())
+    if compressor is None:
+        raise ValueError("a compressor is needed when no child process compresses")
     prefetch = PrefetchReader(source, times=times)
     try:
         counted = CountingReader(prefetch, on_raw_bytes)
