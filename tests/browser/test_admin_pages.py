@@ -16,6 +16,10 @@ from tests.support.browser_stack import PASSWORD, SUPERUSER, Stack
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres]
 
 Shoot = Callable[[Any, str], Path]
+# How many rules the page holds from the stylesheet at this path (0: not loaded).
+STYLESHEET_RULES = """path => [...document.styleSheets]
+  .filter(sheet => sheet.href && new URL(sheet.href).pathname === path)
+  .reduce((rules, sheet) => rules + sheet.cssRules.length, 0)"""
 
 
 def test_an_operator_logs_in_through_the_login_form(
@@ -36,8 +40,8 @@ def test_an_operator_logs_in_through_the_login_form(
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
     assert SUPERUSER.upper() in page.locator("#user-tools").inner_text().upper()
-    # The admin is styled: its stylesheet is served (WhiteNoise, DEBUG off) and applied.
-    assert page.locator("#header").evaluate("e => getComputedStyle(e).display") == "flex"
+    # The admin is styled: its stylesheet is served (WhiteNoise, DEBUG off) and read.
+    assert page.evaluate(STYLESHEET_RULES, "/static/admin/css/base.css") > 100
 
 
 def test_an_operator_acknowledges_an_incident_in_its_admin_page(
