@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import http.cookiejar
 import importlib.machinery
 import importlib.util
@@ -42,9 +43,11 @@ SERVED = re.compile(rb"served at (http://127\.0\.0\.1:(\d+))/admin/")
 LOGIN = re.compile(rb"demo login \(this local demo only\): (\S+) / (\S+)\r?\n")
 
 
-QUEUE_A_TASK = (
-    "from nzila_ops.tasks import enforce_retention_task as task; "
-    "print(sorted(task.delay().get(timeout=60)))"
+# What the admin's "verify" action queues, for the demo's one backup; its outcome as recorded.
+VERIFY_IN_THE_WORKER = (
+    "from nzila_ops.models import BackupRecord; from nzila_ops.tasks import verify_backup_task; "
+    "verify_backup_task.delay(BackupRecord.objects.get().name).get(timeout=60); "
+    "print(BackupRecord.objects.get().verification_result)"
 )
 
 
@@ -88,24 +91,34 @@ def kill_leftovers(var: Path) -> None:
             os.killpg(pid, signal.SIGKILL)
 
 
+@functools.cache
 def demo_environ(root: Path) -> dict[str, str]:
-    """The example project on a SQLite file and static directory of ``root``; no CI variable."""
+    """The example project on a SQLite file, static directory and age key of ``root``; the
+    identity file named relative to ``root`` (the directory to run in), as make names it."""
     environ = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("DJANGO_")}
+    identity = "demo-age-identity.txt"
+    recipient = subprocess.run(
+        [sys.executable, str(REPO / "example_project" / "demo_key.py"), identity],
+        cwd=root, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
     return {
         **environ,
         "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
         "DJANGO_STATIC_ROOT": str(root / "static"),
         "NZILA_OPS_BACKUP_STORAGE": f"file://{root / 'backups'}?create=true",
+        "NZILA_OPS_AGE_RECIPIENTS": recipient,
+        "NZILA_OPS_AGE_IDENTITY_FILE": identity,
     }
 
 
 class Terminal:
     """A process run on a new pseudo-terminal, as its controlling terminal; output kept."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         self.master, slave = pty.openpty()
         self.process = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+            start_new_session=True,
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )  # fmt: skip
         os.close(slave)
@@ -156,12 +169,16 @@ class Terminal:
 
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """make demo's set-up steps that the serving step needs: migrated, static files collected."""
+    """make demo's steps before the serving one, in short: migrated, static files collected,
+    one encrypted backup."""
     root = tmp_path_factory.mktemp("demo")
-    (root / "backups").mkdir()  # the task the test queues lists it
-    for args in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+    for args in (
+        ["migrate", "--no-input", "-v0"],
+        ["collectstatic", "--no-input", "-v0"],
+        ["backup_database", "--type", "manual"],
+    ):
         result = subprocess.run(
-            [sys.executable, str(MANAGE_PY), *args], env=demo_environ(root),
+            [sys.executable, str(MANAGE_PY), *args], env=demo_environ(root), cwd=root,
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -206,7 +223,9 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
     demo_project: Path, taken_port: int
 ) -> None:
     argv = [sys.executable, str(SCRIPT), "--var", str(demo_project / "var")]
-    terminal = Terminal([*argv, "--port", str(taken_port)], demo_environ(demo_project))
+    terminal = Terminal(
+        [*argv, "--port", str(taken_port)], demo_environ(demo_project), cwd=demo_project
+    )
     try:
         served = terminal.wait_for(SERVED, 120)
         base, port = served[1].decode(), int(served[2])
@@ -229,15 +248,16 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
             assert time.monotonic() < deadline, checks
             time.sleep(2)
 
-        # A task queued as the admin's actions queue theirs is run by that worker, its result
-        # read back (the queue and the results are files under --var).
+        # A verification queued as the admin's action queues it is run by that worker, which
+        # reads the age identity named relative to where make ran (the queue and the results
+        # are files under --var).
         queued = subprocess.run(
-            [sys.executable, str(MANAGE_PY), "shell", "-c", QUEUE_A_TASK],
+            [sys.executable, str(MANAGE_PY), "shell", "-c", VERIFY_IN_THE_WORKER],
             env={**demo_environ(demo_project), **celery_environ(demo_project / "var")},
-            capture_output=True, text=True, timeout=120,
+            cwd=demo_project, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert queued.returncode == 0, queued.stderr
-        assert queued.stdout.splitlines()[-1] == "['default']"
+        assert queued.returncode == 0, queued.stderr + terminal.text()
+        assert queued.stdout.splitlines()[-1] == "passed"
 
         terminal.press_ctrl_c()
         assert terminal.process.wait(timeout=60) == 0, terminal.text()
@@ -251,7 +271,7 @@ def test_from_a_terminal_the_demo_serves_the_styled_admin_with_a_worker_until_ct
 @pytest.mark.slow
 def test_when_its_terminal_closes_the_demo_stops_its_server_and_worker(demo_project: Path) -> None:
     argv = [sys.executable, str(SCRIPT), "--var", str(demo_project / "var"), "--port", "0"]
-    terminal = Terminal(argv, demo_environ(demo_project))
+    terminal = Terminal(argv, demo_environ(demo_project), cwd=demo_project)
     try:
         base = terminal.wait_for(SERVED, 120)[1].decode()
         terminal.hang_up()
@@ -280,7 +300,8 @@ def test_without_a_terminal_the_demo_is_not_served_and_the_script_returns(
 
 def test_with_ci_set_the_demo_is_not_served_even_from_a_terminal(tmp_path: Path) -> None:
     environ = {**demo_environ(tmp_path), "CI": "true"}
-    terminal = Terminal([sys.executable, str(SCRIPT), "--var", str(tmp_path / "var")], environ)
+    argv = [sys.executable, str(SCRIPT), "--var", str(tmp_path / "var")]
+    terminal = Terminal(argv, environ, cwd=tmp_path)
     try:
         assert terminal.process.wait(timeout=60) == 0, terminal.text()
         terminal.wait_for(re.compile(rb"== CI is set: the example project is not served"), 5)
