@@ -77,6 +77,8 @@ def test_a_wrong_word_is_refused_and_changes_nothing(
     assert stack.databases() == databases  # no kept copy, no scratch database
     assert restore_count(stack) == restores
     shoot(page, "restore-refused")
+    page.goto(restore_url(stack))
+    assert page.locator("#ops-restore-running").count() == 0  # nothing queued or claimed
 
 
 def test_restore_shows_each_phase_then_the_kept_copy(
