@@ -149,3 +149,42 @@ def test_a_failed_backup_is_not_queued(admin_client: Client, backup: BackupRecor
     failed.refresh_from_db()
     backup.refresh_from_db()
     assert failed.verified_at is None and backup.verification_result == "passed"
+
+
+@pytest.fixture
+def unreachable_broker() -> Any:
+    """The real Celery app, not eager, sending to a port nobody listens on (the broker is down).
+    Its cached connection and producer pools are set aside and put back afterwards, so that
+    neither this test's broker nor a closed connection outlives it."""
+    from nzila_ops.tasks import verify_backup_task
+    from tests.support.s3 import free_port
+
+    app = verify_backup_task.app  # the app the task sends with
+    names = ("task_always_eager", "broker_url", "task_publish_retry", "broker_connection_timeout",
+             "broker_transport_options")  # fmt: skip
+    saved = {k: app.conf[k] for k in names}
+    pools = app._pool, app.amqp._producer_pool
+    app._pool = app.amqp._producer_pool = None
+    app.conf.update(task_always_eager=False, task_publish_retry=False, broker_connection_timeout=1,
+                    broker_transport_options={"max_retries": 0},
+                    broker_url=f"redis://127.0.0.1:{free_port()}/14")  # fmt: skip
+    yield
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool, app.amqp._producer_pool = pools
+    app.conf.update(saved)
+
+
+def test_a_broker_that_cannot_be_reached_is_said_and_nothing_is_recorded(
+    admin_client: Client, backup: BackupRecord, unreachable_broker: Any
+) -> None:
+    response = admin_client.post(
+        LIST, {"action": "verify_backups", "index": "0", "_selected_action": [backup.pk]},
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"The verification of {backup.name} could not be queued" in page
+    assert "queued;" not in page
+    backup.refresh_from_db()
+    assert backup.verified_at is None
