@@ -29,6 +29,8 @@ logger = logging.getLogger("nzila_ops.admin")
 
 #: Verifying and drilling a backup (docs/admin.md).
 ACT_PERMISSION = "nzila_ops.change_backuprecord"
+#: How many backups one action queues at most.
+AT_ONCE = 50
 
 
 # The detail page, in the order an operator reads it.
@@ -224,7 +226,16 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
         send: Any, where: str,
     ) -> HttpResponseRedirect | None:  # fmt: skip
         queued, refused = [], []
-        for record in queryset.order_by("-started_at")[:50]:
+        selected = queryset.count()
+        if selected > AT_ONCE:
+            # Each is a full download: hundreds at once would hold every worker for hours.
+            self.message_user(
+                request,
+                f"{selected} backups selected: only the newest {AT_ONCE} were taken; select the "
+                "others again once these are done.",
+                messages.WARNING,
+            )
+        for record in queryset.order_by("-started_at")[:AT_ONCE]:
             if record.status != BackupRecord.Status.SUCCEEDED or record.deleted_at is not None:
                 refused.append(record.name)
                 continue
@@ -255,10 +266,8 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
             )
         # The detail page's buttons come back to the backup they were pressed on.
         back = request.POST.get("ops_next") == "change"
-        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        if back and len(selected) == 1 and queryset.filter(pk=selected[0]).exists():
+        pks = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if back and len(pks) == 1 and queryset.filter(pk=pks[0]).exists():
             info = self.admin_site.name, self.opts.app_label, self.opts.model_name
-            return HttpResponseRedirect(
-                reverse("{}:{}_{}_change".format(*info), args=[selected[0]])
-            )
+            return HttpResponseRedirect(reverse("{}:{}_{}_change".format(*info), args=[pks[0]]))
         return None

@@ -107,3 +107,25 @@ def test_the_list_keeps_few_columns(admin_client: Client) -> None:
     assert ours[:6] == ["name_shown", "status_badge", "started", "size_shown", "storage",
                         "verified"]  # fmt: skip
     assert '<span class="ops-name">default-<wbr>xxx' in page and "nzila_ops/admin.css" in page
+
+
+@pytest.mark.django_db
+def test_one_action_queues_at_most_fifty_and_says_so(admin_client: Client) -> None:
+    """Each verification is a whole download: a select-all of hundreds would hold every worker."""
+    start = timezone.now() - timedelta(days=1)
+    pks = [
+        make_backup(
+            f"default-20261128T00{i:02d}00Z-hourly-{i:04x}", started_at=start + timedelta(minutes=i)
+        ).pk
+        for i in range(51)
+    ]
+    response = admin_client.post(
+        LIST, {"action": "verify_backups", "index": "0", "_selected_action": pks}, follow=True
+    )
+    page = response.content.decode()
+    assert "51 backups selected: only the newest 50 were taken" in page
+    # The rows are not in storage: each queued verification ran (eagerly) and failed.
+    from nzila_ops.models import BackupRecord
+
+    assert BackupRecord.objects.filter(verification_result="failed").count() == 50
+    assert BackupRecord.objects.get(name="default-20261128T000000Z-hourly-0000").verified_at is None
