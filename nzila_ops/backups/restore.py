@@ -23,7 +23,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -115,15 +115,17 @@ def fetch_and_load(
     with work_directory("restore") as tmp:
         raw = restorer.raw_path(target, tmp)
         try:
-            loading = restorer.start_loading(lock, raw, target)
-            try:
+            with ExitStack() as stack:
                 with timer.phase("fetch"):
+                    # Creating the scratch database (and, for PostgreSQL, starting on its
+                    # schema) is part of the fetch: it happens beside it.
+                    loading = stack.enter_context(
+                        closing(restorer.start_loading(lock, raw, target))
+                    )
                     unpacked = unpack_backup(storage, manifest, loading, identities, timer.progress)
                 # Only now, the whole object verified, may the load complete.
                 with timer.phase("restore"):
                     loading.finish()
-            finally:
-                loading.close()
             timer.fetch_stages = {**unpacked.stage_seconds, **loading.stage_seconds}
             with timer.phase("verify"):
                 report = restorer.verify(target, manifest)
