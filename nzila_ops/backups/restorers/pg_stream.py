@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 class _Follower(threading.Thread):
     """Copies the dump file into pg_restore's stdin as it grows, until pg_restore stops
-    reading (it needs only the table of contents), the fetch has ended, or ``stop()``.
+    reading (it needs only the table of contents), the fetch has ended, or ``end(stop=True)``.
 
     Its writes never block for long: a pg_restore that stopped reading without exiting (or a
     child of it holding the pipe) must not keep the restore from cleaning up."""
