@@ -10,11 +10,16 @@ downloaded, decrypted and decompressed. Once the whole object has been verified,
 ``pg_restore -j RESTORE_JOBS --section=data --section=post-data`` loads the rows and builds the
 indexes from the complete file, as before.
 
-Measured on 2 cores (bench/bench_restore.py, issue 16): pre-data takes 0.3-3 s (one commit per
-object; more on a loaded machine), about as long as the fetch of a 300 MB database, and now runs
-beside it. Streaming the data section as well (one COPY after another from the pipe) lost:
-the parallel COPYs of ``-j2`` are worth more than overlapping the fetch, which is the smaller
-part of a restore.
+Measured on 2 cores shared with other work (bench/bench_restore.py, 300 MB, issue 16): the
+schema takes 0.4-0.9 s (1.4-3 s when the machine is loaded: one commit per object), about as
+long as the fetch, whose decompression keeps one core busy; the schema uses the other. Against
+the plain order, fetch + restore was 7.3 s against 6.1 s (medians of 5 interleaved pairs, means
+7.4 against 7.7): within the noise of a loaded machine, so the gain, at most the schema's time,
+is still to be confirmed on a quiet one. It costs about 8 MB of peak memory (this pg_restore
+beside the age child). Streaming the data section as well (one COPY after another from the
+pipe) clearly lost: the parallel COPYs of ``-j2`` are worth more than overlapping the fetch,
+which is the smaller part of a restore. ``PostgreSQLRestorer.start_loading`` returning the
+base ``Loading`` is the plain order again.
 
 Only the scratch database is touched before the verification (principle 2): a corrupt or
 truncated object is found by the fetch as before, and the scratch database is dropped. The
