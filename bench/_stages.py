@@ -30,6 +30,7 @@ RESTORE_STAGES: dict[str, tuple[str, str | None]] = {
     "decrypt": ("age child process CPU (beside the rest)", "stored"),
     "decompress": ("zstd/gzip", "raw"),
     "write": ("writing the scratch dump file", "raw"),
+    "pre_data": ("pg_restore --section=pre-data beside the fetch (wall, until it ended)", None),
     "restore": ("pg_restore / SQLite load", "raw"),
     "verify": ("row counts, sequences", None),
     "swap": ("renames", None),

@@ -2,8 +2,10 @@
 things worse.
 
 1. fetch — stream the object from storage, verifying SHA-256, age authentication and the
-   compression checksum, into a local scratch file. Nothing has been changed yet.
-2. restore — load it into a fresh scratch database (PostgreSQL: pg_restore -j; SQLite: a file).
+   compression checksum, into a local scratch file. Nothing but a fresh scratch database has
+   been changed yet (PostgreSQL creates the schema there meanwhile: restorers/pg_stream.py).
+2. restore — load it into that scratch database (PostgreSQL: pg_restore -j; SQLite: a file),
+   only once the whole object has been verified.
 3. verify — every table of the manifest exists with exactly its row count; sequences are at
    least their recorded values.
 4. swap — the live database is renamed to ``<name>_pre_restore_<time>`` (kept) and the scratch
@@ -21,7 +23,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -37,7 +39,7 @@ from nzila_ops.backups.restorers import Restorer, get_restorer
 from nzila_ops.backups.restorers.base import PRE_RESTORE_MARK
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.unpack import identities_for, unpack_backup
-from nzila_ops.backups.workdir import private_file_opener, work_directory
+from nzila_ops.backups.workdir import work_directory
 from nzila_ops.events import restore_component
 from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, StorageError, describe
 from nzila_ops.progress import NULL_PROGRESS, Progress
@@ -113,11 +115,18 @@ def fetch_and_load(
     with work_directory("restore") as tmp:
         raw = restorer.raw_path(target, tmp)
         try:
-            with timer.phase("fetch"), open(raw, "wb", opener=private_file_opener) as sink:
-                unpacked = unpack_backup(storage, manifest, sink, identities, timer.progress)
-            timer.fetch_stages = unpacked.stage_seconds
-            with timer.phase("restore"):
-                restorer.load(lock, raw, target)
+            with ExitStack() as stack:
+                with timer.phase("fetch"):
+                    # Creating the scratch database (and, for PostgreSQL, starting on its
+                    # schema) is part of the fetch: it happens beside it.
+                    loading = stack.enter_context(
+                        closing(restorer.start_loading(lock, raw, target))
+                    )
+                    unpacked = unpack_backup(storage, manifest, loading, identities, timer.progress)
+                # Only now, the whole object verified, may the load complete.
+                with timer.phase("restore"):
+                    loading.finish()
+            timer.fetch_stages = {**unpacked.stage_seconds, **loading.stage_seconds}
             with timer.phase("verify"):
                 report = restorer.verify(target, manifest)
                 restorer.mark_restored(lock, target, manifest["name"])

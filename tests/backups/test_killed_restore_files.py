@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import pg
 from tests.support.host import MANAGE_PY, manage
 
 pytestmark = pytest.mark.postgres
@@ -63,6 +64,10 @@ def test_a_killed_restore_leaves_its_plaintext_only_until_the_next_run(
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600
     assert stat.S_IMODE(dump.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(scratch.stat().st_mode) == 0o700
+    # The parked pg_restore is the schema's, started beside the fetch: the scratch database is
+    # there already (restorers/pg_stream.py).
+    scratch_databases = pg.databases_like(f"{env['DBNAME']}_nzila_scratch_")
+    assert len(scratch_databases) == 1
     os.killpg(process.pid, signal.SIGKILL)  # the command and its children, as an OOM kill would
     process.wait()
     assert dump.exists()  # nothing can run on SIGKILL
@@ -74,6 +79,7 @@ def test_a_killed_restore_leaves_its_plaintext_only_until_the_next_run(
     assert "left by a run that died" in result.stderr
     assert list(scratch.iterdir()) == []
     assert list((tmp_path / "tmpdir").iterdir()) == []
+    assert pg.databases_like(f"{env['DBNAME']}_nzila_scratch_") == []
 
 
 def _start_parked_restore(env: dict[str, str], mark: Path) -> subprocess.Popen:
@@ -102,6 +108,7 @@ def test_sigterm_or_sighup_stops_a_restore_and_removes_its_plaintext_at_once(
     assert process.returncode == 143, stderr
     assert stderr.decode().strip().splitlines()[-1] == "CommandError: terminated"
     assert list((tmp_path / "scratch").iterdir()) == []
+    assert pg.databases_like(f"{env['DBNAME']}_nzila_scratch_") == []
 
 
 def test_a_failed_restore_removes_its_plaintext(

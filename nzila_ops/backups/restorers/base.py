@@ -1,9 +1,11 @@
 """The contract of a restorer, and the verification every restorer shares.
 
 Work happens in this order, and the live database is touched only in ``swap``:
-``lock`` → ``clean_leftovers`` → (the caller fetches and verifies the object into ``raw_path``)
-→ ``load`` into a scratch target → ``verify`` against the manifest → ``swap`` (or stop, leaving
-the result in the target). A failure before the swap drops the scratch target.
+``lock`` → ``clean_leftovers`` → ``start_loading`` (the caller fetches and verifies the object
+into the ``Loading`` it returns, which ``finish``es the load into a scratch target once the fetch
+has been verified: by default a file at ``raw_path`` then ``load``) → ``verify`` against the
+manifest → ``swap`` (or stop, leaving the result in the target). A failure before the swap drops
+the scratch target.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nzila_ops.backups.manifest import missing_tables, table_label
+from nzila_ops.backups.workdir import private_file_opener
 from nzila_ops.exceptions import RestoreError, VerificationFailed
 
 SCRATCH_MARK = "_nzila_scratch_"
@@ -73,6 +76,30 @@ def verification_report(
     }
 
 
+class Loading:
+    """Receives the raw dump while the fetch verifies it, and completes the load afterwards.
+
+    This one writes the file at ``raw``; ``finish`` (called only once the whole object has been
+    verified) hands it to ``restorer.load``. ``close`` is always called, on success or failure,
+    and must stop whatever still runs; the caller then drops the target on failure."""
+
+    def __init__(self, restorer: Restorer, lock: Any, raw: Path, target: str) -> None:
+        self.restorer, self.lock, self.raw, self.target = restorer, lock, raw, target
+        self.file = open(raw, "wb", opener=private_file_opener)  # noqa: SIM115 - close()
+        #: Busy seconds of loading work done beside the fetch, by stage (none here).
+        self.stage_seconds: dict[str, float] = {}
+
+    def write(self, data: bytes) -> int | None:
+        return self.file.write(data)
+
+    def finish(self) -> None:
+        self.file.close()
+        self.restorer.load(self.lock, self.raw, self.target)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class Restorer:
     """Base class; subclasses implement every method."""
 
@@ -123,6 +150,10 @@ class Restorer:
     def raw_path(self, target: str, scratch_dir: Path) -> Path:
         """Where the verified raw dump is written before ``load``."""
         raise NotImplementedError
+
+    def start_loading(self, lock: Any, raw: Path, target: str) -> Loading:
+        """Where the fetch writes the dump (the default: a file, loaded once it is complete)."""
+        return Loading(self, lock, raw, target)
 
     def load(self, lock: Any, raw: Path, target: str) -> None:
         """Create ``target`` and load the raw dump into it."""

@@ -31,6 +31,7 @@ from nzila_ops.backups.engines.pgclient import (
 from nzila_ops.backups.restorers.base import (
     PRE_RESTORE_MARK,
     SCRATCH_MARK,
+    Loading,
     Restorer,
     stamp,
     verification_report,
@@ -132,20 +133,23 @@ class PostgreSQLRestorer(Restorer):
     def raw_path(self, target: str, scratch_dir: Path) -> Path:
         return scratch_dir / f"{target}.pgdump"
 
-    def load(self, lock: psycopg.Connection, raw: Path, target: str) -> None:
+    def create(self, lock: psycopg.Connection, target: str) -> None:
         lock.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target))
         )
-        pg_restore = self.client.tool_path("PG_RESTORE")
-        command = [
-            pg_restore,
-            f"--jobs={int(self.config['RESTORE_JOBS'])}",
+
+    def pg_restore_command(self, target: str, *options: str) -> list[str]:
+        return [
+            self.client.tool_path("PG_RESTORE"),
+            *options,
             "--exit-on-error",
             "--no-password",
             f"--dbname={target}",
-            str(raw),
         ]
-        with self.client.libpq_environment() as env, tempfile.TemporaryFile() as stderr:
+
+    @contextmanager
+    def pg_restore_environment(self) -> Iterator[dict[str, str]]:
+        with self.client.libpq_environment() as env:
             # Bulk-load settings for pg_restore's sessions only (PostgreSQL's "Populating a
             # Database" advice): commits need not wait for their WAL flush, since the scratch
             # database is thrown away on any failure and mark_restored()'s synchronous commit
@@ -154,6 +158,21 @@ class PostgreSQLRestorer(Restorer):
                 f"{env.get('PGOPTIONS', '')} -c synchronous_commit=off "
                 f"-c maintenance_work_mem={self.config['RESTORE_MAINTENANCE_WORK_MEM']}"
             ).strip()
+            yield env
+
+    def start_loading(self, lock: psycopg.Connection, raw: Path, target: str) -> Loading:
+        from nzila_ops.backups.restorers.pg_stream import StreamedLoading
+
+        return StreamedLoading(self, lock, raw, target)
+
+    def load(self, lock: psycopg.Connection, raw: Path, target: str) -> None:
+        self.create(lock, target)
+        self.run_pg_restore(target, raw, f"--jobs={int(self.config['RESTORE_JOBS'])}")
+
+    def run_pg_restore(self, target: str, raw: Path, *options: str) -> None:
+        """pg_restore ``options`` of the whole dump file ``raw`` into ``target``."""
+        command = [*self.pg_restore_command(target, *options), str(raw)]
+        with self.pg_restore_environment() as env, tempfile.TemporaryFile() as stderr:
             result = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
             if result.returncode != 0:
                 detail = tool_error(stderr, result.returncode, "pg_restore")

@@ -1,0 +1,119 @@
+"""A PostgreSQL restore creates the schema in the scratch database while the backup still
+arrives (restorers/pg_stream.py); the rows follow only once the whole object is verified."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
+from tests.backups.test_restore_faults import assert_live_untouched, restore_fails
+from tests.support import pg
+
+pytestmark = pytest.mark.postgres
+
+LOGGING_PG_RESTORE = """#!/bin/sh
+echo "$*" >> {log}
+exec pg_restore "$@"
+"""
+# Refuses the dump it is given through its stdin (the streamed part) without reading it.
+FAILING_STREAMED_PG_RESTORE = """#!/bin/sh
+echo "$*" >> {log}
+case "$*" in *--version*|*.pgdump) exec pg_restore "$@";; esac
+echo "pg_restore: error: could not read input file: refused by the test" >&2
+exit 1
+"""
+
+
+@pytest.fixture
+def big_backup(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> Iterator[dict]:
+    """A backup of several age chunks (64 KiB each: the schema comes long before the last
+    one), then a changed live database whose contents must survive."""
+    live = connections["default"].settings_dict["NAME"]
+    with psycopg.connect(pg.conninfo(live), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS filler")
+        conn.execute(
+            "CREATE TABLE filler AS SELECT g, md5(random()::text) AS h "
+            "FROM generate_series(1, 40000) g"
+        )
+    call_command("backup_database", stdout=StringIO())
+    call_command("seed_demo", vehicles=320, stdout=StringIO())
+    manifest = only_manifest(backup_dir)
+    obj = backup_dir / manifest["object"]["key"]
+    assert obj.stat().st_size > 8 * 64 * 1024
+    yield {"live": live, "object": obj, "contents": pg.snapshot(live, APP_TABLES)}
+    for leftover in pg.databases_like(f"{live}_"):
+        pg.drop_database(leftover)
+    connections["default"].close()  # a restore may have swapped the database under it
+    with psycopg.connect(pg.conninfo(live), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS filler")  # not a model: the flush leaves it
+
+
+def _pg_restore(settings: Any, tmp_path: Path, script: str) -> Path:
+    log = tmp_path / "pg_restore.log"
+    wrapper = tmp_path / "pg_restore_wrapper"
+    wrapper.write_text(script.format(log=log))
+    wrapper.chmod(0o755)
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "PG_RESTORE": str(wrapper)}
+    return log
+
+
+def _streamed_runs(log: Path) -> list[str]:
+    runs = log.read_text().splitlines() if log.exists() else []
+    return [run for run in runs if "--section=pre-data" in run and ".pgdump" not in run]
+
+
+def test_a_backup_corrupt_after_its_schema_went_into_scratch_changes_nothing(
+    big_backup: dict, settings: Any, tmp_path: Path
+) -> None:
+    log = _pg_restore(settings, tmp_path, LOGGING_PG_RESTORE)
+    flip_byte(big_backup["object"], -1)  # the last chunk: all the others went to pg_restore
+    error = restore_fails("--latest")
+    assert "failed its checksum: sha256" in str(error)
+    # The schema's pg_restore had started on the scratch database; the rows' never ran.
+    assert len(_streamed_runs(log)) == 1
+    assert ".pgdump" not in log.read_text()
+    assert_live_untouched(big_backup)
+
+
+@pytest.mark.parametrize("corrupt", [True, False], ids=["corrupt", "intact"])
+def test_when_the_streamed_pg_restore_fails_a_corrupt_backup_is_still_called_corrupt(
+    big_backup: dict, settings: Any, tmp_path: Path, corrupt: bool
+) -> None:
+    log = _pg_restore(settings, tmp_path, FAILING_STREAMED_PG_RESTORE)
+    if corrupt:
+        flip_byte(big_backup["object"], len(big_backup["object"].read_bytes()) // 2)
+    error = restore_fails("--latest")
+    assert len(_streamed_runs(log)) == 1
+    if corrupt:  # what pg_restore made of it does not matter: the object is corrupt
+        assert "failed its checksum: sha256" in str(error)
+    else:
+        assert str(error).endswith(
+            "pg_restore failed: could not read input file: refused by the test"
+        )
+    assert_live_untouched(big_backup)
+
+
+def test_the_schema_is_created_beside_the_fetch_and_the_rows_in_parallel_after_it(
+    big_backup: dict, settings: Any, tmp_path: Path
+) -> None:
+    log = _pg_restore(settings, tmp_path, LOGGING_PG_RESTORE)
+    call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
+    [streamed] = _streamed_runs(log)
+    assert "--section=data" not in streamed
+    [finished] = [run for run in log.read_text().splitlines() if ".pgdump" in run]
+    assert "--jobs=2" in finished and "--section=data --section=post-data" in finished
+    live = big_backup["live"]
+    with psycopg.connect(pg.conninfo(live)) as conn:
+        assert conn.execute("SELECT count(*) FROM filler").fetchone() == (40000,)
+        indexes = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'deals_deal'"
+        ).fetchone()
+    assert indexes is not None and indexes[0] > 0
