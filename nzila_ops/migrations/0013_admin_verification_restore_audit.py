@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="backuprecord",
             name="verification_error",
-            field=models.TextField(blank=True),
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AddField(
             model_name="backuprecord",
@@ -27,6 +27,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[("passed", "passed"), ("failed", "failed")],
+                db_default="",
+                default="",
                 help_text="Blank until the backup is verified.",
                 max_length=10,
             ),

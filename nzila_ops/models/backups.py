@@ -59,13 +59,17 @@ class BackupRecord(models.Model):
     # The last full verification (verify_backup: checksum, age, zstd, the dump's own listing),
     # whoever asked for it: the admin shows it beside the backup.
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults too: a host still running the previous release during a rolling
+    # deploy inserts catalog rows without these columns.
     verification_result = models.CharField(
         max_length=10,
         blank=True,
+        default="",
+        db_default="",
         choices=[("passed", "passed"), ("failed", "failed")],
         help_text="Blank until the backup is verified.",
     )
-    verification_error = models.TextField(blank=True)
+    verification_error = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-started_at"]
