@@ -42,25 +42,32 @@ def record_sample(result: CheckResult, at: datetime) -> ComponentFlip | None:
         state = ComponentState.objects.select_for_update().filter(component=result.name).first()
         failing = result.status is Status.FAILING
         if state is None:
-            # First sample ever: it sets the state, even when failing (we know nothing better).
+            # First sample ever. A failing one obeys the N-in-a-row rule like any other (a
+            # cold worker's slow first check after a deploy must not page): the state starts
+            # unknown (no data) with this failure counted, and _fold makes it failing at the
+            # Nth, detected at this sample. With N = 1 it is failing, and signalled, at once.
+            pending = failing and needed > 1
+            status = UNKNOWN if pending else result.status.value
             state = ComponentState.objects.create(
-                component=result.name, status=result.status.value, since=at,
+                component=result.name, status=status, since=at,
                 consecutive_failures=int(failing), last_sampled_at=at, reason=result.reason[:300],
                 first_failure_at=at if failing else None,
             )  # fmt: skip
-            flip = _flip(result, "", at)
+            flip = _flip(result, "", at, status)
             first_seen, observed = at, ""
-            if not failing:
-                # Nothing changed (there was no state); a component first seen failing is a
-                # fault, though, and is signalled like any other.
+            if not failing or pending:
+                # Nothing changed (there was no state), or not down yet; a component first
+                # seen failing with N = 1 is a fault, though, signalled like any other.
                 return flip
         else:
             observed = state.status
             unseen = at - state.last_sampled_at > gap
-            if unseen:
+            if unseen and observed != UNKNOWN:
                 _flip(result, observed, state.last_sampled_at + gap, UNKNOWN, UNSEEN_REASON)
             flip, first_seen = _fold(state, result, failing, needed, at, unseen)
-    if flip is not None and flip.new != observed:
+    # From unknown (a first sample not yet confirmed failing) nothing was observed before:
+    # as for a first sample, only a fault is told, not an "ok" that recovers from nothing.
+    if flip is not None and flip.new != observed and (observed != UNKNOWN or flip.new == "failing"):
         signals.component_flipped.send(
             sender=ComponentFlip,
             component=flip.component,
@@ -95,7 +102,7 @@ def _fold(
     if failing and state.status != "failing" and state.consecutive_failures < needed:
         new = state.status  # not down yet: wait for N failures in a row
     flip = None
-    if unseen:
+    if unseen and new != UNKNOWN:
         # Observed again after a stretch recorded unknown: the timeline resumes here, in
         # whatever state this sample leaves the component.
         flip = _flip(result, UNKNOWN, at, new)
