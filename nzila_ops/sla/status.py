@@ -39,7 +39,8 @@ DAYS = 90
 RESOLVED_SHOWN_DAYS = 14
 CACHE_PREFIX = "nzila_ops:sla:status:v1:"
 
-#: Component states, worst first (the page's overall state is the worst of its components').
+#: States, worst first: the page's overall state is the worst of its components' and of its
+#: open incidents' impacts.
 STATES = ("outage", "degraded", "unknown", "ok")
 _FROM_HEALTH = {"ok": "ok", "warning": "degraded", "failing": "outage"}
 # The only incident fields read: the rest (key, timeline, post-mortem) is never even loaded.
@@ -117,13 +118,18 @@ def status_document(now: datetime | None = None) -> dict[str, Any]:
         _component(public_name, states[name], daily.get(name, []), first_day)
         for name, public_name in public.items()
     ]
+    incidents = _incidents(public, now)
+    # The headline agrees with what the page lists: an open incident (opened by hand, by
+    # Sentry, or still open while the check passes again) counts with its impact, so the
+    # page never says "All systems operational" above a current outage.
+    current = [c["status"] for c in components] + [i["impact"] for i in incidents["open"]]
     return {
-        "status": worst(c["status"] for c in components),
+        "status": worst(current),
         "generated_at": now.isoformat(),
         "time_zone": str(tz),
         "days": DAYS,
         "components": components,
-        "incidents": _incidents(public, now),
+        "incidents": incidents,
     }
 
 

@@ -116,7 +116,8 @@ def test_the_json_follows_its_schema(client: Any, public: Any, frozen: None) -> 
                              "incidents"}  # fmt: skip
     assert document["generated_at"] == NOW.isoformat()
     assert document["time_zone"] == "UTC" and document["days"] == 90
-    assert document["status"] == "unknown"  # Payments API has never been sampled
+    # Payments API has never been sampled (unknown); the open incident's "degraded" is worse.
+    assert document["status"] == "degraded"
     database = document["components"][1]
     assert set(database) == {"name", "status", "uptime_percent", "days"}
     assert (database["status"], database["uptime_percent"]) == ("ok", 100.0)
@@ -272,3 +273,29 @@ def test_it_is_read_only_phone_sized_and_runs_no_script(
     assert "script-src" not in response["Content-Security-Policy"]
     assert response["Content-Security-Policy"].startswith("default-src 'none'")
     assert response["Cache-Control"] == "public, max-age=60"
+
+
+@pytest.mark.parametrize(
+    ("title", "headline", "status"),
+    [
+        ("payments_api is DOWN", "Some systems are experiencing an outage", "outage"),
+        ("payments_api is degraded", "Some systems have degraded performance", "degraded"),
+    ],
+)
+def test_the_headline_agrees_with_the_open_incidents(
+    client: Any, public: Any, frozen: None, title: str, headline: str, status: str
+) -> None:
+    # Every component's check passes, but a P1 incident of Payments is open (opened by hand,
+    # by Sentry, or not yet resolved): the banner must not say "All systems operational".
+    state("payments_api", "ok")
+    state("database", "ok")
+    incident("payments_api", title, severity="P1")
+    html = client.get(PAGE).content.decode()
+    assert headline in html and "All systems operational" not in html
+    document = get_json(client)
+    assert document["status"] == status
+    assert [c["status"] for c in document["components"]] == ["ok", "ok"]
+    # Resolved, it is history: operational again.
+    Incident.objects.update(status="resolved", resolved_at=NOW - timedelta(minutes=5))
+    cache.delete(cache_key())
+    assert "All systems operational" in client.get(PAGE).content.decode()
