@@ -9,7 +9,6 @@ one WARNING line goes to the ``nzila_ops`` logger when it is asked for, refused,
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,12 @@ from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.backups.catalog import check_storage_name, storage_named
 from nzila_ops.backups.history import record_run
 from nzila_ops.backups.manifest import check_backup_database, resolve_backup
-from nzila_ops.backups.restore import kept_as, restore_database, restore_plan
+from nzila_ops.backups.restore import (
+    kept_as,
+    restore_database,
+    restore_history_fields,
+    restore_plan,
+)
 from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.backups.unpack import identities_for
 from nzila_ops.exceptions import OpsError, describe
@@ -181,8 +185,19 @@ def run_admin_restore(
     )
     progress = progress_store.CacheProgress(state)
     if holder is not None:
+        # Accepted on the page (the operator saw its progress page), refused here: audited
+        # like any refusal the worker makes (docs/backups.md, "Audit").
         reason = f"another restore of database {database!r} started while this one was queued"
         progress.failed(reason)
+        _record_refused(database, backup, storage, started_by, requested_from, reason)
+        logger.warning(
+            "admin restore of backup %s into database %r by %s from %s refused: %s",
+            backup,
+            database,
+            username,
+            requested_from or "an unknown address",
+            reason,
+        )
         raise RestoreRefused(reason)
     with progress_store.claim_heartbeat(database, request_id):
         progress.start()
@@ -192,7 +207,9 @@ def run_admin_restore(
             except (OpsError, ConnectionDoesNotExist, DatabaseError) as exc:
                 # Storage unreachable, or the key gone, since the page was shown: refused
                 # before anything began, which restore_database would not record.
-                _record_refused(database, backup, started_by, requested_from, describe(exc))
+                _record_refused(
+                    database, backup, storage, started_by, requested_from, describe(exc)
+                )
                 raise
             outcome = restore_database(
                 database=database,
@@ -230,26 +247,30 @@ def run_admin_restore(
 
 
 def _record_refused(
-    database: str, backup: str, started_by: str, requested_from: str | None, reason: str
+    database: str,
+    backup: str,
+    storage: str,
+    started_by: str,
+    requested_from: str | None,
+    reason: str,
 ) -> None:
+    """Audit a restore the worker refused before it began: its row, and its history document
+    in the storage it was asked from (as restore_database keeps its own): when restoring from
+    a copy the primary may be the storage that is down."""
     now = timezone.now()
-    fields = {
-        "backup_name": backup,
-        "database_alias": database,
-        "target": "",
-        "previous_database": "",
-        "started_by": started_by,
-        "requested_from": requested_from,
-        "started_at": now,
-        "finished_at": now,
-        "phase_seconds": {},
-        "verification": {},
-        "result": "failed",
-        "error": reason,
-        "host": socket.gethostname(),
-    }
+    fields = restore_history_fields(
+        backup=backup,
+        database=database,
+        storage=storage,
+        started_by=started_by,
+        requested_from=requested_from,
+        started_at=now,
+        finished_at=now,
+        result="failed",
+        error=reason,
+    )
     try:
-        source = storage_named(None)
+        source = storage_named(storage)
     except OpsError:
-        source = None
+        source = None  # an unknown name, or a storage that cannot be built: the row only
     record_run("restore", fields, source)

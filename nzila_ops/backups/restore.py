@@ -258,6 +258,42 @@ def restore_plan(
     return f"{what} into {live}: {live} does not exist, it will be created (nothing to keep)"
 
 
+def restore_history_fields(
+    *,
+    backup: str,
+    database: str,
+    storage: str,
+    started_by: str,
+    requested_from: str | None,
+    started_at: Any,
+    finished_at: Any,
+    result: str,
+    error: str = "",
+    target: str = "",
+    previous_database: str = "",
+    phase_seconds: dict[str, float] | None = None,
+    verification: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One restore's history record (RestoreRecord's fields, and its document in storage),
+    the one shape for every restore: run, failed, or refused before it began."""
+    return {
+        "backup_name": backup,
+        "database_alias": database,
+        "target": target,
+        "previous_database": previous_database,
+        "started_by": started_by or "unknown",
+        "requested_from": requested_from,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "phase_seconds": phase_seconds or {},
+        # RestoreRecord has no column for it: the storage read from is kept with the report.
+        "verification": {**(verification or {}), "storage": storage},
+        "result": result,
+        "error": error,
+        "host": socket.gethostname(),
+    }
+
+
 def _record(
     outcome: RestoreOutcome,
     started_by: str,
@@ -273,22 +309,21 @@ def _record(
     with suppress(DatabaseError):
         # After the swap the old connection points at the database now kept under a new name.
         connections[outcome.database].close()
-    fields = {
-        "backup_name": outcome.backup_name,
-        "database_alias": outcome.database,
-        "target": outcome.target,
-        "previous_database": outcome.previous_database or "",
-        "started_by": started_by or "unknown",
-        "requested_from": requested_from,
-        "started_at": outcome.started_at,
-        "finished_at": outcome.finished_at,
-        "phase_seconds": outcome.phase_seconds,
-        # RestoreRecord has no column for it: the storage read from is kept with the report.
-        "verification": {**outcome.verification, "storage": outcome.storage},
-        "result": RestoreRecord.Result.SUCCEEDED if succeeded else RestoreRecord.Result.FAILED,
-        "error": error,
-        "host": socket.gethostname(),
-    }
+    fields = restore_history_fields(
+        backup=outcome.backup_name,
+        database=outcome.database,
+        storage=outcome.storage,
+        started_by=started_by,
+        requested_from=requested_from,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        result=RestoreRecord.Result.SUCCEEDED if succeeded else RestoreRecord.Result.FAILED,
+        error=error,
+        target=outcome.target,
+        previous_database=outcome.previous_database or "",
+        phase_seconds=outcome.phase_seconds,
+        verification=outcome.verification,
+    )
     record = record_run("restore", fields, storage)
     if succeeded and not outcome.swapped:
         return  # a --target copy beside the live database: recorded, nothing to announce

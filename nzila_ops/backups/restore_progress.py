@@ -19,10 +19,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import caches
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from nzila_ops.progress import Progress
 
@@ -83,17 +85,27 @@ def release_claim(database: str, request_id: str) -> None:
 
 
 @contextmanager
-def claim_heartbeat(database: str, request_id: str) -> Iterator[None]:
+def claim_heartbeat(
+    database: str, request_id: str, every: float = HEARTBEAT_SECONDS
+) -> Iterator[None]:
     """Keep the claim alive while the restore runs (pg_restore can be silent for minutes),
-    then release it. A killed worker stops beating and its claim expires."""
+    then release it. A killed worker stops beating and its claim expires.
+
+    A claim gone while the restore runs (the cache flushed, or the key evicted under memory
+    pressure) is taken again at the next beat: left missing, a second restore could claim the
+    database meanwhile (the advisory lock would still refuse it, but only once it ran)."""
     stop = threading.Event()
 
     def beat() -> None:
         cache = _cache()  # this thread's own connection
+        key = _claim_key(database)
         try:
-            while not stop.wait(HEARTBEAT_SECONDS):
-                if cache.get(_claim_key(database)) == request_id:
-                    cache.touch(_claim_key(database), CLAIM_SECONDS)
+            while not stop.wait(every):
+                holder = cache.get(key)
+                if holder == request_id:
+                    cache.touch(key, CLAIM_SECONDS)
+                elif holder is None:
+                    cache.add(key, request_id, CLAIM_SECONDS)
         finally:
             cache.close()
 
@@ -108,16 +120,28 @@ def claim_heartbeat(database: str, request_id: str) -> Iterator[None]:
 
 
 def read_progress(request_id: str) -> dict[str, Any] | None:
-    """The restore's state; "lost" when it is unfinished but no longer holds its claim (its
-    worker was killed and the heartbeat stopped)."""
+    """The restore's state; "lost" when it is unfinished, no longer holds its claim (its
+    worker was killed and the heartbeat stopped) and has written nothing for CLAIM_SECONDS.
+
+    A missing claim alone is not enough: a flushed or evicted claim comes back at the next
+    heartbeat, while the restore goes on."""
     if not REQUEST_ID.fullmatch(request_id):
         return None
     state = _cache().get(_progress_key(request_id))
     if not isinstance(state, dict):
         return None
-    if state["state"] not in FINISHED and running_restore(state["database"]) != request_id:
+    if (
+        state["state"] not in FINISHED
+        and running_restore(state["database"]) != request_id
+        and _stale(state)
+    ):
         return {**state, "state": "lost", "error": LOST}
     return state
+
+
+def _stale(state: dict[str, Any]) -> bool:
+    updated = parse_datetime(state.get("updated_at") or "")
+    return updated is None or timezone.now() - updated > timedelta(seconds=CLAIM_SECONDS)
 
 
 def new_progress(request_id: str, **facts: Any) -> dict[str, Any]:

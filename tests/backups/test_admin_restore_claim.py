@@ -4,9 +4,15 @@ a worker that dies, a claim taken while a restore waited in the queue."""
 # ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
+import logging
+import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from django.core.cache import cache
+from django.utils import timezone
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.backups.admin_restore_service import RestoreRefused, run_admin_restore
@@ -14,6 +20,7 @@ from nzila_ops.backups.restorers import get_restorer
 from nzila_ops.exceptions import OpsError
 from nzila_ops.models import RestoreRecord
 from tests.backups.admin_restore_support import (
+    REDIS_URL,
     client_for,
     live_db,
     operator,
@@ -52,10 +59,12 @@ def test_a_restore_whose_worker_died_is_shown_lost(redis_cache: str, operator: A
     client = client_for(operator)
     assert client.get(progress_url(request_id, json=True)).json()["state"] == "running"
 
-    # The worker was killed: its heartbeat stopped and the claim expired.
-    from django.core.cache import cache
-
+    # The worker was killed: its heartbeat stopped, the claim expired, and it has written
+    # nothing since (its last write older than a claim's life).
     cache.delete(progress_store._claim_key("default"))
+    assert client.get(progress_url(request_id, json=True)).json()["state"] == "running"
+    old = timezone.now() - timedelta(seconds=progress_store.CLAIM_SECONDS + 1)
+    cache.set(progress_store._progress_key(request_id), {**state, "updated_at": old.isoformat()})
 
     shown = client.get(progress_url(request_id, json=True)).json()
     assert shown["state"] == "lost" and shown["finished"] is True
@@ -63,20 +72,69 @@ def test_a_restore_whose_worker_died_is_shown_lost(redis_cache: str, operator: A
     assert 'data-state="lost"' in page and "stopped answering" in page
 
 
+def _flush(prefix: str) -> None:
+    """What FLUSHDB (or eviction) does to this test's keys, without touching other tests'."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+def test_a_cache_flushed_mid_restore_neither_loses_the_restore_nor_frees_the_database(
+    redis_cache: str,
+) -> None:
+    request_id, second = progress_store.new_request_id(), progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+    progress = progress_store.CacheProgress(
+        progress_store.new_progress(request_id, database="default", backup="b")
+    )
+    with progress_store.claim_heartbeat("default", request_id, every=0.05):
+        progress.start()
+        progress.phase("fetch")
+        _flush(redis_cache)
+        progress.phase("restore")  # the worker writes on: the progress is back at once
+
+        state = progress_store.read_progress(request_id)
+        assert state is not None and state["state"] == "running"  # not "lost"
+        # The heartbeat takes the claim again (a bounded wait for its next beat).
+        deadline = time.monotonic() + 10
+        while progress_store.running_restore("default") != request_id:
+            assert time.monotonic() < deadline, "the heartbeat never took the claim again"
+            time.sleep(0.02)
+        assert progress_store.claim_restore("default", second) == request_id
+    assert progress_store.running_restore("default") is None
+
+
 def test_a_queued_restore_does_not_run_when_another_took_the_database_meanwhile(
-    redis_cache: str, transactional_db: Any
+    redis_cache: str, transactional_db: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     queued, other = progress_store.new_request_id(), progress_store.new_request_id()
     progress_store.new_progress(queued, database="default", backup="b")
     assert progress_store.claim_restore("default", other) is None  # the queued one's expired
 
-    with pytest.raises(RestoreRefused, match="started while this one was queued"):
+    with (
+        caplog.at_level(logging.WARNING, logger="nzila_ops"),
+        pytest.raises(RestoreRefused, match="started while this one was queued"),
+    ):
         run_admin_restore(queued, "default", "b", "default", "olga", "10.0.0.1")
 
     state = progress_store.read_progress(queued)
     assert state is not None and state["state"] == "failed"
     assert progress_store.running_restore("default") == other
-    assert RestoreRecord.objects.count() == 0
+    # Accepted on the page (303), refused by the worker: audited all the same.
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.started_by, audit.requested_from, audit.backup_name) == (
+        "failed",
+        "admin:olga",
+        "10.0.0.1",
+        "b",
+    )
+    assert "started while this one was queued" in audit.error
+    assert audit.verification == {"storage": "default"}
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refused and "by olga from 10.0.0.1" in refused[0], refused
 
 
 def test_a_restore_the_worker_cannot_begin_is_audited_as_failed(

@@ -58,3 +58,25 @@ def test_a_backup_lost_from_the_primary_is_restored_from_its_copy(
     audit = RestoreRecord.objects.get(backup_name=record.name)
     assert audit.result == "succeeded" and audit.verification["storage"] == "secondary"
     assert audit.requested_from == ADDRESS
+
+
+def test_a_restore_from_a_copy_refused_by_the_worker_is_kept_in_that_copy(
+    ops_settings: Any, backup_dir: Path, second: Path, redis_cache: str, transactional_db: Any
+) -> None:
+    """The primary may be the storage that is down: the refusal's history document goes to the
+    storage the restore was asked from, and the row says which."""
+    from nzila_ops.backups import restore_progress as progress_store
+    from nzila_ops.backups.admin_restore_service import run_admin_restore
+    from nzila_ops.exceptions import OpsError
+
+    request_id = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+    gone = "default-20261129T000000Z-manual-abcd"
+
+    with pytest.raises(OpsError, match="no backup named"):
+        run_admin_restore(request_id, "default", gone, "secondary", "olga", ADDRESS)
+
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.verification) == ("failed", {"storage": "secondary"})
+    assert len(list((second / "_history" / "restores").glob("*.json"))) == 1
+    assert not (backup_dir / "_history").exists()
