@@ -339,3 +339,49 @@ def test_redis_url_defaults_to_the_celery_brokers(settings: Any) -> None:
     assert celery_tracking.redis_url() == current_app.conf.broker_url
     settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": "rediss://r:6380/2"}}
     assert celery_tracking.redis_url() == "rediss://r:6380/2"
+
+
+def test_without_a_redis_tasks_are_not_tracked_and_it_is_said_once(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`make demo`'s broker is kombu's filesystem transport: there is no Redis to keep the
+    figures in. Each task logged an ERROR with a ValueError traceback (the broker URL taken
+    as a Redis URL); now one WARNING per process, and the scrape's celery part is down
+    without a traceback."""
+    from nzila_ops.observability.metrics.state import StateCollector
+
+    demo = Celery("nzila_demo_like", broker="filesystem://localhost/", set_as_current=False)
+
+    @demo.task(name="tests.metrics.noop")
+    def noop() -> None:
+        pass
+
+    from celery import current_app
+
+    previous = current_app._get_current_object()
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": None}}
+    demo.set_current()
+    try:
+        assert celery_tracking.redis_url() is None
+        celery_tracking.forget_backoff()
+        with caplog.at_level(logging.WARNING, logger="nzila_ops"):
+            for task_id in ("t1", "t2", "t3"):
+                celery_tracking.task_started(sender=noop, task_id=task_id, task=noop)
+                celery_tracking.task_failed(sender=noop, task_id=task_id)
+                celery_tracking.task_finished(sender=noop, task_id=task_id, task=noop)
+            up = {
+                sample.labels["part"]: sample.value
+                for family in StateCollector().collect()
+                if family.name == "nzila_metrics_collector_up"
+                for sample in family.samples
+            }
+        assert up["celery"] == 0.0
+        logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+        assert logged == [("WARNING", celery_tracking.NO_REDIS)]
+        assert not any(r.exc_info for r in caplog.records)
+        # A Redis set for the figures is used, whatever the broker.
+        settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": REDIS_URL}}
+        assert celery_tracking.redis_url() == REDIS_URL
+    finally:
+        previous.set_current()
+        celery_tracking.forget_backoff()

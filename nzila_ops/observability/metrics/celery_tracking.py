@@ -1,7 +1,8 @@
 """Celery task outcomes and active tasks, kept in Redis so that any web host can export them.
 
 Workers run on other hosts than the one Prometheus scrapes, so the figures live in Redis
-(METRICS['REDIS_URL'], by default the Celery broker's):
+(METRICS['REDIS_URL'], by default the Celery broker's when it is Redis; with neither, nothing
+is recorded and a WARNING says so once per process):
 
 - ``nzila_ops:metrics:celery:outcomes``: a hash, field ``<task>\\0<outcome>`` (succeeded,
   failed, retried) -> count, incremented by the signal receivers below;
@@ -57,20 +58,41 @@ _reported: OrderedDict[str, None] = OrderedDict()
 REPORTED_KEPT = 1000
 
 
-def redis_url() -> str:
-    """METRICS['REDIS_URL'], else the Celery broker's URL."""
+#: Broker URLs that are a Redis redis-py can talk to; any other broker (RabbitMQ, kombu's
+#: filesystem transport of `make demo`) has no Redis to keep the figures in.
+REDIS_SCHEMES = ("redis://", "rediss://")
+NO_REDIS = (
+    "Celery task metrics are not recorded: the Celery broker is not Redis and "
+    "NZILA_OPS['METRICS']['REDIS_URL'] is not set (docs/metrics.md)"
+)
+_warned_no_redis = False
+
+
+def redis_url() -> str | None:
+    """METRICS['REDIS_URL'], else the Celery broker's URL when it is a Redis one; None when
+    there is no Redis to use."""
     url = get_config()["METRICS"]["REDIS_URL"]
     if url:
         return str(url)
     from celery import current_app
     from django.conf import settings
 
-    return str(
+    broker = str(
         current_app.conf.broker_write_url
         or current_app.conf.broker_url
         or getattr(settings, "CELERY_BROKER_URL", None)
         or "redis://127.0.0.1:6379/0"
     )
+    return broker if broker.lower().startswith(REDIS_SCHEMES) else None
+
+
+def warn_no_redis() -> None:
+    """Say once per process that there is no Redis: not an error at every task (or scrape)
+    with a traceback, which buried real errors in the demo's worker log."""
+    global _warned_no_redis
+    if not _warned_no_redis:
+        _warned_no_redis = True
+        logger.warning(NO_REDIS)
 
 
 def redis_client(url: str | None = None) -> Any:
@@ -78,6 +100,8 @@ def redis_client(url: str | None = None) -> Any:
     import redis
 
     url = url or redis_url()
+    if url is None:
+        raise RuntimeError(NO_REDIS)
     with _clients_lock:
         if url not in _clients:
             _clients[url] = redis.Redis.from_url(
@@ -93,8 +117,12 @@ def _write(commands: list[tuple[str, tuple[Any, ...]]]) -> None:
     global _backoff_until
     if time.monotonic() < _backoff_until:
         return
+    url = redis_url()
+    if url is None:
+        warn_no_redis()
+        return
     try:
-        pipe = redis_client().pipeline(transaction=False)
+        pipe = redis_client(url).pipeline(transaction=False)
         for name, args in commands:
             getattr(pipe, name)(*args)
         pipe.execute()
@@ -230,6 +258,8 @@ def _text(value: bytes | str) -> str:
 
 
 def forget_backoff() -> None:
-    """Try Redis at the next event (tests, and an operator who has just fixed Redis)."""
-    global _backoff_until
+    """Try Redis at the next event (tests, and an operator who has just fixed Redis); a
+    missing Redis is told again."""
+    global _backoff_until, _warned_no_redis
     _backoff_until = 0.0
+    _warned_no_redis = False

@@ -292,8 +292,16 @@ def _incidents() -> list[Metric]:
 
 
 def _celery(config: dict[str, Any], out: list[Metric]) -> bool:
-    from nzila_ops.observability.metrics.celery_tracking import read_celery, redis_client
+    from nzila_ops.observability.metrics.celery_tracking import (
+        read_celery,
+        redis_client,
+        redis_url,
+        warn_no_redis,
+    )
 
+    if redis_url() is None:
+        warn_no_redis()  # the part is down, said once, not a traceback at every scrape
+        return False
     queues = list(config["METRICS"]["CELERY_QUEUES"])
     lengths, active, outcomes = read_celery(redis_client(), queues)
     queue_length = GaugeMetricFamily(
