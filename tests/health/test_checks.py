@@ -100,7 +100,8 @@ def test_celery_beat_sees_the_heartbeat_a_worker_process_wrote() -> None:
 
     assert "LocMemCache" in settings.CACHES["default"]["BACKEND"]
     call_command("setup_schedules", stdout=StringIO())
-    result = CeleryBeatCheck().run()
+    with time_machine.travel(timezone.now() + timedelta(seconds=600)):  # past the first grace
+        result = CeleryBeatCheck().run()
     assert (result.status, result.reason) == (
         Status.FAILING,
         "RuntimeError: no beat heartbeat recorded",
@@ -120,6 +121,26 @@ def test_celery_beat_sees_the_heartbeat_a_worker_process_wrote() -> None:
     with time_machine.travel(timezone.now() + timedelta(seconds=400)):
         result = CeleryBeatCheck().run()
         assert result.status is Status.FAILING and "(limit 180 s)" in result.reason
+
+
+def test_celery_beat_without_a_first_heartbeat_warns_for_two_intervals_then_fails() -> None:
+    """A fresh deploy: setup_schedules has just installed the heartbeat entry, beat has not run
+    it yet. That is a warning (no page) for two heartbeat intervals, then a failure."""
+    call_command("setup_schedules", stdout=StringIO())
+    installed = timezone.now()
+    with time_machine.travel(installed + timedelta(seconds=30), tick=False):
+        result = CeleryBeatCheck().run()
+    assert result.status is Status.WARNING
+    assert result.reason.startswith("no beat heartbeat yet: its entry was installed 30 s ago")
+    with time_machine.travel(installed + timedelta(seconds=121), tick=False):
+        result = CeleryBeatCheck().run()
+    assert (result.status, result.reason) == (
+        Status.FAILING,
+        "RuntimeError: no beat heartbeat recorded",
+    )
+    record_heartbeat()  # once beat has run it, the heartbeat's own age rules
+    with time_machine.travel(timezone.now() + timedelta(seconds=30)):
+        assert CeleryBeatCheck().run().status is Status.OK
 
 
 def test_celery_beat_says_what_is_missing() -> None:

@@ -9,6 +9,11 @@ from django.utils import timezone
 from nzila_ops.health.base import Check, Warn
 
 HEARTBEAT_TASK = "nzila_ops.beat_heartbeat"
+# The heartbeat entry runs every minute (nzila_ops.schedules). Until its first run, for two of
+# its intervals after the entry was installed (setup_schedules, at a fresh deploy), no heartbeat
+# is a warning, not a failure: beat and its worker are still starting.
+HEARTBEAT_INTERVAL_SECONDS = 60
+FIRST_HEARTBEAT_GRACE_SECONDS = 2 * HEARTBEAT_INTERVAL_SECONDS
 
 
 class CeleryWorkersCheck(Check):
@@ -76,7 +81,9 @@ class CeleryBeatCheck(Check):
     (beat's DatabaseScheduler writes it too, when it syncs). Being in the database, it is seen
     by every process: it was in the Django cache, which is per process by default (local
     memory), so the check failed for good unless the host had set up a shared cache. Older than
-    ``max_age`` (default 180 s) is failing, older than half of it a warning."""
+    ``max_age`` (default 180 s) is failing, older than half of it a warning. No heartbeat ever
+    is a warning for FIRST_HEARTBEAT_GRACE_SECONDS after the entry was installed (a fresh
+    deploy must not page before beat's first minute), failing after."""
 
     name = "celery_beat"
 
@@ -89,17 +96,28 @@ class CeleryBeatCheck(Check):
 
         max_age = float(self.options.get("max_age", 180))
         entries = list(
-            PeriodicTask.objects.filter(task=HEARTBEAT_TASK).values_list("enabled", "last_run_at")
+            PeriodicTask.objects.filter(task=HEARTBEAT_TASK).values_list(
+                "enabled", "last_run_at", "date_changed"
+            )
         )
         if not entries:
             raise RuntimeError(
                 "no beat heartbeat recorded: its schedule entry is missing "
                 "(run manage.py setup_schedules)"
             )
-        if not any(enabled for enabled, _ in entries):
+        if not any(enabled for enabled, _, _ in entries):
             raise RuntimeError("the beat heartbeat entry is disabled (admin: periodic tasks)")
-        beat = max((at for enabled, at in entries if enabled and at), default=None)
+        beat = max((at for enabled, at, _ in entries if enabled and at), default=None)
         if beat is None:
+            # date_changed: when setup_schedules (or the admin) last saved the entry; the
+            # heartbeat task stamps last_run_at with update(), which leaves it alone.
+            installed = max(changed for enabled, _, changed in entries if enabled)
+            waited = max(0.0, (timezone.now() - installed).total_seconds())
+            if waited < FIRST_HEARTBEAT_GRACE_SECONDS:
+                raise Warn(
+                    f"no beat heartbeat yet: its entry was installed {waited:.0f} s ago "
+                    f"(failing after {FIRST_HEARTBEAT_GRACE_SECONDS} s without one)"
+                )
             raise RuntimeError("no beat heartbeat recorded")
         age = max(0.0, (timezone.now() - beat).total_seconds())
         if age > max_age:
