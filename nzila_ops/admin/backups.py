@@ -235,21 +235,26 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
                 "others again once these are done.",
                 messages.WARNING,
             )
-        for record in queryset.order_by("-started_at")[:AT_ONCE]:
-            if record.status != BackupRecord.Status.SUCCEEDED or record.deleted_at is not None:
+        taken = list(queryset.order_by("-started_at")[:AT_ONCE])
+        for index, record in enumerate(taken):
+            if not record.is_restorable:
                 refused.append(record.name)
                 continue
             try:
                 send(record)
             except Exception as exc:  # the broker is down: say so, do not pretend it queued
                 logger.exception("admin: could not queue the %s of %s", what, record.name)
+                # Stop here: each further send would wait out the broker's connection retries
+                # too, and 50 of them outlast gunicorn's timeout (a 502, no message at all).
+                rest = [r.name for r in taken[index + 1 :]]
                 self.message_user(
                     request,
                     f"The {what} of {record.name} could not be queued: {type(exc).__name__}: "
-                    f"{str(exc)[:200]}",
+                    f"{str(exc)[:200]}"
+                    + (f". Not tried, so not queued either: {', '.join(rest)}." if rest else ""),
                     messages.ERROR,
                 )
-                continue
+                break
             queued.append(record.name)
         if queued:
             self.message_user(

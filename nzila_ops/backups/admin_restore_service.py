@@ -84,7 +84,7 @@ def plan_admin_restore(record: Any, storage: str | None = None) -> AdminRestoreP
     try:
         plan.storages = storages_holding(record)
         plan.storage = check_storage_name(storage)
-        if record.status != "succeeded" or record.deleted_at is not None:
+        if not record.is_restorable:
             state = "deleted by retention" if record.deleted_at else record.status
             raise RestoreRefused(f"backup {record.name} cannot be restored: it is {state}")
         restorer = get_restorer(record.database_alias)

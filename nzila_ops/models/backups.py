@@ -103,5 +103,12 @@ class BackupRecord(models.Model):
         return self.raw_size / self.stored_size
 
     @property
+    def is_restorable(self) -> bool:
+        """A backup that can be restored, verified or drilled: it succeeded and retention has
+        not deleted its object (the one rule the admin's actions, its restore link and the
+        restore page share)."""
+        return self.status == self.Status.SUCCEEDED and self.deleted_at is None
+
+    @property
     def encrypted(self) -> bool:
         return bool(self.encryption_recipients)

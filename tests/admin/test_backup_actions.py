@@ -188,3 +188,34 @@ def test_a_broker_that_cannot_be_reached_is_said_and_nothing_is_recorded(
     assert "queued;" not in page
     backup.refresh_from_db()
     assert backup.verified_at is None
+
+
+def test_with_the_broker_down_the_action_stops_at_the_first_and_names_the_rest(
+    admin_client: Client, backup: BackupRecord, unreachable_broker: Any
+) -> None:
+    """Each send waits out the broker's connection attempts: trying all 50 selected outlasted
+    gunicorn's timeout (a 502). The first failure stops the action, and says what was not
+    tried."""
+    from datetime import timedelta
+
+    older = [
+        BackupRecord.objects.create(
+            name=f"default-older-{n}",
+            database_alias="default",
+            engine="postgresql",
+            started_at=backup.started_at - timedelta(hours=n),
+            status="succeeded",
+        )
+        for n in (1, 2)
+    ]
+    selected = [backup.pk, *(r.pk for r in older)]
+    response = admin_client.post(
+        LIST, {"action": "verify_backups", "index": "0", "_selected_action": selected},
+        follow=True,
+    )  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count("could not be queued") == 1
+    assert f"The verification of {backup.name} could not be queued" in page
+    assert "Not tried, so not queued either: default-older-1, default-older-2." in page
+    assert "queued;" not in page
