@@ -17,17 +17,22 @@ CHECKS = "nzila_ops.health.checks"
 
 
 def default_checks() -> list[dict[str, Any]]:
-    """database (per alias), cache, redis, Celery workers and beat, backup storage, backup
-    freshness (per backed-up alias), migrations, disk. The first four are critical: they
-    make up /ops/health/; the others have their own endpoints."""
+    """database (per alias), cache, redis (when the deployment has a Redis), Celery workers
+    and beat, backup storage, backup freshness (per backed-up alias), migrations, disk. The
+    first four are critical: they make up /ops/health/; the others have their own endpoints."""
     specs: list[dict[str, Any]] = []
     for alias in settings.DATABASES:
         name = "database" if alias == "default" else f"database_{alias}"
         specs.append({"CHECK": f"{CHECKS}.database.DatabaseCheck", "NAME": name,
                       "OPTIONS": {"alias": alias}})  # fmt: skip
+    from nzila_ops.health.checks.redis import default_redis_url
+
+    specs.append({"CHECK": f"{CHECKS}.cache.CacheCheck"})
+    # Only a deployment with a Redis (its broker's or its cache's) has one to PING: another
+    # broker's URL (RabbitMQ, the demo's filesystem transport) made it fail for ever.
+    if default_redis_url():
+        specs.append({"CHECK": f"{CHECKS}.redis.RedisCheck"})
     specs += [
-        {"CHECK": f"{CHECKS}.cache.CacheCheck"},
-        {"CHECK": f"{CHECKS}.redis.RedisCheck"},
         {"CHECK": f"{CHECKS}.celery.CeleryWorkersCheck"},
         {"CHECK": f"{CHECKS}.celery.CeleryBeatCheck", "CRITICAL": False},
         {"CHECK": f"{CHECKS}.backups.BackupStorageCheck", "CRITICAL": False},

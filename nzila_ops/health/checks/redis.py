@@ -5,9 +5,29 @@ from typing import Any
 
 from nzila_ops.health.base import Check
 
+#: URLs redis-py connects to.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def default_redis_url() -> str | None:
+    """The deployment's Redis: CELERY_BROKER_URL when it is a Redis URL (redis://127.0.0.1:6379/0
+    when unset), else the default cache's LOCATION when that is one; None when it has no Redis
+    (another broker, e.g. RabbitMQ or the demo's filesystem transport, and another cache)."""
+    from django.conf import settings
+
+    broker = str(getattr(settings, "CELERY_BROKER_URL", None) or "redis://127.0.0.1:6379/0")
+    if broker.lower().startswith(REDIS_SCHEMES):
+        return broker
+    location = getattr(settings, "CACHES", {}).get("default", {}).get("LOCATION")
+    if isinstance(location, list | tuple):
+        location = location[0] if location else None
+    if isinstance(location, str) and location.lower().startswith(REDIS_SCHEMES):
+        return location
+    return None
+
 
 class RedisCheck(Check):
-    """PING a Redis server (option ``url``, default CELERY_BROKER_URL or redis://127.0.0.1:6379/0).
+    """PING a Redis server (option ``url``, default ``default_redis_url()``).
 
     The client is kept between polls; its socket timeouts equal the check's timeout, so a hung
     server (SIGSTOP) frees the worker thread soon after the check has been reported failing."""
@@ -17,11 +37,13 @@ class RedisCheck(Check):
     _lock = threading.Lock()
 
     def url(self) -> str:
-        from django.conf import settings
-
-        return self.options.get("url") or getattr(
-            settings, "CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"
-        )
+        url = self.options.get("url") or default_redis_url()
+        if not url:
+            raise RuntimeError(
+                "no Redis to check: CELERY_BROKER_URL and the default cache are not Redis "
+                "(give the check OPTIONS url)"
+            )
+        return str(url)
 
     def client(self, timeout: float) -> Any:
         import redis

@@ -1,0 +1,73 @@
+"""Only checks that can pass are registered: a deployment without a Redis has no `redis`
+check, the example project without a WebSocket server no `websocket` check. Each failed at
+every sample (a failing critical component in `make demo`, whose broker is kombu's filesystem
+transport)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from nzila_ops.health.base import Status
+from nzila_ops.health.checks.redis import RedisCheck
+from nzila_ops.health.registry import check_names
+from tests.support.host import example_env, manage
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.mark.parametrize(
+    ("broker", "caches", "pinged"),
+    [
+        ("redis://127.0.0.1:6379/0", LOCMEM, "redis://127.0.0.1:6379/0"),
+        ("rediss://r.example:6380/1", LOCMEM, "rediss://r.example:6380/1"),
+        ("amqp://guest@rabbit//", {"default": {"BACKEND": REDIS_CACHE,
+                                               "LOCATION": "redis://c:6379/2"}}, "redis://c:6379/2"),
+        ("amqp://guest@rabbit//", {"default": {"BACKEND": REDIS_CACHE,
+                                               "LOCATION": ["redis://c1:6379/3"]}}, "redis://c1:6379/3"),
+        ("filesystem://localhost/", LOCMEM, None),
+        ("amqp://guest@rabbit//", LOCMEM, None),
+    ],
+)  # fmt: skip
+def test_the_redis_check_is_registered_only_with_a_redis(
+    settings: Any, broker: str, caches: dict[str, Any], pinged: str | None
+) -> None:
+    settings.CELERY_BROKER_URL = broker
+    settings.CACHES = caches
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_CHECKS": None}
+    assert ("redis" in check_names()) is (pinged is not None)
+    if pinged is not None:
+        assert RedisCheck().url() == pinged
+
+
+def test_a_redis_check_listed_by_hand_without_a_redis_says_what_to_set(settings: Any) -> None:
+    settings.CELERY_BROKER_URL = "filesystem://localhost/"
+    settings.CACHES = LOCMEM
+    result = RedisCheck().run()
+    assert result.status is Status.FAILING
+    assert "no Redis to check" in result.reason and "OPTIONS url" in result.reason
+
+
+def example_checks(**variables: str) -> list[str]:
+    env = example_env(**variables)
+    for name in ("NZILA_WEBSOCKET_URL", "DJANGO_CACHE_URL", "CELERY_BROKER_URL"):
+        if name not in variables:
+            env.pop(name, None)
+    code = "import json; from nzila_ops.health import registry; "
+    code += "print(json.dumps(registry.check_names()))"
+    result = manage(env, "shell", "-c", code, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_example_project_registers_websocket_and_redis_only_when_it_has_them() -> None:
+    demo = example_checks(CELERY_BROKER_URL="filesystem://localhost/")
+    assert "websocket" not in demo and "redis" not in demo
+    assert {"database", "cache", "payments_api", "admin_portal"} <= set(demo)
+    full = example_checks(
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/8", NZILA_WEBSOCKET_URL="ws://127.0.0.1:8001/ws/"
+    )
+    assert set(full) - set(demo) == {"redis", "websocket"}
