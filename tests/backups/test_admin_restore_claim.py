@@ -58,6 +58,7 @@ def test_a_restore_whose_worker_died_is_shown_lost(redis_cache: str, operator: A
     progress.phase("fetch")
     client = client_for(operator)
     assert client.get(progress_url(request_id, json=True)).json()["state"] == "running"
+    assert 'data-finished="false"' in client.get(progress_url(request_id)).content.decode()
 
     # The worker was killed: its heartbeat stopped, the claim expired, and it has written
     # nothing since (its last write older than a claim's life).
@@ -70,6 +71,7 @@ def test_a_restore_whose_worker_died_is_shown_lost(redis_cache: str, operator: A
     assert shown["state"] == "lost" and shown["finished"] is True
     page = client.get(progress_url(request_id)).content.decode()
     assert 'data-state="lost"' in page and "stopped answering" in page
+    assert 'data-finished="true"' in page  # the page's script stops polling (and reloading)
 
 
 def _flush(prefix: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser_stack import SUPERUSER, Stack
+from tests.support.browser_stack import REDIS_URL, SUPERUSER, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres]
 
@@ -81,6 +81,44 @@ def test_a_wrong_word_is_refused_and_changes_nothing(
     assert page.locator("#ops-restore-running").count() == 0  # nothing queued or claimed
 
 
+def test_a_lost_restore_is_shown_once_not_reloaded_forever(admin_page: Any, stack: Stack) -> None:
+    """A restore whose worker died (no claim, nothing written for longer than a claim lives):
+    the page says so and stays; it used to reload itself every second."""
+    from datetime import timedelta
+
+    from django.core.cache.backends.redis import RedisCache
+    from django.utils import timezone
+
+    from nzila_ops.backups import restore_progress as progress_store
+
+    request_id = progress_store.new_request_id()
+    stale = timezone.now() - timedelta(seconds=progress_store.CLAIM_SECONDS + 60)
+    state = {
+        "request_id": request_id,
+        "state": "running",
+        "database": "default",
+        "backup": stack.newest_backup()[1],
+        "storage": "default",
+        "started_by": "admin:someone",
+        "phases": [
+            {"name": name, "state": "pending", "started_at": None, "seconds": None}
+            for name in PHASES
+        ],
+        "bytes_done": 0,
+        "updated_at": stale.isoformat(),
+    }
+    # Written as the served project's cache writes it (REDIS_URL, no key prefix).
+    RedisCache(REDIS_URL, {}).set(progress_store._progress_key(request_id), state, 600)
+    loads: list[str] = []
+    page = admin_page
+    page.on("load", lambda: loads.append(page.url))
+
+    page.goto(f"/admin/nzila_ops/backuprecord/restore-progress/{request_id}/")
+    assert page.locator("#ops-restore-outcome").get_attribute("data-state") == "lost"
+    page.wait_for_timeout(4000)  # four of the script's polls, were it polling
+    assert len(loads) <= 2, loads
+
+
 def test_restore_shows_each_phase_then_the_kept_copy(
     admin_page: Any, stack: Stack, shoot: Shoot
 ) -> None:
@@ -116,6 +154,11 @@ def test_restore_shows_each_phase_then_the_kept_copy(
         assert {"running", "done"} & {s for p, s in seen if p == phase}, (phase, seen)
     ended = [p for p, s in seen if s == "done"]
     assert list(dict.fromkeys(ended)) == PHASES, seen
+    began = [p for p, s in seen if s in ("running", "done")]
+    assert list(dict.fromkeys(began)) == PHASES, seen
+    # And live, phase by phase: the long phases (the stack's ballast makes them seconds long,
+    # the page polls every second) were seen running, not only done at the end.
+    assert {"fetch", "restore"} & {p for p, s in seen if s == "running"}, seen
 
     # Audited in the restored database: who, from which address, the outcome.
     assert restore_count(stack) == restores + 1

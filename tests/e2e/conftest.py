@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,6 @@ from tests.support import pg
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.host import REPO, example_env, manage
 from tests.support.redis_process import RedisProcess
-from tests.support.s3 import free_port
 
 #: The whole test, set-up included, is given this long; every wait takes from it.
 DEADLINE_SECONDS = 240
@@ -242,7 +242,12 @@ def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
         )
         for leaked in ("SENTRY_DSN", "NZILA_TEST_DB"):
             env.pop(leaked, None)
-        port = free_port()
+        # Bound here and handed to gunicorn (fd://), as scripts/demo_serve does: a port only
+        # chosen here could be taken by another test's server before gunicorn bound it.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cleanup.callback(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
         stack = Stack(
             env=env, database=database, base_url=f"http://127.0.0.1:{port}",
             metrics_token=token, cache=cache, pagerduty=pagerduty, s3=s3,
@@ -253,15 +258,17 @@ def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
         processes: list[subprocess.Popen[bytes]] = []
         cleanup.callback(_stop_all, processes)
 
-        def run(name: str, argv: list[str], **extra: str) -> None:
-            processes.append(start(argv, logs / f"{name}.log", cwd=work, env={**env, **extra}))
+        def run(name: str, argv: list[str], fds: tuple[int, ...] = (), **extra: str) -> None:
+            processes.append(
+                start(argv, logs / f"{name}.log", cwd=work, env={**env, **extra}, pass_fds=fds)
+            )
 
         stack.manage("migrate", "--no-input", "-v", "0")
         # The worker and gunicorn boot while the rest is set up; beat comes once its
         # schedule is installed.
         run("worker", CELERY + WORKER)
-        run("gunicorn", [*GUNICORN, "--bind", f"127.0.0.1:{port}"],
-            PROMETHEUS_MULTIPROC_DIR=str(work / "multiproc"))  # fmt: skip
+        run("gunicorn", [*GUNICORN, "--bind", f"fd://{listener.fileno()}"],
+            fds=(listener.fileno(),), PROMETHEUS_MULTIPROC_DIR=str(work / "multiproc"))  # fmt: skip
         stack.manage("seed_demo", "--vehicles", "200")
         # A backup from before beat starts: retention's to delete (its copy is queued to the
         # worker at once).

@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from celery import Celery
 from tests.observability.prometheus_proof_support import http_get, start, stop, tail, wait_until
 from tests.support import pg
 from tests.support.host import MANAGE_PY, REPO, example_env
-from tests.support.s3 import free_port
 
 # The browser tests' own Redis database (broker and cache), flushed before and after.
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -37,6 +37,7 @@ STAFF = "ops-viewer"  # staff, may view backups, does not hold nzila_ops.restore
 # start-up): the schema, demo rows, the users, the superuser's session, an open incident, then
 # the backup, last so that restoring it brings all of them back (the session too: the page
 # that follows a restore is still the operator's after the swap).
+BALLAST_ROWS = 400_000
 PREPARE = f"""
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Permission, User
@@ -60,6 +61,14 @@ incident, _ = service.open_incident(
     key="payments_api#card-declines", component="payments_api", severity="P1",
     source="manual", title="Card payments declined for some buyers",
     detail="Support: three buyers in Lagos saw their card refused at checkout")
+# Ballast, made by the server itself in one statement (cheap): without it the whole restore took
+# 0.8 s and its page could only ever show every phase done. Its index is rebuilt by pg_restore
+# (the restore phase) and not dumped, so the backup and its fetch grow little.
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("CREATE TABLE browser_ballast AS SELECT g AS id, md5(g::text) AS digest"
+                   " FROM generate_series(1, {BALLAST_ROWS}) g")
+    cursor.execute("CREATE INDEX browser_ballast_digest ON browser_ballast (digest)")
 call_command("backup_database", verbosity=0)
 print("incident", incident.pk)
 print("session", session.session_key)
@@ -134,7 +143,11 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
     logs, backups, static = root / "logs", root / "backups", root / "static"
     for directory in (logs, backups):
         directory.mkdir()
-    port = free_port()
+    # Bound here and handed to gunicorn (fd://), as scripts/demo_serve does: a port only chosen
+    # here could be taken by another test's server before gunicorn bound it.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     env = example_env(
         DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
         NZILA_OPS_BACKUP_STORAGE=f"file://{backups}",
@@ -148,6 +161,7 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
         PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "example_project")]),
     )
     with ExitStack() as cleanup:
+        cleanup.callback(listener.close)
         for leftover in pg.databases_like(name):  # a run killed before its clean-up
             pg.drop_database(leftover)
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -174,8 +188,9 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
         finished(collect, logs / "collectstatic.log")
         gunicorn = start(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4",
-             "--bind", f"127.0.0.1:{port}", "--timeout", "120", "nzila_export_hub.wsgi"],
+             "--bind", f"fd://{listener.fileno()}", "--timeout", "120", "nzila_export_hub.wsgi"],
             logs / "gunicorn.log", cwd=REPO / "example_project", env=env,
+            pass_fds=(listener.fileno(),),
         )  # fmt: skip
         cleanup.callback(stop_servers, gunicorn, worker)
         prepared = dict(

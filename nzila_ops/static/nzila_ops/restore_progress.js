@@ -1,9 +1,11 @@
 // The restore page's live progress: polls the JSON endpoint every second, marks each phase
 // running or done, and reloads the page once the restore ended so the server shows the outcome.
+// A page the server rendered finished (data-finished: succeeded, failed, lost, or any end state
+// added later) is not polled: reloading it would only render it finished again, every second.
 (function () {
   "use strict";
   var box = document.getElementById("ops-restore-status");
-  if (!box || box.dataset.state === "succeeded" || box.dataset.state === "failed") {
+  if (!box || box.dataset.finished !== "false") {
     return;
   }
   function show(data) {
