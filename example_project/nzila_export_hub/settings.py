@@ -176,11 +176,15 @@ for _cache in CACHES.values():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "[%(asctime)s: %(levelname)s/%(name)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "nzila_ops": {
             "handlers": ["console"],
             "level": env("NZILA_OPS_LOG_LEVEL", default="WARNING"),
+            # Not to the root logger as well: a Celery worker gives root a handler of its
+            # own, and every nzila_ops line was printed twice in the worker's log.
+            "propagate": False,
         }
     },
 }
