@@ -20,15 +20,12 @@ from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.backups.catalog import check_storage_name, storage_named
 from nzila_ops.backups.history import record_run
 from nzila_ops.backups.manifest import check_backup_database, resolve_backup
-from nzila_ops.backups.restore import (
-    kept_as,
-    restore_database,
-    restore_history_fields,
-    restore_plan,
-)
 from nzila_ops.backups.restorers import get_restorer
-from nzila_ops.backups.unpack import identities_for
 from nzila_ops.exceptions import OpsError, describe
+
+# The restore itself (nzila_ops.backups.restore, unpack: age, zstd) is imported by the functions
+# that restore: the admin autodiscovers this module in every manage.py command, and a backup
+# should not pay for loading the restore at start-up (issue 16).
 
 logger = logging.getLogger("nzila_ops.restore_admin")
 
@@ -66,6 +63,8 @@ def storages_holding(record: Any) -> list[str]:
 def check_restorable(database: str, backup: str, storage: str) -> tuple[Any, Any, Any]:
     """The checks restore_database makes before changing anything: (restorer, source storage,
     manifest), or OpsError (ConnectionDoesNotExist for an alias this host does not have)."""
+    from nzila_ops.backups.unpack import identities_for
+
     restorer = get_restorer(database)
     source = storage_named(storage)
     manifest = resolve_backup(source, database, backup, False)
@@ -78,6 +77,8 @@ def check_restorable(database: str, backup: str, storage: str) -> tuple[Any, Any
 def plan_admin_restore(record: Any, storage: str | None = None) -> AdminRestorePlan:
     """What restoring ``record`` from ``storage`` (None: the primary) will do, and the
     problem that prevents it if any. Reads the backup's manifest from that storage."""
+    from nzila_ops.backups.restore import kept_as, restore_plan
+
     plan = AdminRestorePlan(
         backup=record.name, database=record.database_alias, storage=storage or ""
     )
@@ -155,12 +156,22 @@ def refuse(plan: AdminRestorePlan, username: str, address: str | None, reason: s
 
 def log_refusal(plan: AdminRestorePlan, username: str, address: str | None, reason: str) -> None:
     """One WARNING line for a refused attempt (a wrong word, a second restore)."""
+    log_refused(plan.backup, plan.database, username, address, reason)
+
+
+def log_refused(
+    backup: str, database: str, username: str, address: str | None, reason: str
+) -> None:
+    """A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
+    it carries everything itself, whatever the host's log format: who, from where, which
+    backup and database, when (UTC), and why."""
     logger.warning(
-        "admin restore of backup %s into database %r by %s from %s refused: %s",
-        plan.backup,
-        plan.database,
+        "admin restore of backup %s into database %r by %s from %s refused at %s: %s",
+        backup,
+        database,
         username,
         address or "an unknown address",
+        timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         reason,
     )
 
@@ -174,6 +185,8 @@ def run_admin_restore(
     requested_from: str | None,
 ) -> dict[str, Any]:
     """The task's work: restore_database with its progress in the cache, under the claim."""
+    from nzila_ops.backups.restore import restore_database
+
     started_by = f"admin:{username}"
     holder = None
     if progress_store.running_restore(database) != request_id:
@@ -190,14 +203,7 @@ def run_admin_restore(
         reason = f"another restore of database {database!r} started while this one was queued"
         progress.failed(reason)
         _record_refused(database, backup, storage, started_by, requested_from, reason)
-        logger.warning(
-            "admin restore of backup %s into database %r by %s from %s refused: %s",
-            backup,
-            database,
-            username,
-            requested_from or "an unknown address",
-            reason,
-        )
+        log_refused(backup, database, username, requested_from, reason)
         raise RestoreRefused(reason)
     with progress_store.claim_heartbeat(database, request_id):
         progress.start()
@@ -257,6 +263,8 @@ def _record_refused(
     """Audit a restore the worker refused before it began: its row, and its history document
     in the storage it was asked from (as restore_database keeps its own): when restoring from
     a copy the primary may be the storage that is down."""
+    from nzila_ops.backups.restore import restore_history_fields
+
     now = timezone.now()
     fields = restore_history_fields(
         backup=backup,
