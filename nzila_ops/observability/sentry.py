@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nzila_ops.exceptions import ConfigurationError
-from nzila_ops.observability import scrub
 
 #: Transactions under these paths are never sampled: UptimeRobot, the load balancer and
 #: Prometheus call them every few seconds, and each would cost a trace for nothing. Matched on a
@@ -86,6 +85,10 @@ def init_sentry(
         raise ConfigurationError(
             f"Sentry DSN is malformed ({exc}); expected https://<key>@<host>/<project id>"
         ) from None
+
+    # Here, not at the top: this module is imported by every host's settings (every manage.py
+    # command), and the scrubber's patterns are only needed when Sentry is on (issue 16).
+    from nzila_ops.observability import scrub
 
     hooks = {
         "before_send": scrub.before_send,
