@@ -87,10 +87,11 @@ def test_an_outage_across_the_unobserved_gap_counts_only_its_observed_part() -> 
     every(utc(2026, 10, 5, 10), utc(2026, 10, 5, 10, 3), minute, Status.FAILING)
     every(utc(2026, 10, 5, 12), utc(2026, 10, 5, 13), minute)
     window = availability(utc(2026, 10, 5, 10), utc(2026, 10, 5, 13), now=utc(2026, 10, 5, 13))
-    # A first sample ever sets the state: down from 10:00 to 10:05 (the last sample at 10:02
-    # + 180 s), not to 12:00.
-    assert window.down_seconds == 5 * 60
-    assert window.no_data_seconds == 115 * 60
+    # A failing first sample ever is unknown until the 2nd failure in a row (10:01) confirms
+    # it, as downtime starts at the Nth failure after an ok: down from 10:01 to 10:05 (the
+    # last sample at 10:02 + 180 s), not to 12:00; 10:00-10:01 is no data.
+    assert window.down_seconds == 4 * 60
+    assert window.no_data_seconds == 116 * 60
 
 
 def test_a_sampler_stopped_now_leaves_the_time_since_its_last_sample_as_no_data() -> None:
