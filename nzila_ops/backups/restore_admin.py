@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.signing import BadSignature
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -82,6 +83,11 @@ class RestoreFromAdminMixin:
     def _restore_url_name(self, page: str) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_{page}"
 
+    def _url(self, page: str, *args: Any) -> str:
+        """A URL of this admin site (a host's own AdminSite too, not only ``admin``)."""
+        name = f"{self.opts.app_label}_{self.opts.model_name}_{page}"
+        return reverse(f"{self.admin_site.name}:{name}", args=args)
+
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
@@ -130,9 +136,9 @@ class RestoreFromAdminMixin:
 
     @admin.display(description="restore")
     def restore_link(self, record: Any) -> str:
-        if record.status != "succeeded" or record.deleted_at is not None:
+        if not record.is_restorable:
             return ""
-        url = reverse(f"admin:{self._restore_url_name('restore')}", args=[record.pk])
+        url = self._url("restore", record.pk)
         return format_html('<a class="ops-restore-link" href="{}">Restore…</a>', url)
 
     # -- the page ----------------------------------------------------------------------------
@@ -164,14 +170,14 @@ class RestoreFromAdminMixin:
             return self._render(
                 request, record, plan, form, error=str(exc), status=409 if conflict else 400
             )
-        url = reverse(f"admin:{self._restore_url_name('restore_progress')}", args=[request_id])
+        url = self._url("restore_progress", request_id)
         response = HttpResponseRedirect(url, status=303)
         response.set_signed_cookie(
             COOKIE,
             request_id,
             salt=COOKIE_SALT,
             max_age=progress_store.KEEP_SECONDS,
-            path=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+            path=self._url("changelist"),
             secure=request.is_secure(),
             httponly=True,
             samesite="Strict",
@@ -187,6 +193,7 @@ class RestoreFromAdminMixin:
         error: str = "",
         status: int = 200,
     ) -> HttpResponse:
+        request.current_app = self.admin_site.name  # the templates' {% url %}, as Django's views
         running = progress_store.running_restore(plan.database)
         context = {
             **self.admin_site.each_context(request),
@@ -197,8 +204,7 @@ class RestoreFromAdminMixin:
             "plan": plan,
             "form": form,
             "error": error,
-            "running_url": running
-            and reverse(f"admin:{self._restore_url_name('restore_progress')}", args=[running]),
+            "running_url": running and self._url("restore_progress", running),
         }
         return TemplateResponse(request, "admin/nzila_ops/restore.html", context, status=status)
 
@@ -228,16 +234,19 @@ class RestoreFromAdminMixin:
     @method_decorator(require_GET)
     def restore_progress_view(self, request: HttpRequest, request_id: str) -> HttpResponse:
         if not request.user.is_authenticated and not request.COOKIES.get(COOKIE):
-            return HttpResponseRedirect(f"{reverse('admin:login')}?next={request.get_full_path()}")
+            # The next URL encoded (redirect_to_login): a request id path is plain, but the
+            # query string is whatever the client sent.
+            return redirect_to_login(
+                request.get_full_path(), reverse(f"{self.admin_site.name}:login")
+            )
         state = self._progress(request, request_id)
+        request.current_app = self.admin_site.name
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": f"Restore of {state['backup']}",
             "state": state,
-            "json_url": reverse(
-                f"admin:{self._restore_url_name('restore_progress_json')}", args=[request_id]
-            ),
+            "json_url": self._url("restore_progress_json", request_id),
         }
         return TemplateResponse(request, "admin/nzila_ops/restore_progress.html", context)
 
