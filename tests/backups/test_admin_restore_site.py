@@ -10,6 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.models import BackupRecord
@@ -62,3 +65,23 @@ def test_the_login_redirect_carries_the_whole_address_encoded(redis_cache: str) 
     location = urlsplit(response["Location"])
     assert location.path == "/admin/login/"
     assert parse_qs(location.query) == {"next": [asked]}
+
+
+@examples(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(query=st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=60), max_size=4))
+def test_any_query_string_comes_back_whole_through_the_login(
+    redis_cache: str, query: dict[str, str]
+) -> None:
+    request_id = progress_store.new_request_id()
+    response = Client().get(progress_url(request_id), query)
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/admin/login/"
+    [back] = parse_qs(location.query, keep_blank_values=True)["next"]
+    asked = urlsplit(back)
+    assert asked.path == progress_url(request_id)
+    assert parse_qs(asked.query, keep_blank_values=True) == {k: [v] for k, v in query.items()}
