@@ -21,14 +21,22 @@ from nzila_ops.models import Delivery, Incident, IncidentEvent, MaintenanceWindo
 POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
 # What the public status page shows instead of the internal title (docs/status_page.md).
 WRITTEN_FIELDS = ("public_title", *POSTMORTEM_FIELDS)
+#: The incident page's first section, in the order an operator reads it.
+MAIN_FIELDS = ("title", "severity_badge", "status_badge", "component", "source", "key", "is_drill")
+#: What the incident service changes on a transition.
+TRANSITION_FIELDS = ("status", "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by")
 
 
 class IncidentEventInline(ReadOnlyInline):
     """The timeline, as it happened: append-only, so nothing here is editable."""
 
     model = IncidentEvent
-    fields = ("at", "kind", "severity", "actor", "source", "detail")
+    fields = ("at_shown", "kind", "severity", "actor", "source", "detail")
     readonly_fields = fields
+
+    @admin.display(description="at")
+    def at_shown(self, event: IncidentEvent) -> SafeString | str:
+        return display.moment(event.at)
 
 
 class IncidentForm(forms.ModelForm):
@@ -69,21 +77,18 @@ class IncidentAdmin(ListAdmin):
     date_hierarchy = "detected_at"
     actions = ("acknowledge_incidents", "resolve_incidents")
     inlines = (IncidentEventInline,)
-    readonly_fields = ("title", "severity", "status", "component", "source", "key", "is_drill",
-                       "detected_at", "mtta", "acknowledged_at", "acknowledged_by", "mttr",
-                       "resolved_at", "resolved_by")  # fmt: skip
+    readonly_fields = ("title", "severity_badge", "status_badge", "component", "source", "key",
+                       "is_drill", "detected", "mtta", "acknowledged", "acknowledged_by", "mttr",
+                       "resolved", "resolved_by")  # fmt: skip
     fieldsets = (
-        (
-            None,
-            {"fields": ("title", "severity", "status", "component", "source", "key", "is_drill")},
-        ),
+        (None, {"fields": MAIN_FIELDS}),
         (
             "Times",
             {
                 "fields": (
-                    "detected_at",
-                    ("acknowledged_at", "acknowledged_by", "mtta"),
-                    ("resolved_at", "resolved_by", "mttr"),
+                    "detected",
+                    ("acknowledged", "acknowledged_by", "mtta"),
+                    ("resolved", "resolved_by", "mttr"),
                 )
             },
         ),
@@ -110,6 +115,14 @@ class IncidentAdmin(ListAdmin):
     @admin.display(description="detected", ordering="detected_at")
     def detected(self, incident: Incident) -> SafeString | str:
         return display.moment(incident.detected_at)
+
+    @admin.display(description="acknowledged", ordering="acknowledged_at")
+    def acknowledged(self, incident: Incident) -> SafeString | str:
+        return display.moment(incident.acknowledged_at)
+
+    @admin.display(description="resolved", ordering="resolved_at")
+    def resolved(self, incident: Incident) -> SafeString | str:
+        return display.moment(incident.resolved_at)
 
     @admin.display(description="#", ordering="pk")
     def number(self, incident: Incident) -> str:
@@ -142,6 +155,9 @@ class IncidentAdmin(ListAdmin):
         note = form.cleaned_data.get("note", "").strip()
         if note:
             service.add_note(obj, by=by, text=note)
+        # The page's "was changed successfully" names the incident as it is now: the object
+        # as the form loaded it still holds the status before the transition.
+        obj.refresh_from_db(fields=TRANSITION_FIELDS)
 
     def _transition(self, request: Any, queryset: Any, verb: str, function: Any) -> None:
         by = request.user.get_username()
@@ -207,7 +223,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_filter = (DeliveryStatusFilter, "notifier", "event__kind")
     list_select_related = ("event", "event__incident")
     search_fields = ("last_error", "notifier", "event__incident__title")
-    readonly_fields = [field.name for field in Delivery._meta.fields]
+    fields = ("incident", "kind", "notifier", "status_badge", "attempts", "created", "sent",
+              "next_attempt", "last_error")  # fmt: skip
+    readonly_fields = fields
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery: Delivery) -> SafeString:
@@ -241,12 +259,24 @@ class MaintenanceWindowAdmin(ListAdmin):
     """Declared maintenance: neither up nor down time in the SLA report (docs/SLA_TARGETS.md).
     Blank component: every component."""
 
-    list_display = ("starts_at", "ends_at", "component_shown", "reason", "created_by")
+    list_display = ("starts", "ends", "component_shown", "reason", "created_by")
     list_filter = ("component",)
     search_fields = ("component", "reason", "created_by")
     date_hierarchy = "starts_at"
-    fields = ("component", "starts_at", "ends_at", "reason", "created_by", "created_at")
-    readonly_fields = ("created_by", "created_at")
+    fields = ("component", "starts_at", "ends_at", "reason", "created_by", "created")
+    readonly_fields = ("created_by", "created")
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, window: MaintenanceWindow) -> SafeString | str:
+        return display.moment(window.starts_at)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, window: MaintenanceWindow) -> SafeString | str:
+        return display.moment(window.ends_at)
+
+    @admin.display(description="created")
+    def created(self, window: MaintenanceWindow) -> SafeString | str:
+        return display.moment(window.created_at)
 
     @admin.display(description="component", ordering="component")
     def component_shown(self, window: MaintenanceWindow) -> str:

@@ -193,6 +193,9 @@ class RestoreFromAdminMixin:
         error: str = "",
         status: int = 200,
     ) -> HttpResponse:
+        # Here, not at the top: nzila_ops.admin imports this module while it registers.
+        from nzila_ops.admin.display import moment
+
         request.current_app = self.admin_site.name  # the templates' {% url %}, as Django's views
         running = progress_store.running_restore(plan.database)
         context = {
@@ -200,6 +203,7 @@ class RestoreFromAdminMixin:
             "opts": self.opts,
             "title": f"Restore backup {record.name}",
             "record": record,
+            "taken": moment(record.finished_at or record.started_at),
             "stored_size": human_size(record.stored_size),
             "plan": plan,
             "form": form,

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from nzila_ops.admin.display import moment
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
 from nzila_ops.models import SlaReport
@@ -197,7 +198,7 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
             "severity": m.severity,
             "component": m.component,
             "title": m.title,
-            "detected_at": m.detected_at,
+            "detected": moment(m.detected_at),
             "missed": ", ".join(f"{name} ({duration(m.seconds.get(name))})" for name in m.missed),
         }
         for m in incidents.missed[:MISSED_SHOWN]
@@ -224,7 +225,7 @@ def presented(report: Any, bars: dict[str, Any], site: str) -> dict[str, Any]:
     return {
         "target": f"{report.target_percent:g} %",
         "allowed_period": duration(report.allowed_downtime_seconds),
-        "generated_at": report.generated_at,
+        "generated": moment(report.generated_at),
         "rows": rows,
         "months": months,
         "credit": (

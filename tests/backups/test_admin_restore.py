@@ -296,3 +296,19 @@ def test_a_backup_that_cannot_be_restored_says_why_and_offers_no_form(
     assert response.status_code == 400 and problem in response.content.decode()
     assert progress_store.running_restore(record.database_alias) is None
     assert RestoreRecord.objects.count() == 0
+
+
+def test_the_restore_page_says_when_the_backup_was_taken_with_zone_and_age(
+    ops_settings: Any, redis_cache: str, operator: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nzila_ops.formats import local_time
+
+    taken = timezone.now() - timedelta(hours=3)
+    record = _row(started_at=taken - timedelta(minutes=1), finished_at=taken)
+    page = client_for(operator).get(restore_url(record)).content.decode()
+    facts = page.split("Taken at", 1)[1].split("</tr>", 1)[0]
+    assert local_time(taken) in facts and "3 h 00 min ago" in facts
