@@ -88,19 +88,23 @@ def health_block(now: datetime, url: Callable[..., str]) -> dict[str, Any]:
     for name in sorted(set(states) | set(configured)):
         state = states.get(name)
         if state is None:
-            rows.append({"component": name, "badge": display.badge("unknown"),
-                         "since": "-", "reason": "never sampled"})  # fmt: skip
+            rows.append({"component": name, "status": "unknown", "badge": display.badge("unknown"),
+                         "since": "-", "sampled": "-", "reason": "never sampled"})  # fmt: skip
             continue
         status = shown_status(state, now)
         stale = status == "unknown" and state.status != "unknown"
         rows.append({
             "component": name,
+            "status": status,
             "badge": display.badge(status),
             "since": display.moment(state.since, now),
+            "sampled": display.moment(state.last_sampled_at, now),
             "reason": (f"not sampled since {local_time(state.last_sampled_at)}"
                        if stale else state.reason),
             "url": url("componentstate_change", None, state.pk),
         })  # fmt: skip
+    # What needs an operator first: failing, warning, not known, then ok (each by name).
+    rows.sort(key=lambda row: (_HEALTH_ORDER.get(row["status"], 2), row["component"]))
     return {
         "rows": rows,
         "states_url": url("componentstate_changelist"),
@@ -228,3 +232,4 @@ def sla_block(now: datetime, url: Callable[..., str]) -> dict[str, Any]:
 
 
 _DAY = timedelta(days=1)
+_HEALTH_ORDER = {"failing": 0, "warning": 1, "unknown": 2, "ok": 3}

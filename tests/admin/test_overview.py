@@ -71,6 +71,11 @@ def test_health_shows_each_component_and_unknown_once_not_sampled(
     assert "ops-badge--failing" in rows["redis"] and "connection refused" in rows["redis"]
     assert "ops-badge--unknown" in rows["celery"] and "not sampled since" in rows["celery"]
     assert "UTC" in rows["database"]  # times say their zone
+    # When each was last sampled, in its own column.
+    sampled = re.search(r'data-label="last sampled"[^>]*>.*?</td>', rows["database"])
+    assert sampled is not None and "30 s ago" in sampled.group(0)
+    # What needs the operator first, first: failing, then not known, then ok.
+    assert list(rows) == ["redis", "celery", "database"]
 
 
 @pytest.mark.django_db

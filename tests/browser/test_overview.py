@@ -44,6 +44,12 @@ OUT_OF_REACH = """root => {
 }"""
 
 
+# Blocks of the overview whose content is wider than the block: the operator would have to
+# scroll inside it to read a reason or a verification (at 1400 px they used to).
+INNER_SCROLL = """() => [...document.querySelectorAll(".ops-block")]
+  .filter(block => block.scrollWidth > block.clientWidth + 1).map(block => block.id)"""
+
+
 def sideways_scroll(page: Any) -> int:
     """How many CSS pixels the page is wider than its viewport (0: nothing scrolls sideways)."""
     return int(page.evaluate("document.documentElement.scrollWidth - innerWidth"))
@@ -76,6 +82,15 @@ def test_the_overview_answers_the_first_questions_on_a_desktop_and_a_phone(
     assert "P1" in overview.locator("#ops-incidents").inner_text()
     assert sideways_scroll(page) == 0
     assert out_of_reach(page, "#ops-overview") == []
+    assert page.evaluate(INNER_SCROLL) == []
+    # Each component says when it was last sampled, and a failing one why.
+    health = overview.locator("#ops-health")
+    sampled = health.locator(".ops-health-row th a")  # a row of a component sampled at least once
+    assert sampled.count() >= 1
+    assert health.locator("td[data-label='last sampled'] .ops-time").count() == sampled.count()
+    failing = health.locator(".ops-health-row", has=page.locator(".ops-badge--failing"))
+    for index in range(failing.count()):
+        assert failing.nth(index).locator(".ops-reason").inner_text().strip() != ""
     shoot(page, name)
 
 
