@@ -2,8 +2,8 @@
 
 ``copy_backup`` copies one backup from BACKUP_STORAGE to one target over the storage contract
 alone (``open_reader`` on the source, ``open_writer`` on the target), so it works between any two
-backends: streamed in CHUNK_SIZE pieces (constant memory; the target's writer uploads in the
-background while the next piece downloads),
+backends: streamed in CHUNK_SIZE pieces (constant memory; the download is read a few pieces
+ahead in a thread of its own while the target's writer uploads in the background),
 SHA-256 and size computed on the way and compared with the manifest's before the target's writer
 commits (otherwise it is aborted: nothing is listed on the target), then the manifest written
 last, with the primary's content. ``copy_missing`` catches up whatever a target lacks, judged by

@@ -1,8 +1,8 @@
 """Reading a stream ahead, in a thread of its own, a bounded number of chunks at a time.
 
 A copy's download must not stop while its main thread hashes a chunk or waits for an upload
-slot of the target's writer: boto3's own streaming copy (``aws s3 cp``) reads ahead of its
-uploads, and a copy that does not is about a third slower (bench/bench_copy.py). At most
+slot of the target's writer (boto3's own streaming copy, ``aws s3 cp``, reads ahead of its
+uploads too; bench/bench_copy.py compares the two). At most
 ``chunks`` chunks wait in the queue, plus the one the thread is reading and the one the caller
 holds: memory stays constant whatever the object's size.
 """
