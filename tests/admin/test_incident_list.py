@@ -23,3 +23,13 @@ def test_incidents_show_badges_and_when_they_were_detected(admin_client: Client)
     assert re.search(r"ops-badge--triggered[^>]*>triggered<", page)
     assert re.search(r"UTC</time> <span class=\"ops-age\">\(7 min 0\d s ago\)", page)
     assert admin_client.get("/admin/nzila_ops/delivery/?status=all").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_alert_drill_is_a_badge_beside_its_status_not_a_column(admin_client: Client) -> None:
+    Incident.objects.create(title="drill of the pager", severity="P3", status="triggered",
+                            component="database", key="d", is_drill=True,
+                            detected_at=timezone.now())  # fmt: skip
+    page = admin_client.get("/admin/nzila_ops/incident/").content.decode()
+    assert re.search(r"ops-badge--drill[^>]*>alert drill<", page)
+    assert "column-is_drill" not in page

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.test_overview import out_of_reach
 from tests.support.browser_stack import PASSWORD, SUPERUSER, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres]
@@ -20,6 +21,11 @@ Shoot = Callable[[Any, str], Path]
 STYLESHEET_RULES = """path => [...document.styleSheets]
   .filter(sheet => sheet.href && new URL(sheet.href).pathname === path)
   .reduce((rules, sheet) => rules + sheet.cssRules.length, 0)"""
+# How many CSS pixels the element's content is wider than the element (0: no inner scrolling).
+INNER_SCROLL = """selector => {
+  const box = document.querySelector(selector);
+  return box.scrollWidth - box.clientWidth;
+}"""
 
 
 def test_an_operator_logs_in_through_the_login_form(
@@ -63,6 +69,13 @@ def test_an_operator_acknowledges_an_incident_in_its_admin_page(
     assert "acknowledged" in timeline
     assert "Looking at the payment provider's status page." in timeline
     shoot(page, "incident")
+    # The message names the incident as it is now, not as it was before the action.
+    message = page.locator(".messagelist").inner_text()
+    assert "acknowledged: Card payments" in message and "triggered" not in message
+
+    # The list reads at 1400 px without scrolling sideways inside it (it did, by a column).
+    page.goto("/admin/nzila_ops/incident/")
+    assert page.evaluate(INNER_SCROLL, "#changelist .results") == 0
 
 
 def test_an_operator_reads_the_sla_report(admin_page: Any, shoot: Shoot) -> None:
@@ -74,6 +87,16 @@ def test_an_operator_reads_the_sla_report(admin_page: Any, shoot: Shoot) -> None
     uptime = page.locator(".sla-table").first.inner_text()
     assert "database" in uptime
     shoot(page, "sla-report")
+
+
+def test_the_sla_report_reads_on_a_phone(
+    page_factory: Callable[..., Any], admin_state: dict[str, Any]
+) -> None:
+    page = page_factory(PHONE, state=admin_state, is_mobile=True)
+    response = page.goto("/admin/nzila_ops/slareport/")
+    assert response is not None and response.status == 200
+    # Its wide tables scroll inside their own box: no column is cut off out of reach.
+    assert out_of_reach(page, "#content") == []
 
 
 def test_a_customer_reads_the_public_status_page(
