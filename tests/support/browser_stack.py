@@ -27,8 +27,10 @@ from tests.observability.prometheus_proof_support import http_get, start, stop, 
 from tests.support import pg
 from tests.support.host import MANAGE_PY, REPO, example_env
 
-# The browser tests' own Redis database (broker and cache), flushed before and after.
-REDIS_URL = "redis://127.0.0.1:6379/6"
+# The browser tests' own Redis database (broker and cache), flushed before and after. Two runs
+# at once (two checkouts on one machine) each need their own: NZILA_BROWSER_REDIS_DB, else they
+# flush each other's queues and one's worker takes the other's restore.
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('NZILA_BROWSER_REDIS_DB', '6')}"
 PASSWORD = "browser-test-password"
 SUPERUSER = "ops-admin"
 STAFF = "ops-viewer"  # staff, may view backups, does not hold nzila_ops.restore_backup
