@@ -68,9 +68,10 @@ _KEY_VALUE = re.compile(
 )
 # An Authorization (or Proxy-Authorization) header written out in text: everything after it on
 # its line is the credential, whatever the scheme ("Token abcdef", "Custom realm k1 k2"). A
-# quoted value is left to _KEY_VALUE, which stops at its closing quote.
+# quoted value (its quote escaped or not) is left to _KEY_VALUE, which stops at its closing
+# quote; a backslash that opens no quote is part of the credential like any other character.
 _AUTH_LINE = re.compile(
-    r"\b(?P<head>(?:proxy-)?authorization\\{0,2}[\"']?\s{0,5}[=:]\s{0,5})(?![\\\"'\s])[^\r\n]+",
+    r"\b(?P<head>(?:proxy-)?authorization\\{0,2}[\"']?\s{0,5}[=:]\s{0,5})(?!\\{0,2}[\"'])(?!\s)[^\r\n]+",
     re.IGNORECASE,
 )
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyrage import x25519
 
@@ -244,6 +244,9 @@ pieces = st.sampled_from(
 
 
 @given(st.lists(pieces, max_size=20).map("".join) | st.text())
+# Found by this test: a backslash opening no quote kept the header rule off the first pass, so
+# the second pass filtered again (and dropped the trailing space).
+@example("Authorization: \\ ")
 def test_fuzz_scrubbing_twice_changes_nothing_more(text: str) -> None:
     # Breadcrumbs are scrubbed when recorded and again inside their event.
     once = scrub.scrub_text(text)
