@@ -24,6 +24,7 @@ from django.core.signing import BadSignature
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
@@ -243,13 +244,18 @@ class RestoreFromAdminMixin:
             return redirect_to_login(
                 request.get_full_path(), reverse(f"{self.admin_site.name}:login")
             )
+        from nzila_ops.admin.display import moment
+
         state = self._progress(request, request_id)
         request.current_app = self.admin_site.name
+        first = next((p["started_at"] for p in state["phases"] if p.get("started_at")), None)
+        started = parse_datetime(first) if first else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": f"Restore of {state['backup']}",
             "state": state,
+            "started": moment(started) if started else "",
             "json_url": self._url("restore_progress_json", request_id),
         }
         return TemplateResponse(request, "admin/nzila_ops/restore_progress.html", context)

@@ -312,3 +312,29 @@ def test_the_restore_page_says_when_the_backup_was_taken_with_zone_and_age(
     page = client_for(operator).get(restore_url(record)).content.decode()
     facts = page.split("Taken at", 1)[1].split("</tr>", 1)[0]
     assert local_time(taken) in facts and "3 h 00 min ago" in facts
+
+
+def test_the_progress_page_says_when_the_restore_started_with_zone_and_age(
+    redis_cache: str, operator: Any
+) -> None:
+    from django.utils.dateparse import parse_datetime
+
+    from nzila_ops.formats import local_time
+
+    request_id = progress_store.new_request_id()
+    progress = progress_store.CacheProgress(
+        progress_store.new_progress(
+            request_id,
+            database="default",
+            backup="b",
+            storage="default",
+            started_by="admin:operator",
+        )
+    )
+    progress.start()
+    progress.phase("fetch")
+    state = progress_store.read_progress(request_id)
+    assert state is not None
+    started = parse_datetime(state["phases"][0]["started_at"])
+    page = client_for(operator).get(progress_url(request_id)).content.decode()
+    assert "; started <time" in page and local_time(started) in page
