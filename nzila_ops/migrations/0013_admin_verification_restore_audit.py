@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterModelOptions(
+            name="rpostate",
+            options={"verbose_name": "RPO state", "verbose_name_plural": "RPO states"},
+        ),
+        migrations.AlterModelOptions(
             name="backuprecord",
             options={
                 "ordering": ["-started_at"],

@@ -77,4 +77,4 @@ class DrillRecord(RecoveryRun):
         pass
 
     def __str__(self) -> str:
-        return f"drill of {self.database_alias} at {self.started_at:%Y-%m-%d %H:%M}"
+        return f"drill of {self.database_alias} at {self.started_at:%Y-%m-%d %H:%M %Z}"

@@ -13,6 +13,10 @@ class RpoState(models.Model):
     newest_backup = models.CharField(max_length=200, blank=True)
     newest_backup_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "RPO state"
+        verbose_name_plural = "RPO states"
+
     def __str__(self) -> str:
         state = "BREACHED" if self.breached else "ok"
-        return f"RPO of {self.database_alias}: {state} since {self.since:%Y-%m-%d %H:%M}"
+        return f"RPO of {self.database_alias}: {state} since {self.since:%Y-%m-%d %H:%M %Z}"
