@@ -93,11 +93,18 @@ def size(value: int | None) -> SafeString | str:
     return format_html('<span title="{} bytes">{}</span>', f"{value:,}", human_size(value))
 
 
+#: The order restores and drills run their phases in. The stored dict cannot say it:
+#: PostgreSQL's jsonb keeps keys shortest first (swap, fetch, verify, restore).
+PHASE_ORDER = ("fetch", "restore", "verify", "swap", "cleanup")
+
+
 def phases_table(phase_seconds: Mapping[str, Any] | None) -> SafeString | str:
     """A restore's or drill's phases, in the order they ran, with their durations and total."""
     if not phase_seconds or not isinstance(phase_seconds, Mapping):
         return "-"
-    rows = [(str(name), _seconds(value)) for name, value in phase_seconds.items()]
+    known = {name: index for index, name in enumerate(PHASE_ORDER)}
+    names = sorted(phase_seconds, key=lambda name: known.get(str(name), len(known)))
+    rows = [(str(name), _seconds(phase_seconds[name])) for name in names]
     total = sum(v for v in phase_seconds.values() if isinstance(v, int | float))
     return format_html(
         '<table class="ops-phases"><thead><tr><th scope="col">phase</th>'
