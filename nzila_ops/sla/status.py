@@ -114,11 +114,22 @@ def status_document(now: datetime | None = None) -> dict[str, Any]:
     first_day = today - timedelta(days=DAYS - 1)
     daily = daily_availability(list(public), first_day, DAYS) if public else {}
     states = _current_states(public, now)
+    incidents = _incidents(public, now)
+    # A component's card agrees with the incidents listed under it: an open incident of
+    # Payments shows Payments disrupted even while its check passes again.
+    impacts: dict[str, list[str]] = {}
+    for open_incident in incidents["open"]:
+        for public_name in open_incident["components"]:
+            impacts.setdefault(public_name, []).append(open_incident["impact"])
     components = [
-        _component(public_name, states[name], daily.get(name, []), first_day)
+        _component(
+            public_name,
+            worst([states[name], *impacts.get(public_name, [])]),
+            daily.get(name, []),
+            first_day,
+        )
         for name, public_name in public.items()
     ]
-    incidents = _incidents(public, now)
     # The headline agrees with what the page lists: an open incident (opened by hand, by
     # Sentry, or still open while the check passes again) counts with its impact, so the
     # page never says "All systems operational" above a current outage.
