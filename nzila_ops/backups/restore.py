@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connections
@@ -42,6 +43,7 @@ from nzila_ops.backups.unpack import identities_for, unpack_backup
 from nzila_ops.backups.workdir import work_directory
 from nzila_ops.events import restore_component
 from nzila_ops.exceptions import InvalidArgument, OpsError, RestoreError, StorageError, describe
+from nzila_ops.formats import local_time
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
 logger = logging.getLogger("nzila_ops.restore")
@@ -245,7 +247,7 @@ def restore_plan(
     backup, from where, where to, and what happens to what is there."""
     what = (
         f"Restore backup {manifest['name']} of database {manifest['database_alias']!r} "
-        f"({manifest['finished_at']})"
+        f"(taken {_taken_at(manifest['finished_at'])})"
     )
     if source.name != check_storage_name(None):
         what += f" from storage {source.name!r} ({source.describe()})"
@@ -256,6 +258,14 @@ def restore_plan(
     if kept is not None:
         return f"{what} into {live}, replacing it (the current {live} is kept as {kept})"
     return f"{what} into {live}: {live} does not exist, it will be created (nothing to keep)"
+
+
+def _taken_at(finished_at: object) -> str:
+    # The manifest's ISO 8601 instant, as the admin shows times: the site's zone, named.
+    try:
+        return local_time(datetime.fromisoformat(str(finished_at)))
+    except ValueError:
+        return str(finished_at)
 
 
 def restore_history_fields(

@@ -180,10 +180,14 @@ def test_the_prompt_says_what_happens_to_the_live_database(
 
 
 def ops_finished(name: str) -> str:
+    from datetime import datetime
+
     from nzila_ops.backups.manifest import find_manifest
     from nzila_ops.backups.storages import get_storage
+    from nzila_ops.formats import local_time
 
-    return find_manifest(get_storage(), name)["finished_at"]
+    finished_at = datetime.fromisoformat(find_manifest(get_storage(), name)["finished_at"])
+    return f"taken {local_time(finished_at)}"  # the site's zone, named, as the admin shows it
 
 
 def test_two_restores_in_the_same_second_keep_both_previous_databases(
