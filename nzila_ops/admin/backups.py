@@ -57,13 +57,8 @@ class BackupCopyInline(ReadOnlyInline):
     def copy_status(self, copy: BackupCopy) -> SafeString:
         return display.badge(copy.status)
 
-    @admin.display(description="copied")
-    def copied(self, copy: BackupCopy) -> SafeString | str:
-        return display.moment(copy.copied_at)
-
-    @admin.display(description="size")
-    def size_shown(self, copy: BackupCopy) -> SafeString | str:
-        return display.size(copy.stored_size)
+    copied = display.moment_column("copied_at", "copied")
+    size_shown = display.size_column("stored_size", "size")
 
 
 def verification_badge(record: BackupRecord) -> SafeString:
@@ -110,29 +105,12 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
         encrypted = self.encrypted_shown(record)
         return format_html("{} {}", status, encrypted) if encrypted else status
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, record: BackupRecord) -> SafeString | str:
-        return display.moment(record.started_at)
-
-    @admin.display(description="finished", ordering="finished_at")
-    def finished(self, record: BackupRecord) -> SafeString | str:
-        return display.moment(record.finished_at)
-
-    @admin.display(description="heartbeat")
-    def heartbeat(self, record: BackupRecord) -> SafeString | str:
-        return display.moment(record.heartbeat_at)
-
-    @admin.display(description="deleted by retention")
-    def deleted(self, record: BackupRecord) -> SafeString | str:
-        return display.moment(record.deleted_at)
-
-    @admin.display(description="size", ordering="stored_size")
-    def size_shown(self, record: BackupRecord) -> SafeString | str:
-        return display.size(record.stored_size)
-
-    @admin.display(description="raw dump")
-    def raw_size_shown(self, record: BackupRecord) -> SafeString | str:
-        return display.size(record.raw_size)
+    started = display.moment_column("started_at", "started", sortable=True)
+    finished = display.moment_column("finished_at", "finished", sortable=True)
+    heartbeat = display.moment_column("heartbeat_at", "heartbeat")
+    deleted = display.moment_column("deleted_at", "deleted by retention")
+    size_shown = display.size_column("stored_size", "size", sortable=True)
+    raw_size_shown = display.size_column("raw_size", "raw dump")
 
     @admin.display(description="ratio")
     def ratio(self, record: BackupRecord) -> str:
@@ -155,9 +133,7 @@ class BackupRecordAdmin(RestoreFromAdminMixin, ReadOnlyAdmin):
     def verified(self, record: BackupRecord) -> SafeString:
         return verification_badge(record)
 
-    @admin.display(description="verified at")
-    def verified_when(self, record: BackupRecord) -> SafeString | str:
-        return display.moment(record.verified_at)
+    verified_when = display.moment_column("verified_at", "verified at")
 
     @admin.display(description="encrypted")
     def encrypted_shown(self, record: BackupRecord) -> SafeString | str:

@@ -7,10 +7,11 @@ a colour-blind operator, a screen reader and a text browser read the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -49,6 +50,10 @@ TONES = {
 }
 
 
+#: A ModelAdmin column made by moment_column or size_column: (admin, row) -> HTML.
+Column = Callable[[Any, Any], "SafeString | str"]
+
+
 def badge(state: str, text: str | None = None, title: str = "") -> SafeString:
     """``<span class="ops-badge ops-badge--failed ops-tone--bad">failed</span>``."""
     state = state or "unknown"
@@ -84,6 +89,27 @@ def moment(when: datetime | None, now: datetime | None = None) -> SafeString | s
         local_time(when),
         age(when, now),
     )
+
+
+def moment_column(field: str, description: str, *, sortable: bool = False) -> Column:
+    """A list or detail column showing the row's ``field`` as a :func:`moment`;
+    ``sortable`` lets the operator sort the list by it."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(model_admin: Any, row: Any) -> SafeString | str:
+        return moment(getattr(row, field))
+
+    return column
+
+
+def size_column(field: str, description: str, *, sortable: bool = False) -> Column:
+    """A column showing the row's ``field`` (bytes) as a :func:`size`."""
+
+    @admin.display(description=description, ordering=field if sortable else None)
+    def column(model_admin: Any, row: Any) -> SafeString | str:
+        return size(getattr(row, field))
+
+    return column
 
 
 def size(value: int | None) -> SafeString | str:

@@ -42,17 +42,9 @@ class ComponentStateAdmin(ReadOnlyAdmin):
         title = "" if shown == state.status else f"last sampled as {state.status}"
         return display.badge(shown, title=title)
 
-    @admin.display(description="since", ordering="since")
-    def since_shown(self, state: ComponentState) -> SafeString | str:
-        return display.moment(state.since)
-
-    @admin.display(description="last sampled", ordering="last_sampled_at")
-    def sampled(self, state: ComponentState) -> SafeString | str:
-        return display.moment(state.last_sampled_at)
-
-    @admin.display(description="first failing sample")
-    def first_failure(self, state: ComponentState) -> SafeString | str:
-        return display.moment(state.first_failure_at)
+    since_shown = display.moment_column("since", "since", sortable=True)
+    sampled = display.moment_column("last_sampled_at", "last sampled", sortable=True)
+    first_failure = display.moment_column("first_failure_at", "first failing sample")
 
 
 @admin.register(ComponentFlip)
@@ -73,9 +65,7 @@ class ComponentFlipAdmin(ReadOnlyAdmin):
     def new_badge(self, flip: ComponentFlip) -> SafeString:
         return display.badge(flip.new)
 
-    @admin.display(description="at", ordering="at")
-    def at_shown(self, flip: ComponentFlip) -> SafeString | str:
-        return display.moment(flip.at)
+    at_shown = display.moment_column("at", "at", sortable=True)
 
 
 @admin.register(RpoState)
@@ -93,14 +83,9 @@ class RpoStateAdmin(ReadOnlyAdmin):
     def state(self, rpo: RpoState) -> SafeString:
         return display.badge("breached" if rpo.breached else "within")
 
-    @admin.display(description="since", ordering="since")
-    def since_shown(self, rpo: RpoState) -> SafeString | str:
-        return display.moment(rpo.since)
+    since_shown = display.moment_column("since", "since", sortable=True)
+    newest_at = display.moment_column(
+        "newest_backup_at", "newest good backup finished", sortable=True
+    )
 
-    @admin.display(description="newest good backup finished", ordering="newest_backup_at")
-    def newest_at(self, rpo: RpoState) -> SafeString | str:
-        return display.moment(rpo.newest_backup_at)
-
-    @admin.display(description="last checked", ordering="last_checked_at")
-    def checked(self, rpo: RpoState) -> SafeString | str:
-        return display.moment(rpo.last_checked_at)
+    checked = display.moment_column("last_checked_at", "last checked", sortable=True)

@@ -34,9 +34,7 @@ class IncidentEventInline(ReadOnlyInline):
     fields = ("at_shown", "kind", "severity", "actor", "source", "detail")
     readonly_fields = fields
 
-    @admin.display(description="at")
-    def at_shown(self, event: IncidentEvent) -> SafeString | str:
-        return display.moment(event.at)
+    at_shown = display.moment_column("at", "at")
 
 
 class IncidentForm(forms.ModelForm):
@@ -117,17 +115,9 @@ class IncidentAdmin(ListAdmin):
             return format_html("{} {}", status, display.badge("drill", "alert drill"))
         return status
 
-    @admin.display(description="detected", ordering="detected_at")
-    def detected(self, incident: Incident) -> SafeString | str:
-        return display.moment(incident.detected_at)
-
-    @admin.display(description="acknowledged", ordering="acknowledged_at")
-    def acknowledged(self, incident: Incident) -> SafeString | str:
-        return display.moment(incident.acknowledged_at)
-
-    @admin.display(description="resolved", ordering="resolved_at")
-    def resolved(self, incident: Incident) -> SafeString | str:
-        return display.moment(incident.resolved_at)
+    detected = display.moment_column("detected_at", "detected", sortable=True)
+    acknowledged = display.moment_column("acknowledged_at", "acknowledged", sortable=True)
+    resolved = display.moment_column("resolved_at", "resolved", sortable=True)
 
     @admin.display(description="#", ordering="pk")
     def number(self, incident: Incident) -> str:
@@ -236,17 +226,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def status_badge(self, delivery: Delivery) -> SafeString:
         return display.badge(delivery.status)
 
-    @admin.display(description="created", ordering="created_at")
-    def created(self, delivery: Delivery) -> SafeString | str:
-        return display.moment(delivery.created_at)
-
-    @admin.display(description="sent", ordering="sent_at")
-    def sent(self, delivery: Delivery) -> SafeString | str:
-        return display.moment(delivery.sent_at)
-
-    @admin.display(description="next attempt", ordering="next_attempt_at")
-    def next_attempt(self, delivery: Delivery) -> SafeString | str:
-        return display.moment(delivery.next_attempt_at)
+    created = display.moment_column("created_at", "created", sortable=True)
+    sent = display.moment_column("sent_at", "sent", sortable=True)
+    next_attempt = display.moment_column("next_attempt_at", "next attempt", sortable=True)
 
     @admin.display(description="incident", ordering="event__incident")
     def incident(self, delivery: Delivery) -> str:
@@ -271,17 +253,9 @@ class MaintenanceWindowAdmin(ListAdmin):
     fields = ("component", "starts_at", "ends_at", "reason", "created_by", "created")
     readonly_fields = ("created_by", "created")
 
-    @admin.display(description="starts", ordering="starts_at")
-    def starts(self, window: MaintenanceWindow) -> SafeString | str:
-        return display.moment(window.starts_at)
-
-    @admin.display(description="ends", ordering="ends_at")
-    def ends(self, window: MaintenanceWindow) -> SafeString | str:
-        return display.moment(window.ends_at)
-
-    @admin.display(description="created")
-    def created(self, window: MaintenanceWindow) -> SafeString | str:
-        return display.moment(window.created_at)
+    starts = display.moment_column("starts_at", "starts", sortable=True)
+    ends = display.moment_column("ends_at", "ends", sortable=True)
+    created = display.moment_column("created_at", "created")
 
     @admin.display(description="component", ordering="component")
     def component_shown(self, window: MaintenanceWindow) -> str:

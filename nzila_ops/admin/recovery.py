@@ -23,13 +23,8 @@ class RecoveryRunAdmin(ReadOnlyHistoryAdmin):
     def result_badge(self, run: RestoreRecord | DrillRecord) -> SafeString:
         return display.badge(run.result, title=run.error[:300])
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, run: RestoreRecord | DrillRecord) -> SafeString | str:
-        return display.moment(run.started_at)
-
-    @admin.display(description="finished")
-    def finished(self, run: RestoreRecord | DrillRecord) -> SafeString | str:
-        return display.moment(run.finished_at)
+    started = display.moment_column("started_at", "started", sortable=True)
+    finished = display.moment_column("finished_at", "finished")
 
     @admin.display(description="phases")
     def phases(self, run: RestoreRecord | DrillRecord) -> SafeString | str:
