@@ -65,32 +65,37 @@ def test_the_children_write_a_backup_that_age_zstd_and_pg_restore_read(
     assert [c.comm for c in children() if c.comm in PIPELINE_TOOLS] == []
 
 
-def test_age_dying_mid_stream_fails_the_backup_in_one_line(
+@pytest.mark.parametrize(
+    ("tool", "body", "message"),
+    [
+        pytest.param(
+            "age",
+            'echo "age: error: write failed: no space left" >&2\nexit 1',
+            "the age encryption process failed: age: error: write failed: no space left",
+            id="age-dying",
+        ),
+        # The OOM killer's way: no message, signal 9. age then sees a short input and succeeds.
+        pytest.param(
+            "zstd",
+            "kill -9 $$",
+            "the zstd compression process failed: killed by signal 9 (SIGKILL)",
+            id="zstd-killed",
+        ),
+    ],
+)
+def test_a_child_dying_mid_stream_fails_the_backup_in_one_line(
     ops_settings: Any,
     seeded_postgres: dict[str, int],
     backup_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    tool: str,
+    body: str,
+    message: str,
 ) -> None:
-    fake_tool(tmp_path / "bin", "age", 'echo "age: error: write failed: no space left" >&2\nexit 1')
+    fake_tool(tmp_path / "bin", tool, body)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    message = backup_fails()
-    assert message == "the age encryption process failed: age: error: write failed: no space left"
-    assert_nothing_left(backup_dir)
-
-
-def test_zstd_killed_mid_stream_fails_the_backup_in_one_line(
-    ops_settings: Any,
-    seeded_postgres: dict[str, int],
-    backup_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The OOM killer's way: no message, signal 9. age then sees a short input and succeeds.
-    fake_tool(tmp_path / "bin", "zstd", "kill -9 $$")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    message = backup_fails()
-    assert message == "the zstd compression process failed: killed by signal 9 (SIGKILL)"
+    assert backup_fails() == message
     assert_nothing_left(backup_dir)
 
 
