@@ -12,11 +12,9 @@ import pytest
 import redis
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
-from django.db import connections
 from django.test import Client
 
 from nzila_ops.models import BackupRecord
-from tests.support import pg
 
 #: This file's own Redis database (the other tests use 9-12 and 15); keys carry a per-test
 #: prefix and only those are deleted afterwards.
@@ -74,15 +72,6 @@ def operator(transactional_db: Any) -> User:
 def staff_only(transactional_db: Any) -> User:
     """Staff who may view the catalog, without the restore permission."""
     return make_user("sam", "view_backuprecord")
-
-
-@pytest.fixture
-def live_db(transactional_db: Any) -> Iterator[str]:
-    """The test database's name; copies kept by restores are dropped afterwards."""
-    name = connections["default"].settings_dict["NAME"]
-    yield name
-    for leftover in pg.databases_like(f"{name}_"):
-        pg.drop_database(leftover)
 
 
 def take_backup() -> BackupRecord:

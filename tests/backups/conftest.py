@@ -1,5 +1,6 @@
 """Fixtures shared by the backup tests: moto buckets for copies and for object lock, and a
-second storage on disk."""
+second storage on disk, the live database a restore replaces, and the admin restore users
+and cache."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
+from django.db import connections
 
+# The admin restore tests' fixtures, for every test here (no per-file fixture imports).
+from tests.backups.admin_restore_support import operator, redis_cache, staff_only  # noqa: F401
 from tests.backups.copies_support import SECONDARY_REGION, add_file_storage, make_bucket
+from tests.support import pg
 
 
 @pytest.fixture
@@ -45,3 +50,12 @@ def two_storages(ops_settings: Any, tmp_path: Path) -> Any:
     """A file:// storage ``secondary`` next to the default one, not a copy target."""
     add_file_storage(ops_settings, tmp_path, copy=False)
     return ops_settings
+
+
+@pytest.fixture
+def live_db(transactional_db: Any) -> Iterator[str]:
+    """The test database's name; copies kept by restores are dropped afterwards."""
+    name = connections["default"].settings_dict["NAME"]
+    yield name
+    for leftover in pg.databases_like(f"{name}_"):
+        pg.drop_database(leftover)

@@ -1,7 +1,6 @@
 """The admin's restore page on real PostgreSQL and Redis: permission, typed confirmation, the
 restore itself with its progress by phase, the outcome, and the audit."""
 
-# ruff: noqa: F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 import logging
@@ -15,16 +14,12 @@ from django.test import Client
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.models import BackupRecord, RestoreRecord
-from tests.backups.admin_restore_support import (  # noqa: F401  (fixtures)
+from tests.backups.admin_restore_support import (
     ADDRESS,
     client_for,
-    live_db,
-    operator,
     progress_url,
-    redis_cache,
     redis_ttl,
     restore_url,
-    staff_only,
     take_backup,
 )
 from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest

@@ -1,6 +1,5 @@
 """System check W006: the restore page's progress needs a cache the workers share."""
 
-# ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +8,6 @@ import pytest
 from celery import current_app
 
 from nzila_ops.checks import check_restore_progress_cache
-from tests.backups.admin_restore_support import redis_cache
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """One admin restore of a database at a time, through the shared cache (real Redis): the claim,
 a worker that dies, a claim taken while a restore waited in the queue."""
 
-# ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 import logging
@@ -22,10 +21,7 @@ from nzila_ops.models import RestoreRecord
 from tests.backups.admin_restore_support import (
     REDIS_URL,
     client_for,
-    live_db,
-    operator,
     progress_url,
-    redis_cache,
     restore_url,
     take_backup,
 )

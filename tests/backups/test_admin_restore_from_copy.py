@@ -1,7 +1,6 @@
 """The restore page offers the backup's copies, and restores from one when the primary storage
 has lost the backup (as ``restore_database --storage``)."""
 
-# ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 import shutil
@@ -16,9 +15,6 @@ from nzila_ops.models import BackupCopy, RestoreRecord
 from tests.backups.admin_restore_support import (
     ADDRESS,
     client_for,
-    live_db,
-    operator,
-    redis_cache,
     restore_url,
     take_backup,
 )

@@ -1,7 +1,6 @@
 """Whatever is posted to the restore form, and whatever request id is asked for, the answer is
 a 4xx (never a 500) and nothing is queued, claimed or changed."""
 
-# ruff: noqa: F401, F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 from typing import Any
@@ -15,10 +14,7 @@ from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.models import RestoreRecord
 from tests.backups.admin_restore_support import (
     client_for,
-    live_db,
-    operator,
     progress_url,
-    redis_cache,
     restore_url,
     take_backup,
 )

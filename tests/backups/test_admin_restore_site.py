@@ -1,7 +1,6 @@
 """The restore page on a host's own AdminSite (not Django's ``admin``), and its login redirect
 with the page's address encoded into ``next``."""
 
-# ruff: noqa: F811  (the fixtures imported from admin_restore_support)
 from __future__ import annotations
 
 from typing import Any
@@ -16,11 +15,9 @@ from hypothesis import strategies as st
 
 from nzila_ops.backups import restore_progress as progress_store
 from nzila_ops.models import BackupRecord
-from tests.backups.admin_restore_support import (  # noqa: F401  (fixtures)
+from tests.backups.admin_restore_support import (
     client_for,
-    operator,
     progress_url,
-    redis_cache,
 )
 
 pytestmark = pytest.mark.postgres

@@ -85,14 +85,6 @@ def regions(ops_settings: Any, aws_env: str) -> Iterator[Regions]:
         yield found
 
 
-@pytest.fixture
-def live_db(transactional_db: Any) -> Iterator[str]:
-    name = connections["default"].settings_dict["NAME"]
-    yield name
-    for leftover in pg.databases_like(f"{name}_"):
-        pg.drop_database(leftover)
-
-
 def backup_and_copy(regions: Regions) -> dict[str, Any]:
     call_command("backup_database", stdout=StringIO())
     return regions.copy_latest()

@@ -6,7 +6,6 @@ of the replaced database (kept as <name>_pre_restore_<time>) are carried into th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def live(ops_settings: Any, seeded_postgres: dict) -> Iterator[str]:
+def live(ops_settings: Any, seeded_postgres: dict, live_db: str) -> str:
     ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "INCIDENT_NOTIFIERS": []}
-    name = connections["default"].settings_dict["NAME"]
-    yield name
-    for leftover in pg.databases_like(f"{name}_"):
-        pg.drop_database(leftover)
+    return live_db
 
 
 def open_incident(component: str) -> Incident:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -17,15 +16,6 @@ from tests.support import pg
 
 pytestmark = pytest.mark.postgres
 TABLES = [*APP_TABLES, "auth_user"]
-
-
-@pytest.fixture
-def live_db(transactional_db: Any) -> Iterator[str]:
-    """The test database's name; copies kept by restores are dropped afterwards."""
-    name = connections["default"].settings_dict["NAME"]
-    yield name
-    for leftover in pg.databases_like(f"{name}_"):
-        pg.drop_database(leftover)
 
 
 def test_database_dropped_then_restored_with_every_row(

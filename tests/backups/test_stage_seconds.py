@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from nzila_ops.backups.restore import restore_database
 from nzila_ops.backups.service import run_backup
-from tests.support import pg
 
 BACKUP_STAGES = {"dump", "dump_wait", "compress", "encrypt", "hash", "upload"}
 #: What the thread that runs the backup does one after the other: zstd and age are child
@@ -58,14 +55,6 @@ def test_sqlite_backup_and_restore_report_their_stages(
     assert outcome.as_dict()["stage_seconds"] == outcome.stage_seconds
     assert outcome.previous_database is not None
     Path(outcome.previous_database).unlink()  # the kept file: other tests look for none
-
-
-@pytest.fixture
-def live_db(transactional_db: Any) -> Iterator[str]:
-    name = connections["default"].settings_dict["NAME"]
-    yield name
-    for leftover in pg.databases_like(f"{name}_"):
-        pg.drop_database(leftover)
 
 
 @pytest.mark.postgres
