@@ -92,6 +92,24 @@ def progress(row: RowResult) -> str:
     return f"{m.wall_seconds:.2f} s, {m.tree_rss_mb:.0f} MB{status}"
 
 
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    """The options bench_backup.py and bench_large.py share: the server, scratch dir, JSON out."""
+    parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--workdir", type=Path, help="scratch dir (default: a fresh temp dir)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--user", default="postgres")
+
+
+def chosen_rows(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """--rows "a, c" as ["a", "c"]; an unknown row ends the run with a usage error."""
+    rows = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = set(rows) - set(ROW_LABELS)
+    if unknown:
+        parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    return rows
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dbname", action="append", help="database to back up (repeatable)")
@@ -102,16 +120,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rows", default="a,b,c,d", help="rows to run, of a,b,c,d,e,f")
-    parser.add_argument("--json-out", type=Path)
-    parser.add_argument("--workdir", type=Path, help="scratch dir (default: a fresh temp dir)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5432)
-    parser.add_argument("--user", default="postgres")
+    add_server_args(parser)
     args = parser.parse_args(argv)
-    args.rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = set(args.rows) - set(ROW_LABELS)
-    if unknown:
-        parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    args.rows = chosen_rows(parser, args.rows)
     return args
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate_db  # sibling modules: bench/ is not a package
 from _backup_report import evaluate, print_stages, print_table, to_json
-from _backup_rows import ROW_LABELS, Context, DbResult, prepare_ours
+from _backup_rows import Context, DbResult, prepare_ours
 from _report import Verdict, print_verdicts, write_json
 from _stages import SERIAL_BACKUP_STAGES, median_stages
-from bench_backup import run_benchmark
+from bench_backup import add_server_args, chosen_rows, run_benchmark
 
 MB = 1024 * 1024
 #: Ours / native may grow by at most this factor from the small database to the large one.
@@ -47,16 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--small-mb", type=int, default=500, help="the small database's size")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rows", default="c,d", help="rows of bench_backup.py (a,b,c,d)")
-    parser.add_argument("--json-out", type=Path)
-    parser.add_argument("--workdir", type=Path, help="scratch dir (default: a fresh temp dir)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5432)
-    parser.add_argument("--user", default="postgres")
+    add_server_args(parser)
     args = parser.parse_args(argv)
-    args.rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = set(args.rows) - set(ROW_LABELS)
-    if unknown:
-        parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    args.rows = chosen_rows(parser, args.rows)
     if args.size_gb * 1024 <= args.small_mb:
         parser.error("--size-gb must be larger than --small-mb")
     return args
