@@ -42,6 +42,15 @@ def backup(stack: Stack, name: str) -> dict[str, Any]:
     return dict(zip(("status", "key", "finished_at", "deleted_at"), row, strict=True))
 
 
+def copied_to(stack: Stack, name: str) -> list[tuple[Any, ...]]:
+    """The storages holding a succeeded copy of backup ``name``."""
+    return stack.rows(
+        "SELECT c.storage_name FROM nzila_ops_backupcopy c JOIN nzila_ops_backuprecord b "
+        "ON b.id = c.backup_id WHERE b.name = %s AND c.status = 'succeeded'",
+        name,
+    )
+
+
 def triggers(stack: Stack, component: str) -> list[dict[str, Any]]:
     """The triggers PagerDuty accepted for incidents of ``component``."""
     return [
@@ -80,12 +89,7 @@ def test_the_whole_stack_backs_up_copies_prunes_pages_recovers_drills_and_report
     # Its copy lands on the second storage, verified.
     stack.wait(
         f"the copy of {name} to storage 'second'",
-        lambda: stack.rows(
-            "SELECT 1 FROM nzila_ops_backupcopy c JOIN nzila_ops_backuprecord b "
-            "ON b.id = c.backup_id WHERE b.name = %s AND c.storage_name = 'second' "
-            "AND c.status = 'succeeded'",
-            name,
-        ),
+        lambda: ("second",) in copied_to(stack, name),
     )
     in_copies = stack.keys(stack.copy_bucket)
     assert {made["key"], manifest_key("default", name)} <= in_copies, in_copies
@@ -93,11 +97,7 @@ def test_the_whole_stack_backs_up_copies_prunes_pages_recovers_drills_and_report
     # Retention runs: the older backup goes from both storages, the new one stays.
     stack.wait(
         f"the older backup {stack.older_backup} copied too (retention then has two of each)",
-        lambda: stack.rows(
-            "SELECT 1 FROM nzila_ops_backupcopy c JOIN nzila_ops_backuprecord b "
-            "ON b.id = c.backup_id WHERE b.name = %s AND c.status = 'succeeded'",
-            stack.older_backup,
-        ),
+        lambda: copied_to(stack, stack.older_backup),
     )
     older = backup(stack, stack.older_backup)
     assert older["key"] in stack.keys(stack.copy_bucket)
