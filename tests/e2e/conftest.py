@@ -176,7 +176,6 @@ GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:nzila_ops.observabil
 @pytest.fixture
 def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
     import boto3
-    from django.db import connections
 
     started = time.monotonic()
     with ExitStack() as cleanup:
@@ -213,12 +212,11 @@ def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
         pagerduty = cleanup.enter_context(FakePagerDuty())
         routing_keys = {service: pagerduty.add_routing_key() for service in PAGERDUTY_SERVICES}
 
-        s = connections["default"].settings_dict
         token = f"e2e-{uuid.uuid4().hex}"
         env = example_env(
             DJANGO_SETTINGS_MODULE="tests.support.e2e_settings",
             PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "example_project")]),
-            DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{database}",
+            DATABASE_URL=pg.url(database),
             CELERY_BROKER_URL=broker.url(0),
             DJANGO_CACHE_URL=cache.url(0),
             NZILA_OPS_BACKUP_STORAGE=f"s3://{primary}",

@@ -45,12 +45,13 @@ def test_the_command_exits_once_it_has_answered_though_redis_is_hung(tmp_path: A
 
     from django.db import connections
 
+    from tests.support import pg
     from tests.support.host import MANAGE_PY, example_env
     from tests.support.redis_server import PrivateRedis
 
     s = connections["default"].settings_dict
     env = example_env(
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
+        DATABASE_URL=pg.url(s["NAME"]),
         CELERY_BROKER_URL=(redis := PrivateRedis()).url,
         NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path}",
     )

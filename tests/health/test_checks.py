@@ -24,6 +24,7 @@ from nzila_ops.health.checks.redis import RedisCheck
 from nzila_ops.health.checks.system import DiskSpaceCheck, MigrationsCheck
 from nzila_ops.health.runner import run_checks
 from nzila_ops.models import BackupRecord
+from tests.support import pg
 from tests.support.host import example_env, manage
 from tests.support.s3 import free_port
 
@@ -108,7 +109,7 @@ def test_celery_beat_sees_the_heartbeat_a_worker_process_wrote() -> None:
     )
     s = connections["default"].settings_dict
     worker = example_env(
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
+        DATABASE_URL=pg.url(s["NAME"]),
         NZILA_OPS_BACKUP_STORAGE="file:///tmp/nzila-health-tests",
     )
     worker.pop("DJANGO_CACHE_URL", None)

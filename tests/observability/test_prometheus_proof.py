@@ -106,17 +106,14 @@ def record_celery_outcomes(env: dict[str, str], logs: Path) -> None:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """The example project, set up and served by gunicorn; everything stopped and dropped after."""
-    from django.db import connections
-
     name = f"nzila_grafana_proof_{uuid.uuid4().hex[:8]}"
-    s = connections["default"].settings_dict
     logs = tmp_path / "logs"
     logs.mkdir()
     (tmp_path / "backups").mkdir()
     token = f"proof-{uuid.uuid4().hex}"
     port = free_port()
     env = example_env(
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
+        DATABASE_URL=pg.url(name),
         NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
         NZILA_OPS_METRICS_TOKEN=token,
         CELERY_BROKER_URL=REDIS_URL,

@@ -140,10 +140,7 @@ def stop_servers(gunicorn: subprocess.Popen[bytes], worker: subprocess.Popen[byt
 def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
     """Everything up, then stopped, dropped and flushed after, whatever failed. What does not
     depend on the other steps runs beside them: the machine has two cores and many tests."""
-    from django.db import connections
-
     name = f"test_browser_{os.getpid()}"
-    s = connections["default"].settings_dict
     logs, backups, static = root / "logs", root / "backups", root / "static"
     for directory in (logs, backups):
         directory.mkdir()
@@ -153,7 +150,7 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     env = example_env(
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
+        DATABASE_URL=pg.url(name),
         NZILA_OPS_BACKUP_STORAGE=f"file://{backups}",
         NZILA_OPS_AGE_RECIPIENTS=age_key[1],
         NZILA_OPS_AGE_IDENTITY_FILE=str(age_key[0]),

@@ -36,14 +36,11 @@ def manage(env: dict[str, str], *args: str, **kwargs: object) -> subprocess.Comp
 @pytest.fixture
 def host_project(tmp_path: Path, age_key: tuple[Path, str], db: object) -> Iterator[dict[str, str]]:
     """A host project on its own PostgreSQL database, migrated, seeded and backed up."""
-    from django.db import connections
-
     name = f"nzila_cmd_{uuid.uuid4().hex[:8]}"
-    s = connections["default"].settings_dict
     pg.create_database(name)
     (tmp_path / "backups").mkdir()
     env = example_env(
-        DATABASE_URL=f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{name}",
+        DATABASE_URL=pg.url(name),
         NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
         NZILA_OPS_AGE_RECIPIENTS=age_key[1],
         NZILA_OPS_AGE_IDENTITY_FILE=str(age_key[0]),

@@ -17,6 +17,12 @@ def conninfo(dbname: str) -> str:
     return f"host={s['HOST']} port={s['PORT']} user={s['USER']} dbname={dbname}"
 
 
+def url(dbname: str) -> str:
+    """``dbname`` on the test server as a DATABASE_URL, for a host project in a subprocess."""
+    s = connections["default"].settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{dbname}"
+
+
 def admin() -> psycopg.Connection:
     return psycopg.connect(conninfo("postgres"), autocommit=True)
 
