@@ -7,6 +7,7 @@ import pytest
 
 from nzila_ops.health.connections import close_pooled_connections
 from nzila_ops.health.runner import clear_cache
+from nzila_ops.signals import component_flipped
 from tests.support.redis_server import PrivateRedis
 
 
@@ -16,6 +17,15 @@ def _fresh_health_cache() -> Iterator[None]:
     yield
     clear_cache()
     close_pooled_connections()  # else the test database cannot be flushed or dropped
+
+
+@pytest.fixture
+def heard() -> Iterator[list[dict[str, Any]]]:
+    """The component_flipped signals sent during the test, their keyword arguments in order."""
+    signals: list[dict[str, Any]] = []
+    component_flipped.connect(lambda **kw: signals.append(kw), weak=False, dispatch_uid="t-heard")
+    yield signals
+    component_flipped.disconnect(dispatch_uid="t-heard")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ that must not open an incident and page. Until the Nth failure in a row the comp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.uptime import record_sample, uptime
 from nzila_ops.models import ComponentFlip, ComponentState, Incident
-from nzila_ops.signals import component_flipped
 from nzila_ops.sla.uptime import availability
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +31,6 @@ def timeline(name: str = "payments_api") -> list[tuple[str, str, float]]:
         (f.old, f.new, (f.at - T0).total_seconds() / 60)
         for f in ComponentFlip.objects.filter(component=name)
     ]
-
-
-@pytest.fixture
-def heard() -> Iterator[list[dict[str, Any]]]:
-    signals: list[dict[str, Any]] = []
-    component_flipped.connect(lambda **kw: signals.append(kw), weak=False, dispatch_uid="t-first")
-    yield signals
-    component_flipped.disconnect(dispatch_uid="t-first")
 
 
 def test_one_failing_first_sample_pages_nobody(heard: list[dict[str, Any]]) -> None:

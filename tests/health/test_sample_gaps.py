@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,6 @@ from nzila_ops.exceptions import ConfigurationError
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.uptime import record_sample, uptime
 from nzila_ops.models import ComponentFlip, ComponentState, Incident
-from nzila_ops.signals import component_flipped
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -28,14 +26,6 @@ def timeline() -> list[tuple[str, str, float]]:
         (f.old, f.new, (f.at - T0).total_seconds() / 60)
         for f in ComponentFlip.objects.filter(component="redis")
     ]
-
-
-@pytest.fixture
-def heard() -> Iterator[list[dict[str, Any]]]:
-    signals: list[dict[str, Any]] = []
-    component_flipped.connect(lambda **kw: signals.append(kw), weak=False, dispatch_uid="t-gap")
-    yield signals
-    component_flipped.disconnect(dispatch_uid="t-gap")
 
 
 def test_a_gap_is_recorded_unknown_from_the_last_sample_plus_the_bound(
