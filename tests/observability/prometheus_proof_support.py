@@ -78,6 +78,16 @@ def wait_until(
         time.sleep(0.25)
 
 
+def wait_served(gunicorn: subprocess.Popen[Any], base: str, timeout: float, log: Path) -> None:
+    """Wait until ``gunicorn``, still running, answers ``base``/ops/health/live with a 200."""
+    wait_until(
+        "gunicorn serves /ops/health/live",
+        lambda: gunicorn.poll() is None and http_get(f"{base}/ops/health/live")[0] == 200,
+        timeout,
+        log,
+    )
+
+
 def http_get(url: str, token: str | None = None, timeout: float = 5) -> tuple[int, bytes]:
     request = urllib.request.Request(url)
     if token:

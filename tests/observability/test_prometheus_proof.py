@@ -37,6 +37,7 @@ from tests.observability.prometheus_proof_support import (
     start,
     stop,
     tail,
+    wait_served,
     wait_until,
 )
 from tests.support import pg
@@ -136,12 +137,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "multiproc")},
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        wait_until(
-            "gunicorn serves /ops/health/live",
-            lambda: gunicorn.poll() is None and http_get(f"{base}/ops/health/live")[0] == 200,
-            60,
-            logs / "gunicorn.log",
-        )
+        wait_served(gunicorn, base, 60, logs / "gunicorn.log")
         yield Served(base, token, env, logs)
     finally:
         if gunicorn is not None:

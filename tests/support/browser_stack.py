@@ -23,7 +23,13 @@ import psycopg
 import redis
 from celery import Celery
 
-from tests.observability.prometheus_proof_support import http_get, start, stop, tail, wait_until
+from tests.observability.prometheus_proof_support import (
+    start,
+    stop,
+    tail,
+    wait_served,
+    wait_until,
+)
 from tests.support import pg
 from tests.support.host import MANAGE_PY, REPO, example_env
 
@@ -209,12 +215,7 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
         cleanup.callback(stop, drill)
         cleanup.callback(stop, sample)
         base = f"http://127.0.0.1:{port}"
-        wait_until(
-            "gunicorn serves /ops/health/live",
-            lambda: gunicorn.poll() is None and http_get(f"{base}/ops/health/live")[0] == 200,
-            90,
-            logs / "gunicorn.log",
-        )
+        wait_served(gunicorn, base, 90, logs / "gunicorn.log")
         finished(drill, logs / "drill.log")
         finished(sample, logs / "sample.log")
         yield Stack(
