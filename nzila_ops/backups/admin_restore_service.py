@@ -124,13 +124,8 @@ def start_admin_restore(plan: AdminRestorePlan, username: str, address: str | No
         started_by=f"admin:{username}",
         requested_at=timezone.now().isoformat(),
     )
-    logger.warning(
-        "admin restore of backup %s into database %r asked for by %s from %s (request %s)",
-        plan.backup,
-        plan.database,
-        username,
-        address or "an unknown address",
-        request_id,
+    audit(
+        plan.backup, plan.database, f"asked for by {username}", address, "(request %s)", request_id
     )
     from nzila_ops.tasks import restore_backup_task
 
@@ -165,14 +160,21 @@ def log_refused(
     """A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
     it carries everything itself, whatever the host's log format: who, from where, which
     backup and database, when (UTC), and why."""
+    now = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    audit(backup, database, f"by {username}", address, "refused at %s: %s", now, reason)
+
+
+def audit(backup: str, database: str, by: str, address: str | None, what: str, *args: Any) -> None:
+    """One WARNING line per step of an admin restore (asked for, refused, failed, restored),
+    all starting alike so that one search finds a restore's story: "admin restore of backup
+    <name> into database '<alias>' by <user> from <address> <what>"."""
     logger.warning(
-        "admin restore of backup %s into database %r by %s from %s refused at %s: %s",
+        "admin restore of backup %s into database %r %s from %s " + what,
         backup,
         database,
-        username,
+        by,
         address or "an unknown address",
-        timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        reason,
+        *args,
     )
 
 
@@ -228,25 +230,17 @@ def run_admin_restore(
         except BaseException as exc:
             reason = describe(exc)
             progress.failed(reason)
-            logger.warning(
-                "admin restore of backup %s into database %r by %s from %s failed: %s",
-                backup,
-                database,
-                username,
-                requested_from or "an unknown address",
-                reason,
-            )
+            audit(backup, database, f"by {username}", requested_from, "failed: %s", reason)
             raise
         # Before the claim is released: a page that finds neither the claim nor an outcome
         # takes the restore for lost.
         progress.succeeded(outcome.previous_database or "", outcome.target)
-        logger.warning(
-            "admin restore of backup %s into database %r by %s from %s restored; the previous "
-            "database is kept as %s",
+        audit(
             backup,
             database,
-            username,
-            requested_from or "an unknown address",
+            f"by {username}",
+            requested_from,
+            "restored; the previous database is kept as %s",
             outcome.previous_database or "(none: there was no database to keep)",
         )
     return outcome.as_dict()
