@@ -82,6 +82,23 @@ def run_benchmark(ctx: Context, dbnames: list[str], rows: list[str], runs: int) 
     return results
 
 
+def run_rows(
+    server: generate_db.Server, dbnames: list[str], workdir: Path, rows: list[str], runs: int
+) -> list[DbResult]:
+    """The chosen rows on each database; row c (ours) needs its host project set up first,
+    and if that fails the row is reported with the reason instead of run."""
+    ours_env, ours_error = None, None
+    if "c" in rows:
+        ours_env, ours_error = prepare_ours(server, dbnames, workdir)
+        if ours_error:
+            print(f"row c (ours) will not run: {ours_error}")
+    results = run_benchmark(Context(server, workdir, ours_env), dbnames, rows, runs)
+    if ours_error:
+        for db in results:
+            db.rows["c"].error = ours_error
+    return results
+
+
 def progress(row: RowResult) -> str:
     if row.error:
         return f"error: {row.error}"
@@ -132,16 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     dbnames = generate_db.resolve_databases(args.dbname, args.sizes, server)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nzila-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    ours_env, ours_error = None, None
-    if "c" in args.rows:
-        ours_env, ours_error = prepare_ours(server, dbnames, workdir)
-        if ours_error:
-            print(f"row c (ours) will not run: {ours_error}")
-    ctx = Context(server, workdir, ours_env)
-    results = run_benchmark(ctx, dbnames, args.rows, args.runs)
-    if ours_error:
-        for db in results:
-            db.rows["c"].error = ours_error
+    results = run_rows(server, dbnames, workdir, args.rows, args.runs)
     print_table(results)
     print_stages(results)
     verdicts = evaluate(results) if "c" in args.rows else []

@@ -31,10 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate_db  # sibling modules: bench/ is not a package
 from _backup_report import evaluate, print_stages, print_table, to_json
-from _backup_rows import Context, DbResult, prepare_ours
+from _backup_rows import DbResult
 from _report import Verdict, print_verdicts, write_json
 from _stages import SERIAL_BACKUP_STAGES, median_stages
-from bench_backup import add_server_args, chosen_rows, run_benchmark
+from bench_backup import add_server_args, chosen_rows, run_rows
 
 MB = 1024 * 1024
 #: Ours / native may grow by at most this factor from the small database to the large one.
@@ -113,15 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     dbnames = [ensure(server, args.small_mb), ensure(server, round(args.size_gb * 1024))]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nzila-bench-large-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    ours_env, ours_error = None, None
-    if "c" in args.rows:
-        ours_env, ours_error = prepare_ours(server, dbnames, workdir)
-        if ours_error:
-            print(f"row c (ours) will not run: {ours_error}")
-    results = run_benchmark(Context(server, workdir, ours_env), dbnames, args.rows, args.runs)
-    if ours_error:
-        for db in results:
-            db.rows["c"].error = ours_error
+    results = run_rows(server, dbnames, workdir, args.rows, args.runs)
     print_table(results)
     print_stages(results)
     lines, scaling = scaling_lines(results)
