@@ -23,6 +23,9 @@ PARTS_IN_FLIGHT = 2
 #: of the object, checked part by part. An upload that declares none leaves the server to
 #: work out a whole-object checksum at completion instead (moto: CRC64NVME, a second copy of
 #: the object in memory; bench/bench_copy.py measured it as most of the copy's gap to boto3's).
+#: Like boto3's transfers, only under botocore's default ``request_checksum_calculation``
+#: (``when_supported``): ``when_required`` (AWS_REQUEST_CHECKSUM_CALCULATION, for S3-compatible
+#: services without these checksums) sends none.
 CHECKSUM_ALGORITHM = "CRC32"
 
 
@@ -43,15 +46,21 @@ class MultipartWriter(ObjectWriter):
         self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="nzila-s3")
         self._upload_id: str | None = None
         self._lock: dict[str, Any] = {}
+        self._checksum: dict[str, str] = {}
 
     def _start(self) -> None:
         self._lock = s3_lock.write_arguments(self._storage)
+        calculation = getattr(
+            self._storage.client.meta.config, "request_checksum_calculation", "when_supported"
+        )
+        if calculation == "when_supported":
+            self._checksum = {"ChecksumAlgorithm": CHECKSUM_ALGORITHM}
         response = self._storage._call(
             "writing",
             self._storage.client.create_multipart_upload,
             Bucket=self._storage.bucket,
             Key=self._key,
-            ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+            **self._checksum,
             **self._storage.put_arguments(),
             **self._lock,
         )
@@ -67,7 +76,7 @@ class MultipartWriter(ObjectWriter):
                 UploadId=self._upload_id,
                 PartNumber=number,
                 Body=body,
-                ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+                **self._checksum,
             )
             part = {"PartNumber": number, "ETag": response["ETag"]}
             # Completing an upload declared CRC32 names each part's checksum (S3 requires it).
