@@ -13,7 +13,7 @@ and turned each run (a, b, c, then b, c, a, then c, a, b, ...), medians reported
   a. boto3 alone: get_object's body -> upload_fileobj, 8 MiB parts, 2 parts in flight (the
      same chunking and parallelism as ours)
   b. ours: ``manage.py copy_backups --storage secondary --json`` (a fresh target each run):
-     stream (the download read 8 MiB ahead in a thread of its own), SHA-256 checked against
+     stream (8 MiB read, hashed and uploaded as one part at a time), SHA-256 checked against
      the manifest, commit, manifest written last
   c. boto3 alone with its default 10 parts in flight (for reference: what ``aws s3 cp`` does)
 

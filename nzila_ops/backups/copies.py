@@ -2,12 +2,12 @@
 
 ``copy_backup`` copies one backup from BACKUP_STORAGE to one target over the storage contract
 alone (``open_reader`` on the source, ``open_writer`` on the target), so it works between any two
-backends: streamed in CHUNK_SIZE pieces (constant memory; the download is read a few pieces
-ahead in a thread of its own while the target's writer uploads in the background),
-SHA-256 and size computed on the way and compared with the manifest's before the target's writer
-commits (otherwise it is aborted: nothing is listed on the target), then the manifest written
-last, with the primary's content. ``copy_missing`` catches up whatever a target lacks, judged by
-the target's own manifests (the truth), not by the catalog.
+backends: streamed in COPY_CHUNK_SIZE pieces (constant memory; the target's writer uploads in
+the background while the next piece is read), SHA-256 and size computed on the way and compared
+with the manifest's before the target's writer commits (otherwise it is aborted: nothing is
+listed on the target), then the manifest written last, with the primary's content.
+``copy_missing`` catches up whatever a target lacks, judged by the target's own manifests (the
+truth), not by the catalog.
 
 Incidents: a copy failing past its retries sends ``backup_failed`` with the component
 ``copy:<alias>``, not ``backup:<alias>``: the next successful backup must not resolve it while the
@@ -49,7 +49,6 @@ from nzila_ops.backups.manifest import (
     manifest_key,
     write_manifest,
 )
-from nzila_ops.backups.read_ahead import ReadAhead
 from nzila_ops.backups.storages import BackupStorage, get_storage
 from nzila_ops.backups.streams import CHUNK_SIZE
 from nzila_ops.conf import get_config
@@ -74,8 +73,11 @@ HEARTBEAT_SECONDS = 30
 STALE_AFTER = timedelta(minutes=10)
 #: Faults a retry cannot mend: the source does not match its manifest, a wrong setting or name.
 NOT_RETRIED = (VerificationFailed, ConfigurationError, InvalidArgument)
-#: CHUNK_SIZE pieces a copy downloads ahead of the one it hashes and uploads (bench/bench_copy.py).
-READ_AHEAD_CHUNKS = 8
+#: Bytes a copy reads, hashes and hands to the target's writer at a time: one S3 part of the
+#: default size (storages/s3.py), which the writer uploads as it is. Fewer, larger steps cost
+#: this process less CPU, which moto's server (and a busy worker) shares; a thread reading
+#: ahead in 1 MiB pieces did not help (bench/bench_copy.py, docs/backups.md).
+COPY_CHUNK_SIZE = 8 << 20
 
 
 class CopyFailed(BackupError):
@@ -187,15 +189,15 @@ def _stream(
         reader = (
             source.open_reader(obj["key"], version) if version else source.open_reader(obj["key"])
         )
-        # Read ahead in a thread of its own, so the download goes on while this thread hashes
-        # and waits for an upload slot of the writer (read_ahead.py).
-        with ReadAhead(reader, CHUNK_SIZE, READ_AHEAD_CHUNKS) as chunks:
+        try:
             digest, count = hashlib.sha256(), 0
-            while chunk := chunks.read():
+            while chunk := reader.read(COPY_CHUNK_SIZE):
                 digest.update(chunk)
                 count += len(chunk)
                 writer.write(chunk)
                 heartbeat()
+        finally:
+            reader.close()
         sha256 = digest.hexdigest()
         if (count, sha256) != (obj["stored_size"], obj["sha256"]):
             raise VerificationFailed(

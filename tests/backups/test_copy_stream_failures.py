@@ -1,6 +1,7 @@
-"""A copy downloads ahead of its hashing and uploading, in a thread of its own (read_ahead.py).
-Whatever fails on either side, the copy fails in one line, nothing is listed on the target, no
-upload is left open and the reading thread is gone: a failure never hangs a copy."""
+"""A copy reads, hashes and hands on its download while the target's writer uploads parts in
+threads of its own. Whatever fails on either side, the copy fails in one line, nothing is listed
+on the target, no upload is left open and no upload thread is left: a failure never hangs a
+copy."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ pytestmark = [
 ]
 
 
-def reading_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "nzila-read-ahead" and t.is_alive()]
+def upload_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("nzila-s3") and t.is_alive()]
 
 
 def nothing_on(client: Any, bucket: str) -> bool:
@@ -101,7 +102,7 @@ def test_a_download_cut_mid_stream_fails_the_copy_and_copy_backups_completes_it(
 
     assert proxy.resets == 1
     assert nothing_on(secondary_client, secondary)
-    assert reading_threads() == []
+    assert upload_threads() == []
     copy = BackupCopy.objects.get(backup__name=manifest["name"])
     assert copy.status == "failed" and "after" in copy.error
 
@@ -113,7 +114,7 @@ def test_a_download_cut_mid_stream_fails_the_copy_and_copy_backups_completes_it(
     assert object_sha256(secondary_client, secondary, key) == manifest["object"]["sha256"]
 
 
-def test_a_reading_thread_that_raises_mid_stream_fails_the_copy_cleanly(
+def test_a_source_that_raises_mid_stream_fails_the_copy_cleanly(
     ops_settings: Any, buckets: tuple[str, str, Any], aws_env: str, tmp_path: Path
 ) -> None:
     primary, secondary, secondary_client = buckets
@@ -139,18 +140,17 @@ def test_a_reading_thread_that_raises_mid_stream_fails_the_copy_cleanly(
 
     assert isinstance(failed.value.__cause__, RuntimeError)
     assert nothing_on(secondary_client, secondary)  # its first 5 MiB part was uploaded
-    assert reading_threads() == []
+    assert upload_threads() == []
     copy = BackupCopy.objects.get(backup__name=manifest["name"])
     assert (copy.status, copy.error) == ("failed", "RuntimeError: the source's driver fell over")
 
 
-def test_a_copy_whose_upload_fails_leaves_no_reading_thread_waiting(
+def test_a_copy_whose_upload_fails_leaves_no_upload_thread_waiting(
     ops_settings: Any, buckets: tuple[str, str, Any], proxy: FaultyProxy
 ) -> None:
     primary, secondary, secondary_client = buckets
     # The target through the proxy. The copy stops at the fourth 5 MiB part at the latest (two
-    # uploading, one waiting for a slot), its reading thread 9 MiB ahead: with 40 MiB, that thread
-    # has filled its queue and waits for room when the upload fails.
+    # uploading, one waiting for a slot), well before the end of its 40 MiB.
     two_region_settings(ops_settings, primary, secondary, proxy.url, COPY_TASK_RETRIES=0)
     manifest = land_backup(size=40 << 20)
     proxy.fail_next()  # the upload of the first part is reset after 256 KiB
@@ -159,5 +159,5 @@ def test_a_copy_whose_upload_fails_leaves_no_reading_thread_waiting(
         copy_backup(manifest["name"], "secondary")
 
     assert proxy.resets == 1
-    assert reading_threads() == []
+    assert upload_threads() == []
     assert nothing_on(secondary_client, secondary)
