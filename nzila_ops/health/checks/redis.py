@@ -4,9 +4,7 @@ import threading
 from typing import Any
 
 from nzila_ops.health.base import Check
-
-#: URLs redis-py connects to.
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+from nzila_ops.redis_urls import is_redis_url
 
 
 def default_redis_url() -> str | None:
@@ -16,13 +14,13 @@ def default_redis_url() -> str | None:
     from django.conf import settings
 
     broker = str(getattr(settings, "CELERY_BROKER_URL", None) or "redis://127.0.0.1:6379/0")
-    if broker.lower().startswith(REDIS_SCHEMES):
+    if is_redis_url(broker):
         return broker
     location = getattr(settings, "CACHES", {}).get("default", {}).get("LOCATION")
     if isinstance(location, list | tuple):
         location = location[0] if location else None
-    if isinstance(location, str) and location.lower().startswith(REDIS_SCHEMES):
-        return location
+    if is_redis_url(location):
+        return str(location)
     return None
 
 

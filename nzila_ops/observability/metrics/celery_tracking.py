@@ -29,6 +29,7 @@ from typing import Any
 from celery import signals
 
 from nzila_ops.conf import get_config
+from nzila_ops.redis_urls import is_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +59,6 @@ _reported: OrderedDict[str, None] = OrderedDict()
 REPORTED_KEPT = 1000
 
 
-#: Broker URLs that are a Redis redis-py can talk to; any other broker (RabbitMQ, kombu's
-#: filesystem transport of `make demo`) has no Redis to keep the figures in.
-REDIS_SCHEMES = ("redis://", "rediss://")
 NO_REDIS = (
     "Celery task metrics are not recorded: the Celery broker is not Redis and "
     "NZILA_OPS['METRICS']['REDIS_URL'] is not set (docs/metrics.md)"
@@ -83,7 +81,7 @@ def redis_url() -> str | None:
         or getattr(settings, "CELERY_BROKER_URL", None)
         or "redis://127.0.0.1:6379/0"
     )
-    return broker if broker.lower().startswith(REDIS_SCHEMES) else None
+    return broker if is_redis_url(broker) else None
 
 
 def warn_no_redis() -> None:

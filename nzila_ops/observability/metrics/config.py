@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 from nzila_ops.exceptions import ConfigurationError
+from nzila_ops.redis_urls import is_redis_url
 
 BUSINESS_NAME = re.compile(r"[a-z][a-z0-9_]*")
 DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def validate(section: dict[str, Any]) -> None:
@@ -39,7 +39,7 @@ def validate(section: dict[str, Any]) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigurationError(f"NZILA_OPS['METRICS'][{key!r}] must be a number >= 0")
     url = section["REDIS_URL"]
-    if url is not None and (not isinstance(url, str) or not url.startswith(REDIS_SCHEMES)):
+    if url is not None and not is_redis_url(url):
         raise ConfigurationError(
             "NZILA_OPS['METRICS']['REDIS_URL'] must be None or a redis://, rediss:// or unix:// URL"
         )
