@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from nzila_ops.backups.restore_progress import PHASES as RESTORE_PHASES
 from nzila_ops.formats import age, duration, human_size, local_time
 
 #: The stylesheet every nzila_ops admin page loads (Media of our ModelAdmins, the overview).
@@ -119,9 +120,9 @@ def size(value: int | None) -> SafeString | str:
     return format_html('<span title="{} bytes">{}</span>', f"{value:,}", human_size(value))
 
 
-#: The order restores and drills run their phases in. The stored dict cannot say it:
-#: PostgreSQL's jsonb keeps keys shortest first (swap, fetch, verify, restore).
-PHASE_ORDER = ("fetch", "restore", "verify", "swap", "cleanup")
+#: The order restores and drills run their phases in (a drill cleans up where a restore
+#: swaps). The stored dict cannot say it: PostgreSQL's jsonb keeps keys shortest first.
+PHASE_ORDER = (*RESTORE_PHASES, "cleanup")
 
 
 def phases_table(phase_seconds: Mapping[str, Any] | None) -> SafeString | str:
