@@ -74,7 +74,7 @@ class AgeRejected(Exception):
     """pyrage refused the stream: an authentication tag failed, or it ended early."""
 
 
-class _Feeder(threading.Thread):
+class Feeder(threading.Thread):
     """Copies the ciphertext into the child; records a failure to read the source."""
 
     def __init__(self, reader: HashingReader, stdin: IO[bytes]) -> None:
@@ -96,25 +96,28 @@ class _Feeder(threading.Thread):
                 self.stdin.close()
 
 
-class _Child:
+class Child:
     """The decryption process, started and ready, and the file that collects its stderr."""
 
     def __init__(self, process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
         self.process, self._stderr = process, stderr
+        self._message: str | None = None
 
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
 
     def close(self) -> str:
-        """Close what is left open; returns what the child wrote to stderr."""
-        for stream in (self.process.stdin, self.process.stdout):
-            with suppress(Exception):  # discarded; the feeder may be closing stdin too
-                stream.close()  # type: ignore[union-attr]
-        self._stderr.seek(0)
-        message = self._stderr.read().decode(errors="replace").strip()
-        self._stderr.close()
-        return message
+        """Close what is left open; returns what the child wrote to stderr (again, if called
+        again: a caller may read it, and a cleanup close it later)."""
+        if self._message is None:
+            for stream in (self.process.stdin, self.process.stdout):
+                with suppress(Exception):  # discarded; the feeder may be closing stdin too
+                    stream.close()  # type: ignore[union-attr]
+            self._stderr.seek(0)
+            self._message = self._stderr.read().decode(errors="replace").strip()
+            self._stderr.close()
+        return self._message
 
 
 def python_interpreter() -> str | None:
@@ -128,13 +131,13 @@ def python_interpreter() -> str | None:
     return sys.executable
 
 
-def _start_child(identities: list[x25519.Identity]) -> _Child | None:
+def start_child(identities: list[x25519.Identity]) -> Child | None:
     """A ready decryption process, or None where none can run (nothing has been read yet)."""
     python = python_interpreter()
     if python is None:
         return None
     keys_read, keys_write = os.pipe()
-    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child.close()
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Child.close()
     try:
         process = subprocess.Popen(
             [python, "-S", "-c", _CHILD, str(keys_read)],
@@ -153,7 +156,7 @@ def _start_child(identities: list[x25519.Identity]) -> _Child | None:
         raise
     finally:
         os.close(keys_read)
-    child = _Child(process, stderr)
+    child = Child(process, stderr)
     try:
         with os.fdopen(keys_write, "wb") as keys:
             keys.write("\n".join(str(identity) for identity in identities).encode())
@@ -189,7 +192,7 @@ def decrypt_into(
     beside this process), or in this process the time spent inside pyrage."""
     times = times or StageTimes()
     before = _children_cpu_seconds()
-    child = _start_child(identities)
+    child = start_child(identities)
     if child is None:
         _decrypt_here(reader, sink, identities, on_bytes, times)
     else:
@@ -204,10 +207,10 @@ def _children_cpu_seconds() -> float:
 
 
 def _decrypt_in_child(
-    child: _Child, reader: HashingReader, sink: Writable, on_bytes: Callable[[int], None]
+    child: Child, reader: HashingReader, sink: Writable, on_bytes: Callable[[int], None]
 ) -> None:
     process = child.process
-    feeder = _Feeder(reader, process.stdin)  # type: ignore[arg-type]
+    feeder = Feeder(reader, process.stdin)  # type: ignore[arg-type]
     try:
         feeder.start()
         while chunk := process.stdout.read(FETCH_CHUNK_SIZE):  # type: ignore[union-attr]

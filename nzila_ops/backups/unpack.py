@@ -15,6 +15,7 @@ from pyrage import x25519
 from nzila_ops.backups.age_process import AgeRejected, decrypt_into
 from nzila_ops.backups.compression import CORRUPT_DATA_ERRORS, get_codec
 from nzila_ops.backups.encryption import identity_fingerprints, load_identities
+from nzila_ops.backups.fetch_children import ZstdRejected, unpack_into_file
 from nzila_ops.backups.storages import BackupStorage
 from nzila_ops.backups.streams import (
     FETCH_CHUNK_SIZE,
@@ -27,7 +28,14 @@ from nzila_ops.conf import get_config
 from nzila_ops.exceptions import ConfigurationError, StorageError, VerificationFailed
 from nzila_ops.progress import NULL_PROGRESS, Progress
 
-CORRUPTION_ERRORS = (AgeRejected, *CORRUPT_DATA_ERRORS)
+CORRUPTION_ERRORS = (AgeRejected, ZstdRejected, *CORRUPT_DATA_ERRORS)
+
+
+def direct_file(sink: Writable) -> BinaryIO | None:
+    """The file ``sink`` lets child processes write the dump into directly, if it has one
+    (a restore's Loading; not verify_backup's sinks, which read the stream themselves)."""
+    opener = getattr(sink, "direct_file", None)
+    return opener() if callable(opener) else None
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,18 @@ def unpack_backup(
         def on_bytes(done: int) -> None:
             progress.advance(done, obj["stored_size"])
 
+        encrypted = bool(manifest.get("encryption"))
+        raw_size: int | None = None
         try:
-            if manifest.get("encryption"):
+            output = direct_file(sink) if codec.name == "zstd" else None
+            if output is not None:
+                # Child processes do it all (fetch_children.py), or None where they can't.
+                raw_size = unpack_into_file(
+                    reader, output, identities if encrypted else None, on_bytes, times
+                )
+            if raw_size is None and encrypted:
                 decrypt_into(reader, writer, identities, on_bytes, times)
-            else:
+            elif raw_size is None:
                 while chunk := reader.read(FETCH_CHUNK_SIZE):
                     writer.write(chunk)
                     on_bytes(reader.count)
@@ -103,16 +119,18 @@ def unpack_backup(
                 f"backup {name} is corrupt: {detail} (the object was modified or truncated)"
             ) from None
         _check_checksum(name, obj, reader)
-        if not writer.finished():
+        if raw_size is None:  # decompressed here: the stream's end is ours to check
+            if not writer.finished():
+                raise VerificationFailed(
+                    f"backup {name} is truncated: the {codec.name} stream ends early"
+                )
+            raw_size = writer.count
+        if obj.get("raw_size") is not None and raw_size != obj["raw_size"]:
             raise VerificationFailed(
-                f"backup {name} is truncated: the {codec.name} stream ends early"
-            )
-        if obj.get("raw_size") is not None and writer.count != obj["raw_size"]:
-            raise VerificationFailed(
-                f"backup {name} decompressed to {writer.count} bytes, the manifest says "
+                f"backup {name} decompressed to {raw_size} bytes, the manifest says "
                 f"{obj['raw_size']}"
             )
-        return UnpackResult(reader.count, reader.hexdigest(), writer.count, times.rounded())
+        return UnpackResult(reader.count, reader.hexdigest(), raw_size, times.rounded())
     finally:
         source.close()
 

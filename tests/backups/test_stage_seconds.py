@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from nzila_ops.backups.fetch_children import zstd_cli
 from nzila_ops.backups.restore import restore_database
 from nzila_ops.backups.service import run_backup
 
@@ -19,7 +20,11 @@ BACKUP_STAGES = {"dump", "dump_wait", "compress", "encrypt", "hash", "upload"}
 #: What the thread that runs the backup does one after the other: zstd and age are child
 #: processes beside it (tool_chain.py), and the dump is fed to them from another thread.
 SERIAL_BACKUP_STAGES = {"dump_wait", "hash", "upload"}
-RESTORE_STAGES = {"download", "hash", "decrypt", "decompress", "write", "restore", "verify"}
+#: With the zstd CLI, a zstd -d child writes the dump file itself (fetch_children.py): its
+#: CPU is "decompress", and there is no "write" of this process's own.
+RESTORE_STAGES = {"download", "hash", "decrypt", "decompress", "restore", "verify"}
+if zstd_cli() is None:
+    RESTORE_STAGES.add("write")
 #: PostgreSQL loads the schema (pg_restore --section=pre-data) while the backup still arrives.
 PG_RESTORE_STAGES = RESTORE_STAGES | {"pre_data"}
 

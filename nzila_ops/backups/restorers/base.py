@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nzila_ops.backups.manifest import missing_tables, table_label
 from nzila_ops.backups.workdir import private_file_opener
@@ -91,6 +91,11 @@ class Loading:
 
     def write(self, data: bytes) -> int | None:
         return self.file.write(data)
+
+    def direct_file(self) -> BinaryIO:
+        """The dump file itself, for child processes to write the dump into instead of
+        ``write`` (fetch_children.py): the same bytes, without passing through this process."""
+        return self.file
 
     def finish(self) -> None:
         self.file.close()

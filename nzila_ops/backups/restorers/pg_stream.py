@@ -54,23 +54,27 @@ class _Follower(threading.Thread):
     """Copies the dump file into pg_restore's stdin as it grows, until pg_restore stops
     reading (it needs only the table of contents), the fetch has ended, or ``end(stop=True)``.
 
+    The file's size says how far it has grown: the fetch's child processes write it directly
+    (fetch_children.py), so it is looked at every POLL_SECONDS, and at once when this process
+    wrote to it itself (``grew``).
+
     Its writes never block for long: a pg_restore that stopped reading without exiting (or a
     child of it holding the pipe) must not keep the restore from cleaning up."""
+
+    POLL_SECONDS = 0.02
 
     def __init__(self, raw: Path, stdin: IO[bytes]) -> None:
         super().__init__(name="nzila-pre-data", daemon=True)
         self.stdin = stdin
         self.fd = os.open(raw, os.O_RDONLY)
-        self.written = 0  # bytes in the file so far (the fetch's thread updates it)
         self.ended = False  # no more bytes will come
         self.stopped = False
         self.changed = threading.Condition()
         #: When pg_restore closed its end: about when the schema was done.
         self.reader_gone_at: float | None = None
 
-    def grew(self, size: int) -> None:
+    def grew(self) -> None:
         with self.changed:
-            self.written += size
             self.changed.notify()
 
     def end(self, stop: bool = False) -> None:
@@ -86,11 +90,13 @@ class _Follower(threading.Thread):
             os.set_blocking(pipe, False)
             while True:
                 with self.changed:
-                    while offset >= self.written and not self.ended:
-                        self.changed.wait()
-                    if offset >= self.written or self.stopped:
+                    # Read after `ended`: once it is set, the size is final.
+                    while not self.ended and offset >= os.fstat(self.fd).st_size:
+                        self.changed.wait(self.POLL_SECONDS)
+                    written = os.fstat(self.fd).st_size
+                    if offset >= written or self.stopped:
                         return  # all of it was fed, or the restore is being stopped
-                    size = min(self.written - offset, FETCH_CHUNK_SIZE)
+                    size = min(written - offset, FETCH_CHUNK_SIZE)
                 data = memoryview(os.pread(self.fd, size, offset))
                 while data:
                     if self.stopped:
@@ -143,7 +149,7 @@ class StreamedLoading(Loading):
         written = self.file.write(data)
         self.file.flush()  # for the follower to read it
         if self._follower is not None:
-            self._follower.grew(len(data))
+            self._follower.grew()
         return written
 
     def finish(self) -> None:
