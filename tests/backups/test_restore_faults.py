@@ -3,6 +3,7 @@ and no scratch database left behind."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from io import StringIO
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
-from pyrage import x25519
+from pyrage import decrypt, encrypt, x25519
 
 from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
 from tests.support import pg
@@ -86,6 +87,24 @@ def test_a_flipped_byte_anywhere_is_caught_before_anything_changes(
     error = restore_fails("--latest")
     assert "is corrupt" in str(error) or "failed its checksum" in str(error)
     assert "sha256" in str(error) or "authentication" in str(error)
+    assert_live_untouched(backed_up)
+
+
+def test_zstd_data_the_manifest_vouches_for_but_zstd_refuses_is_corrupt(
+    backed_up: dict, backup_dir: Path, age_key: tuple[Path, str]
+) -> None:
+    # As if the backup had been written wrong: age and the SHA-256 agree, zstd does not.
+    key = next(line for line in age_key[0].read_text().splitlines() if line.startswith("AGE-"))
+    identity = x25519.Identity.from_str(key)
+    compressed = bytearray(decrypt(backed_up["object"].read_bytes(), [identity]))
+    compressed[len(compressed) // 2] ^= 0xFF
+    stored = encrypt(bytes(compressed), [identity.to_public()])
+    backed_up["object"].write_bytes(stored)
+    manifest = backed_up["manifest"]
+    manifest["object"].update(stored_size=len(stored), sha256=hashlib.sha256(stored).hexdigest())
+    (backup_dir / "default" / f"{manifest['name']}.manifest.json").write_text(json.dumps(manifest))
+    error = restore_fails("--latest")
+    assert f"backup {manifest['name']} is corrupt: zstd data is corrupt" in str(error)
     assert_live_untouched(backed_up)
 
 
