@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyrage import encrypt, x25519
 
 from nzila_ops.backups import fetch_children
@@ -142,4 +144,20 @@ def test_a_source_that_fails_mid_way_raises_its_own_error(tmp_path: Path) -> Non
     reader = HashingReader(Cut(encrypted(compressed())))
     with open(tmp_path / "raw.dump", "wb") as file, pytest.raises(ConnectionResetError):
         unpack_into_file(reader, file, [IDENTITY], lambda n: None, StageTimes())
+    assert no_children_left()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(stored=st.binary(max_size=4096), is_encrypted=st.booleans())
+def test_whatever_storage_returns_is_refused_or_read_never_a_crash(
+    tmp_path: Path, stored: bytes, is_encrypted: bool
+) -> None:
+    try:
+        size, *_ = run(stored, tmp_path / "raw.dump", [IDENTITY] if is_encrypted else None)
+    except (ZstdRejected, AgeRejected):
+        pass
+    else:  # only what zstd accepts whole: nothing at all, or a valid stream by chance
+        assert size == (tmp_path / "raw.dump").stat().st_size
     assert no_children_left()
