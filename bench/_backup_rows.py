@@ -1,8 +1,8 @@
 """The rows of the backup benchmark: how each one dumps a database and what it records.
 
-Row c (ours) runs ``manage.py backup_database`` and needs :func:`prepare_ours` first; the
-others are shell pipelines of the PostgreSQL and compression CLIs. ``bench_backup.py``
-describes what each row stands for.
+Row c (ours) runs ``manage.py backup_database`` and row s its start-up floor (``backup_database
+--help``); both need :func:`prepare_ours` first. The others are shell pipelines of the
+PostgreSQL and compression CLIs. ``bench_backup.py`` describes what each row stands for.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ ROW_LABELS = {
     "d": "native zstd|age|sha256",
     "e": "parallel dump -Fd -j N",
     "f": "-Fd -j N gzip, tar|age|sha",
+    "s": "start-up floor (--help)",
 }
+#: The rows that run our command and need its host project set up (:func:`prepare_ours`).
+OURS_ROWS = ("c", "s")
 #: Rows e and f: pg_dump's parallel jobs, one per core (2 on the bench machines).
 DUMP_JOBS = os.cpu_count() or 2
 
@@ -44,6 +47,8 @@ class RowResult:
     error: str | None = None
     summary: dict[str, Any] | None = None  # ours: the command's JSON summary (last run)
     stage_runs: list[dict[str, float]] = field(default_factory=list)  # ours: per run
+    #: Ours, per run: the summary's duration_seconds, the backup without the process start-up.
+    in_process_seconds: list[float] = field(default_factory=list)
 
     def median(self, attr: str) -> float | None:
         """Median over the successful runs (a failed dump's time or size means nothing)."""
@@ -126,6 +131,8 @@ def run_ours(ctx: Context, dbname: str, result: RowResult) -> None:
             raise ValueError(f"exit {measurement.returncode}: {one_line(measurement.stderr)}")
         result.summary = parse_summary(measurement.stdout)
         result.stage_runs.append(result.summary.get("stage_seconds") or {})
+        if result.summary.get("duration_seconds") is not None:
+            result.in_process_seconds.append(float(result.summary["duration_seconds"]))
         # What actually landed in the store, not just what the command claims.
         stored = _measure.dir_size(store)
         result.runs.append(replace(measurement, output_bytes=stored))
@@ -133,6 +140,21 @@ def run_ours(ctx: Context, dbname: str, result: RowResult) -> None:
         result.error = str(exc)
     finally:
         shutil.rmtree(store, ignore_errors=True)
+
+
+def run_startup_floor(ctx: Context, dbname: str, result: RowResult) -> None:
+    """Row s: ``backup_database --help`` with row c's environment. Django sets up the host
+    project and imports our command, then nothing is done: the fixed part of row c's time."""
+    if ctx.ours_env is None or result.error:
+        return
+    # The store is never touched by --help; the URL only keeps the environment row c's.
+    env = {**ctx.ours_env, **ours_db_env(ctx.server, dbname, ctx.workdir / "floor-store")}
+    argv = [sys.executable, str(MANAGE_PY), "backup_database", "--help"]
+    measurement = _measure.run(argv, env=env, cwd=REPO)
+    if not measurement.ok:
+        result.error = f"exit {measurement.returncode}: {one_line(measurement.stderr)}"
+        return
+    result.runs.append(measurement)
 
 
 def run_native(ctx: Context, dbname: str, result: RowResult) -> None:
@@ -188,6 +210,7 @@ RUNNERS: dict[str, Callable[[Context, str, RowResult], None]] = {
     "d": run_native,
     "e": run_parallel_floor,
     "f": run_parallel_native,
+    "s": run_startup_floor,
 }
 
 

@@ -1,4 +1,4 @@
-"""Report pieces ``bench_backup.py`` and ``bench_health.py`` print and write the same way."""
+"""Report pieces the benches print and write the same way: verdicts, JSON, the growth of a ratio."""
 
 from __future__ import annotations
 
@@ -12,22 +12,46 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+#: Ours / native may grow by at most this factor from the small database to the large one
+#: (issue 16: time grows linearly with size, as the native tools' does).
+RATIO_OF_RATIOS_LIMIT = 1.1
+
+
 @dataclass(frozen=True)
 class Verdict:
     target: str
     passed: bool
     detail: str
+    #: Informative lines printed under the verdict (not targets of their own): what explains it.
+    notes: tuple[str, ...] = ()
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:
     print("\ntargets:")
     for v in verdicts:
         print(f"  {'PASS' if v.passed else 'MISS'}  {v.target}: {v.detail}")
+        for note in v.notes:
+            print(f"        {note}")
 
 
 def verdicts_json(verdicts: list[Verdict]) -> list[dict[str, Any]]:
     """The ``targets`` entry of a bench's JSON report."""
-    return [{"target": v.target, "pass": v.passed, "detail": v.detail} for v in verdicts]
+    return [
+        {"target": v.target, "pass": v.passed, "detail": v.detail, "notes": list(v.notes)}
+        for v in verdicts
+    ]
+
+
+def ratio_growth_verdict(ratios: list[tuple[int, float]], missing: str) -> Verdict:
+    """PASS when ours / native on the largest database is at most RATIO_OF_RATIOS_LIMIT times
+    that on the smallest. ``ratios``: (database size in bytes, median ours / median native);
+    ``missing`` says what is lacking when there are fewer than two."""
+    target = f"ours / native grows at most {RATIO_OF_RATIOS_LIMIT} x from small to large"
+    if len(ratios) < 2:
+        return Verdict(target, False, missing)
+    (_, small), (_, large) = min(ratios), max(ratios)
+    detail = f"{large:.3f} / {small:.3f} = {large / small:.3f} (<= {RATIO_OF_RATIOS_LIMIT})"
+    return Verdict(target, large / small <= RATIO_OF_RATIOS_LIMIT, detail)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
