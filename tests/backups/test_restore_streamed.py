@@ -3,6 +3,8 @@ arrives (restorers/pg_stream.py); the rows follow only once the whole object is 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -13,9 +15,15 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
+from nzila_ops.backups import unpack
+from nzila_ops.backups.restorers import get_restorer
+from nzila_ops.backups.restorers.pg_stream import StreamedLoading
+from nzila_ops.backups.restorers.postgresql import PostgreSQLRestorer
+from nzila_ops.exceptions import RestoreError
 from tests.backups.helpers import APP_TABLES, flip_byte, only_manifest
 from tests.backups.test_restore_faults import assert_live_untouched, restore_fails
 from tests.support import pg
+from tests.support.procs import children
 
 pytestmark = pytest.mark.postgres
 
@@ -56,6 +64,37 @@ def big_backup(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> It
         conn.execute("DROP TABLE IF EXISTS filler")  # not a model: the flush leaves it
 
 
+@pytest.fixture
+def schema_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download waits after its first piece until the schema's pg_restore has started.
+
+    The scratch database is created from a thread beside the fetch, and a test backup arrives
+    faster than CREATE DATABASE: without this the fetch could end, or fail, before the schema
+    is started, and a test of what happens after it would test nothing."""
+    started = threading.Event()
+    real_start, real_open = StreamedLoading._start_schema, unpack._open_version
+
+    def start_schema(self: StreamedLoading) -> None:
+        real_start(self)
+        started.set()
+
+    class Held:
+        def __init__(self, source: Any) -> None:
+            self.source, self.reads = source, 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.reads += 1
+            if self.reads == 2:
+                assert started.wait(timeout=30), "the schema's pg_restore never started"
+            return self.source.read(size)
+
+        def close(self) -> None:
+            self.source.close()
+
+    monkeypatch.setattr(StreamedLoading, "_start_schema", start_schema)
+    monkeypatch.setattr(unpack, "_open_version", lambda *args: Held(real_open(*args)))
+
+
 def _pg_restore(settings: Any, tmp_path: Path, script: str) -> Path:
     log = tmp_path / "pg_restore.log"
     wrapper = tmp_path / "pg_restore_wrapper"
@@ -71,7 +110,7 @@ def _streamed_runs(log: Path) -> list[str]:
 
 
 def test_a_backup_corrupt_after_its_schema_went_into_scratch_changes_nothing(
-    big_backup: dict, settings: Any, tmp_path: Path
+    big_backup: dict, settings: Any, tmp_path: Path, schema_first: None
 ) -> None:
     log = _pg_restore(settings, tmp_path, LOGGING_PG_RESTORE)
     flip_byte(big_backup["object"], -1)  # the last chunk: all the others went to pg_restore
@@ -85,7 +124,7 @@ def test_a_backup_corrupt_after_its_schema_went_into_scratch_changes_nothing(
 
 @pytest.mark.parametrize("corrupt", [True, False], ids=["corrupt", "intact"])
 def test_when_the_streamed_pg_restore_fails_a_corrupt_backup_is_still_called_corrupt(
-    big_backup: dict, settings: Any, tmp_path: Path, corrupt: bool
+    big_backup: dict, settings: Any, tmp_path: Path, corrupt: bool, schema_first: None
 ) -> None:
     log = _pg_restore(settings, tmp_path, FAILING_STREAMED_PG_RESTORE)
     if corrupt:
@@ -117,3 +156,66 @@ def test_the_schema_is_created_beside_the_fetch_and_the_rows_in_parallel_after_i
             "SELECT count(*) FROM pg_indexes WHERE tablename = 'deals_deal'"
         ).fetchone()
     assert indexes is not None and indexes[0] > 0
+
+
+def test_a_scratch_database_that_cannot_be_created_fails_the_restore_in_one_line(
+    big_backup: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Created from a thread beside the fetch: its failure still reaches the operator.
+    def refuse(self: PostgreSQLRestorer, lock: Any, target: str) -> None:
+        raise RestoreError("could not create the scratch database: refused by the test")
+
+    monkeypatch.setattr(PostgreSQLRestorer, "create", refuse)
+    error = restore_fails("--latest")
+    assert str(error).endswith("could not create the scratch database: refused by the test")
+    assert_live_untouched(big_backup)
+    assert [c for c in children() if b"pg_restore" in c.cmdline] == []
+
+
+def test_a_fetch_that_fails_while_the_scratch_database_is_being_created_leaves_none(
+    big_backup: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = threading.Event()
+    real_create = PostgreSQLRestorer.create
+
+    def slow(self: PostgreSQLRestorer, lock: Any, target: str) -> None:
+        time.sleep(0.5)  # the fetch fails first: its cleanup must wait, then drop it
+        real_create(self, lock, target)
+        created.set()
+
+    monkeypatch.setattr(PostgreSQLRestorer, "create", slow)
+    flip_byte(big_backup["object"], 200)  # age refuses the first chunk, at once
+    error = restore_fails("--latest")
+    assert "is corrupt" in str(error) or "failed its checksum" in str(error)
+    assert created.is_set()  # it was made, after the failure; and dropped:
+    assert_live_untouched(big_backup)
+
+
+def test_a_role_that_may_not_create_databases_is_refused_before_the_fetch(
+    db_role_without_createdb: str,
+) -> None:
+    restorer = get_restorer("default")
+    live = connections["default"].settings_dict["NAME"]
+    with (
+        psycopg.connect(pg.conninfo(live), user=db_role_without_createdb) as conn,
+        pytest.raises(RestoreError) as caught,
+    ):
+        restorer.check_can_create(conn)
+    assert str(caught.value) == (
+        f"role '{db_role_without_createdb}' may not create databases, and a restore builds a "
+        f"scratch database first: ALTER ROLE {db_role_without_createdb} CREATEDB"
+    )
+    with psycopg.connect(pg.conninfo(live)) as conn:  # the test's own role may
+        restorer.check_can_create(conn)
+
+
+@pytest.fixture
+def db_role_without_createdb(ops_settings: Any) -> Iterator[str]:
+    role = "nzila_test_no_createdb"
+    live = connections["default"].settings_dict["NAME"]
+    with psycopg.connect(pg.conninfo(live), autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB")
+    yield role
+    with psycopg.connect(pg.conninfo(live), autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")

@@ -118,6 +118,9 @@ class _Follower(threading.Thread):
 
 
 class StreamedLoading(Loading):
+    """The scratch database is created, and its schema loaded, from a thread: the fetch starts
+    at once instead of waiting for ``CREATE DATABASE`` (0.1-0.2 s, every restore)."""
+
     def __init__(
         self, restorer: PostgreSQLRestorer, lock: psycopg.Connection, raw: Path, target: str
     ) -> None:
@@ -127,23 +130,36 @@ class StreamedLoading(Loading):
         self.process: subprocess.Popen[bytes] | None = None
         self._follower: _Follower | None = None
         self._started = time.perf_counter()
+        # close() may come while the thread still creates: it waits for it, then nothing more
+        # may start. Nothing else uses the lock's connection until finish() or close().
+        self._guard = threading.Lock()
+        self._closing = False
+        self._error: BaseException | None = None
+        self._preparer = threading.Thread(target=self._prepare, name="nzila-scratch", daemon=True)
+        self._preparer.start()
+
+    def _prepare(self) -> None:
         try:
-            restorer.create(lock, target)
-            env = self._resources.enter_context(restorer.pg_restore_environment())
-            self._stderr = self._resources.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
-            self.process = subprocess.Popen(
-                restorer.pg_restore_command(target, "--section=pre-data"),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-                env=env,
-            )
-            enlarge_pipe(self.process.stdin)
-            self._follower = _Follower(raw, self.process.stdin)  # type: ignore[arg-type]
-            self._follower.start()
-        except BaseException:
-            self.close()
-            raise
+            self.pg.create(self.lock, self.target)
+            with self._guard:
+                if not self._closing:
+                    self._start_schema()
+        except BaseException as exc:  # finish() raises it in the restore's own thread
+            self._error = exc
+
+    def _start_schema(self) -> None:
+        env = self._resources.enter_context(self.pg.pg_restore_environment())
+        self._stderr = self._resources.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.pg.pg_restore_command(self.target, "--section=pre-data"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env=env,
+        )
+        enlarge_pipe(self.process.stdin)
+        self._follower = _Follower(self.raw, self.process.stdin)  # type: ignore[arg-type]
+        self._follower.start()
 
     def write(self, data: bytes) -> int | None:
         written = self.file.write(data)
@@ -154,6 +170,9 @@ class StreamedLoading(Loading):
 
     def finish(self) -> None:
         self.file.close()
+        self._preparer.join()
+        if self._error is not None:
+            raise self._error
         assert self.process is not None and self._follower is not None
         self._follower.end()
         returncode = self.process.wait()
@@ -167,6 +186,9 @@ class StreamedLoading(Loading):
         self.pg.run_pg_restore(self.target, self.raw, jobs, "--section=data", "--section=post-data")
 
     def close(self) -> None:
+        with self._guard:
+            self._closing = True
+        self._preparer.join()  # the caller drops the scratch database next, on the same lock
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()

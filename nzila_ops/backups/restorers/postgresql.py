@@ -163,7 +163,20 @@ class PostgreSQLRestorer(Restorer):
     def start_loading(self, lock: psycopg.Connection, raw: Path, target: str) -> Loading:
         from nzila_ops.backups.restorers.pg_stream import StreamedLoading
 
+        self.check_can_create(lock)
         return StreamedLoading(self, lock, raw, target)
+
+    def check_can_create(self, lock: psycopg.Connection) -> None:
+        """Refuse a role that may not create databases, before the fetch: the scratch database
+        is created beside the download, whose end would otherwise come first."""
+        row = lock.execute(
+            "SELECT rolcreatedb OR rolsuper, rolname FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        if row is not None and not row[0]:
+            raise RestoreError(
+                f"role {row[1]!r} may not create databases, and a restore builds a scratch "
+                f"database first: ALTER ROLE {row[1]} CREATEDB"
+            )
 
     def load(self, lock: psycopg.Connection, raw: Path, target: str) -> None:
         self.create(lock, target)
