@@ -16,13 +16,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from nzila_ops.backups.copy_settings import check_retention_limits
-from nzila_ops.backups.copy_settings import validate as validate_copies
 from nzila_ops.defaults import DEFAULTS
 from nzila_ops.exceptions import ConfigurationError
-from nzila_ops.observability.metrics.config import validate as validate_metrics
-from nzila_ops.sla.config import validate as validate_sla
-from nzila_ops.storage_urls import normalise_storages
 
 __all__ = ["DEFAULTS", "get_config"]
 
@@ -35,6 +30,14 @@ SECTIONS = ("RETENTION", "UPTIMEROBOT", "PAGERDUTY", "WEBHOOKS", "METRICS", "SLA
 
 
 def _validate(config: dict[str, Any]) -> None:
+    # The sections' validators are imported on the first get_config(), not with this module:
+    # the models import it at set-up of every manage.py command (issue 16).
+    from nzila_ops.backups.copy_settings import check_retention_limits
+    from nzila_ops.backups.copy_settings import validate as validate_copies
+    from nzila_ops.observability.metrics.config import validate as validate_metrics
+    from nzila_ops.sla.config import validate as validate_sla
+    from nzila_ops.storage_urls import normalise_storages
+
     if config["COMPRESSION"] not in COMPRESSIONS:
         raise ConfigurationError(
             f"NZILA_OPS['COMPRESSION'] is {config['COMPRESSION']!r}; use one of {COMPRESSIONS}"

@@ -15,7 +15,6 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from nzila_ops.backups.restore_progress import PHASES as RESTORE_PHASES
 from nzila_ops.formats import age, duration, human_size, local_time
 
 #: The stylesheet every nzila_ops admin page loads (Media of our ModelAdmins, the overview).
@@ -120,16 +119,16 @@ def size(value: int | None) -> SafeString | str:
     return format_html('<span title="{} bytes">{}</span>', f"{value:,}", human_size(value))
 
 
-#: The order restores and drills run their phases in (a drill cleans up where a restore
-#: swaps). The stored dict cannot say it: PostgreSQL's jsonb keeps keys shortest first.
-PHASE_ORDER = (*RESTORE_PHASES, "cleanup")
-
-
 def phases_table(phase_seconds: Mapping[str, Any] | None) -> SafeString | str:
     """A restore's or drill's phases, in the order they ran, with their durations and total."""
+    # Here, not at the top: the admin autodiscovers this module in every manage.py command.
+    from nzila_ops.backups.restore_progress import PHASES
+
     if not phase_seconds or not isinstance(phase_seconds, Mapping):
         return "-"
-    known = {name: index for index, name in enumerate(PHASE_ORDER)}
+    # The order restores and drills run their phases in (a drill cleans up where a restore
+    # swaps). The stored dict cannot say it: PostgreSQL's jsonb keeps keys shortest first.
+    known = {name: index for index, name in enumerate((*PHASES, "cleanup"))}
     names = sorted(phase_seconds, key=lambda name: known.get(str(name), len(known)))
     rows = [(str(name), _seconds(phase_seconds[name])) for name in names]
     total = sum(v for v in phase_seconds.values() if isinstance(v, int | float))

@@ -14,8 +14,10 @@ from nzila_ops.admin import display
 from nzila_ops.admin.common import ListAdmin, ReadOnlyAdmin, ReadOnlyInline
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
-from nzila_ops.incidents import service
 from nzila_ops.models import Delivery, Incident, IncidentEvent, MaintenanceWindow
+
+# The incident service (and its notifiers) is imported by the actions that change an incident:
+# the admin autodiscovers this module in every manage.py command (issue 16).
 
 #: What an operator writes on an incident: everything else changes through the service.
 POSTMORTEM_FIELDS = ("summary", "root_cause", "follow_up_actions", "postmortem_url")
@@ -132,6 +134,8 @@ class IncidentAdmin(ListAdmin):
         return duration(incident.seconds_to_resolve)
 
     def save_model(self, request: Any, obj: Incident, form: Any, change: bool) -> None:
+        from nzila_ops.incidents import service
+
         # Only the post-mortem fields the operator changed are written, with an UPDATE of
         # those columns: obj.save() would write back the status and times as the form loaded
         # them, undoing an acknowledgement or resolution made meanwhile (a webhook, a colleague).
@@ -178,10 +182,14 @@ class IncidentAdmin(ListAdmin):
 
     @admin.action(description="Acknowledge selected incidents", permissions=["change"])
     def acknowledge_incidents(self, request: Any, queryset: Any) -> None:
+        from nzila_ops.incidents import service
+
         self._transition(request, queryset, "Acknowledged", service.acknowledge)
 
     @admin.action(description="Resolve selected incidents", permissions=["change"])
     def resolve_incidents(self, request: Any, queryset: Any) -> None:
+        from nzila_ops.incidents import service
+
         self._transition(request, queryset, "Resolved", service.resolve)
 
 

@@ -14,11 +14,10 @@ BackupRecordAdmin inherits ``RestoreFromAdminMixin``, which adds the page's URLs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.signing import BadSignature
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -30,16 +29,13 @@ from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from nzila_ops.backups import restore_progress as progress_store
-from nzila_ops.backups.admin_restore_service import (
-    CONFIRMATION_WORD,
-    AdminRestorePlan,
-    RestoreRefused,
-    log_refusal,
-    plan_admin_restore,
-    start_admin_restore,
-)
 from nzila_ops.formats import human_size
+
+# The restore service (catalog, manifests, storages, restorers) and the progress store are
+# imported by the views that use them, not here: the admin autodiscovers this module in every
+# manage.py command (issue 16).
+if TYPE_CHECKING:
+    from nzila_ops.backups.admin_restore_service import AdminRestorePlan
 
 PERMISSION = "nzila_ops.restore_backup"
 COOKIE = "nzila_ops_restore"
@@ -49,7 +45,7 @@ COOKIE_SALT = "nzila_ops.restore_progress"
 class RestoreForm(forms.Form):
     storage = forms.ChoiceField(label="Restore from storage")
     confirm = forms.CharField(
-        label=f"Type {CONFIRMATION_WORD} to restore",
+        label="",  # set in __init__: it names the word, which the restore service defines
         max_length=100,
         required=False,  # empty is a wrong word, with the same message
         strip=False,
@@ -57,15 +53,19 @@ class RestoreForm(forms.Form):
     )
 
     def __init__(self, data: Any, storages: list[str], initial: str) -> None:
+        from nzila_ops.backups.admin_restore_service import CONFIRMATION_WORD
+
         super().__init__(data)
         self.fields["storage"].choices = [(name, name) for name in storages]
         self.fields["storage"].initial = initial
+        self.word = CONFIRMATION_WORD
+        self.fields["confirm"].label = f"Type {self.word} to restore"
 
     def clean_confirm(self) -> str:
         word = self.cleaned_data["confirm"]
-        if word != CONFIRMATION_WORD:
+        if word != self.word:
             raise forms.ValidationError(
-                f"Type {CONFIRMATION_WORD} exactly (capitals, nothing else): nothing was done."
+                f"Type {self.word} exactly (capitals, nothing else): nothing was done."
             )
         return word
 
@@ -146,6 +146,14 @@ class RestoreFromAdminMixin:
 
     @method_decorator(require_http_methods(["GET", "POST"]))
     def restore_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        from nzila_ops.backups import restore_progress as progress_store
+        from nzila_ops.backups.admin_restore_service import (
+            RestoreRefused,
+            log_refusal,
+            plan_admin_restore,
+            start_admin_restore,
+        )
+
         if not self.may_restore(request):
             raise PermissionDenied
         record = self.get_object(request, object_id)  # type: ignore[attr-defined]
@@ -196,6 +204,7 @@ class RestoreFromAdminMixin:
     ) -> HttpResponse:
         # Here, not at the top: nzila_ops.admin imports this module while it registers.
         from nzila_ops.admin.display import moment
+        from nzila_ops.backups import restore_progress as progress_store
 
         request.current_app = self.admin_site.name  # the templates' {% url %}, as Django's views
         running = progress_store.running_restore(plan.database)
@@ -229,6 +238,8 @@ class RestoreFromAdminMixin:
         return self.may_restore(request)
 
     def _progress(self, request: HttpRequest, request_id: str) -> dict[str, Any]:
+        from nzila_ops.backups import restore_progress as progress_store
+
         if not self.restore_follower(request, request_id):
             raise PermissionDenied
         state = progress_store.read_progress(request_id)
@@ -238,6 +249,8 @@ class RestoreFromAdminMixin:
 
     @method_decorator(require_GET)
     def restore_progress_view(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        from django.contrib.auth.views import redirect_to_login
+
         if not request.user.is_authenticated and not request.COOKIES.get(COOKIE):
             # The next URL encoded (redirect_to_login): a request id path is plain, but the
             # query string is whatever the client sent.
@@ -272,6 +285,8 @@ class RestoreFromAdminMixin:
 
 def describe_progress(state: dict[str, Any]) -> dict[str, Any]:
     """The stored state, with each phase's line as the page shows it."""
+    from nzila_ops.backups.restore_progress import FINISHED
+
     phases = []
     for entry in state["phases"]:
         detail = ""
@@ -285,14 +300,14 @@ def describe_progress(state: dict[str, Any]) -> dict[str, Any]:
     return {
         **state,
         "phases": phases,
-        "finished": state["state"] in progress_store.FINISHED,
+        "finished": state["state"] in FINISHED,
     }
 
 
-def _refusal_reason(form: forms.Form) -> str:
+def _refusal_reason(form: RestoreForm) -> str:
     # Not the typed text itself: the log line stays one line, whatever was typed.
     reasons = {
-        "confirm": f"the confirmation was not {CONFIRMATION_WORD}",
+        "confirm": f"the confirmation was not {form.word}",
         "storage": "the storage chosen does not hold this backup",
     }
     return "; ".join(reasons.get(name, f"{name} is invalid") for name in form.errors)

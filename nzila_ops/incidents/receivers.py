@@ -31,9 +31,10 @@ from nzila_ops.events import (
     rpo_component,
     severity_for,
 )
-from nzila_ops.incidents import flapping, service
-from nzila_ops.incidents.notifiers import deliver_unrecorded
 from nzila_ops.models import Incident
+
+# The incident service, its notifiers and the flap damping are imported by the receivers when
+# a signal comes: this module is imported at set-up of every manage.py command (issue 16).
 
 logger = logging.getLogger("nzila_ops.incidents")
 ACTOR = "nzila_ops"
@@ -42,6 +43,9 @@ ACTOR = "nzila_ops"
 def _open(**fields: Any) -> None:
     """Open (or repeat) an incident; when the database cannot record it, the notifiers are told
     directly (a failed backup of an unreachable database must not go unreported)."""
+    from nzila_ops.incidents import service
+    from nzila_ops.incidents.notifiers import deliver_unrecorded
+
     try:
         service.open_incident(actor=ACTOR, **fields)
     except DatabaseError as exc:
@@ -52,6 +56,13 @@ def _open(**fields: Any) -> None:
             title=fields["title"], detected_at=fields["detected_at"],
         )  # fmt: skip
         deliver_unrecorded(incident, f"{fields['detail']}\n\nNot recorded: {exc}".strip())
+
+
+def _resolve(component: str, *, at: datetime, source: str, detail: str) -> None:
+    """Resolve the open incident of ``component``, if there is one (its recovery signal)."""
+    from nzila_ops.incidents import service
+
+    service.resolve_key(component, by=ACTOR, at=at, source=source, detail=detail)
 
 
 def _guarded(function: Callable[..., None]) -> Callable[..., None]:
@@ -85,6 +96,8 @@ def on_component_flipped(
     detected_at: datetime | None = None,
     **_: Any,
 ) -> None:
+    from nzila_ops.incidents import flapping
+
     name = health_component(component)
     if new in ("failing", "warning"):
         warning = new == "warning"
@@ -143,7 +156,7 @@ def on_backup_succeeded(*, component: str, at: datetime, record: Any = None, **_
         detail = f"every reported copy of {component.split(':', 1)[1]!r} is in place{newest}"
     else:
         detail = f"backup {name} succeeded".replace("  ", " ")
-    service.resolve_key(component, by=ACTOR, at=at, source="backup", detail=detail)
+    _resolve(component, at=at, source="backup", detail=detail)
 
 
 @receiver(signals.drill_failed, dispatch_uid="nzila_ops.incidents.drill_failed")
@@ -169,8 +182,7 @@ def on_drill_failed(*, record: Any, reason: str, at: datetime, **kwargs: Any) ->
 @receiver(signals.drill_passed, dispatch_uid="nzila_ops.incidents.drill_passed")
 @_guarded
 def on_drill_passed(*, record: Any, component: str, at: datetime, **_: Any) -> None:
-    service.resolve_key(component, by=ACTOR, at=at, source="drill",
-                        detail=f"DR drill passed with {record.backup_name}")  # fmt: skip
+    _resolve(component, at=at, source="drill", detail=f"DR drill passed with {record.backup_name}")
 
 
 @receiver(signals.rpo_changed, dispatch_uid="nzila_ops.incidents.rpo_changed")
@@ -180,7 +192,7 @@ def on_rpo_changed(
 ) -> None:
     component = kwargs.get("component") or rpo_component(database)
     if not breached:
-        service.resolve_key(component, by=ACTOR, at=at, source="rpo", detail=reason)
+        _resolve(component, at=at, source="rpo", detail=reason)
         return
     _open(
         key=component, component=component, severity=severity_for(component), source="rpo",
@@ -198,8 +210,9 @@ def on_restore_finished(
 ) -> None:
     component = kwargs.get("component") or restore_component(outcome.database)
     if succeeded:
-        service.resolve_key(component, by=ACTOR, at=at, source="restore",
-                            detail=f"backup {outcome.backup_name} restored")  # fmt: skip
+        _resolve(
+            component, at=at, source="restore", detail=f"backup {outcome.backup_name} restored"
+        )
         return
     _open(
         key=component, component=component, severity=severity_for(component), source="restore",

@@ -22,12 +22,12 @@ from nzila_ops.admin.display import moment
 from nzila_ops.exceptions import InvalidArgument
 from nzila_ops.formats import duration
 from nzila_ops.models import SlaReport
-from nzila_ops.sla.bars import day_status, day_text, svg_bars
-from nzila_ops.sla.periods import Period, current_month, parse_period, sla_timezone
 
-# The report's modules are imported by the page, not here: the admin autodiscovers this module
-# in every manage.py command (a backup included), and they cost ~0.1 s of its start-up.
+# The report's modules (and its periods and bars) are imported by the page, not here: the admin
+# autodiscovers this module in every manage.py command (a backup included), and they cost
+# ~0.1 s of its start-up.
 if TYPE_CHECKING:
+    from nzila_ops.sla.periods import Period
     from nzila_ops.sla.report import ComponentRow
     from nzila_ops.sla.uptime import Availability
 
@@ -90,6 +90,8 @@ class SlaReportAdmin(admin.ModelAdmin):
         return TemplateResponse(request, TEMPLATE, context)
 
     def _period(self, request: HttpRequest) -> Period:
+        from nzila_ops.sla.periods import current_month, parse_period
+
         default = current_month()
         text = request.GET.get("period")
         if text is None or text == "":
@@ -102,6 +104,7 @@ class SlaReportAdmin(admin.ModelAdmin):
 
     def _bars(self, period: Period, report: Any) -> dict[str, Any]:
         """Component name -> its inline SVG of daily bars over the period (and "overall")."""
+        from nzila_ops.sla.bars import svg_bars
         from nzila_ops.sla.uptime import OVERALL, daily_availability
 
         first, last = _local_date(period.start), _local_date(period.end)
@@ -118,6 +121,8 @@ class SlaReportAdmin(admin.ModelAdmin):
 
 
 def _bar(day: Availability) -> tuple[str, str, str]:
+    from nzila_ops.sla.bars import day_status, day_text
+
     status = day_status(day.up_seconds, day.down_seconds)
     percent = day.uptime_percent
     shown = None if percent is None else int(percent * 1000) / 1000
@@ -125,12 +130,16 @@ def _bar(day: Availability) -> tuple[str, str, str]:
 
 
 def _local_date(moment: datetime) -> date:
+    from nzila_ops.sla.periods import sla_timezone
+
     return moment.astimezone(sla_timezone()).date()
 
 
 def period_choices(now: datetime | None = None) -> list[tuple[str, list[str]]]:
     """The picker's options: the last 12 months, the last 5 quarters and the last 3 years,
     newest first (any other period can be asked for in the URL)."""
+    from nzila_ops.sla.periods import sla_timezone
+
     local = (now or timezone.now()).astimezone(sla_timezone())
     months, year, month = [], local.year, local.month
     for _ in range(12):

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.core.cache.backends import filebased, locmem, redis
 from django.core.cache.backends.base import BaseCache
 
-from nzila_ops.observability.metrics.instruments import CACHE_HITS, CACHE_MISSES, recording_failed
+from nzila_ops.observability.metrics.failures import recording_failed
+from nzila_ops.observability.metrics.instruments import CACHE_HITS, CACHE_MISSES
 
 _MISSING = object()
 UNNAMED = "unnamed"

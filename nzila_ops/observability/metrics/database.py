@@ -4,17 +4,22 @@ A receiver of ``connection_created`` (installed in AppConfig.ready) adds a query
 connection's ``execute_wrappers``, so queries are timed wherever Django opens a connection: web
 requests, Celery tasks, management commands. The wrapper list belongs to the connection object
 (one per alias and thread) and outlives reconnections, so the timer is added once.
+
+The histogram (and with it prometheus_client) is imported by the first query timed, not here:
+this module is imported by AppConfig.ready() in every manage.py command, most of which never
+query (issue 16).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.backends.base.base import BaseDatabaseWrapper
+from nzila_ops.observability.metrics.failures import recording_failed
 
-from nzila_ops.observability.metrics.instruments import DB_QUERY_DURATION, recording_failed
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class QueryTimer:
@@ -37,6 +42,8 @@ class QueryTimer:
     def observe(self, seconds: float) -> None:
         try:
             if self.histogram is None:
+                from nzila_ops.observability.metrics.instruments import DB_QUERY_DURATION
+
                 self.histogram = DB_QUERY_DURATION.labels(self.alias)
             self.histogram.observe(seconds)
         except Exception:

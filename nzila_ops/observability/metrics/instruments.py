@@ -11,9 +11,10 @@ Django alias.
 
 from __future__ import annotations
 
-import logging
-
 from prometheus_client import Counter, Histogram
+
+# Re-exported: its import path before failures.py existed.
+from nzila_ops.observability.metrics.failures import recording_failed  # noqa: F401
 
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -47,17 +48,3 @@ CACHE_MISSES = Counter(
 )
 
 ALL = (REQUEST_DURATION, REQUESTS, DB_QUERY_DURATION, CACHE_HITS, CACHE_MISSES)
-
-logger = logging.getLogger("nzila_ops.metrics")
-_reported: set[str] = set()
-
-
-def recording_failed(what: str) -> None:
-    """Log, once per process and kind, that a value could not be recorded (e.g. a
-    PROMETHEUS_MULTIPROC_DIR that does not exist). Called from an ``except`` block: the request,
-    query or cache read that was being measured goes on; metrics never take the site down."""
-    if what not in _reported:
-        _reported.add(what)
-        logger.exception(
-            "metrics: could not record %s; going on without (logged once per process)", what
-        )

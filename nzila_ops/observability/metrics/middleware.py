@@ -20,11 +20,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from nzila_ops.observability.metrics.instruments import (
-    REQUEST_DURATION,
-    REQUESTS,
-    recording_failed,
-)
+from nzila_ops.observability.metrics.failures import recording_failed
+from nzila_ops.observability.metrics.instruments import REQUEST_DURATION, REQUESTS
 
 UNMATCHED = "<unmatched>"
 OTHER_METHOD = "other"
