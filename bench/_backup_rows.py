@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import _measure  # sibling modules: bench/ is not a package
+from _bytecode import compile_bytecode
 from _pg_server import Server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -238,6 +239,7 @@ def prepare_ours(
     """Env for row c after migrating every database, or (None, one-line reason)."""
     if not MANAGE_PY.exists():
         return None, f"{MANAGE_PY.relative_to(REPO)} does not exist yet"
+    compile_bytecode(REPO)  # as a deployed install has it (_bytecode.py)
     try:
         recipient = age_recipient(workdir)
     except ImportError:

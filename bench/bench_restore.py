@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _measure  # sibling modules: bench/ is not a package
 import _restore_memory
 import generate_db
+from _bytecode import compile_bytecode
 from _report import print_verdicts, write_json
 from _restore_report import DbRestore, print_summary, to_json, verdicts
 
@@ -116,6 +117,7 @@ def prepare(server: generate_db.Server, dbname: str, workdir: Path) -> Prepared:
         "NZILA_OPS_AGE_IDENTITY_FILE": str(key),
     }
     source_env = {**env, "DATABASE_URL": f"{url}/{dbname}"}
+    compile_bytecode(REPO)  # as a deployed install has it (_bytecode.py)
     for args in (["migrate", "--no-input", "-v0"], ["backup_database", "--json"]):
         result = manage(source_env, *args)
         if result.returncode != 0:
