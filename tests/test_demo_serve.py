@@ -18,6 +18,7 @@ import json
 import os
 import pty
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -123,11 +124,17 @@ class Terminal:
         )  # fmt: skip
         os.close(slave)
         self.output = bytearray()
+        self._hanging_up = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
+        # Never blocked inside read(): a read in progress holds the terminal open after
+        # hang_up() closes its descriptor, and the kernel hangs a terminal up (SIGHUP) only
+        # once nothing holds it, so a hang-up with no output after it never came.
+        while not self._hanging_up.is_set():
+            if not select.select([self.master], [], [], 0.05)[0]:
+                continue
             try:
                 chunk = os.read(self.master, 4096)
             except OSError:  # EIO: every process holding the terminal has exited
@@ -154,6 +161,8 @@ class Terminal:
 
     def hang_up(self) -> None:
         """Close the terminal (its window closed, the SSH connection dropped)."""
+        self._hanging_up.set()
+        self._reader.join()
         os.close(self.master)
         self.master = -1
 
