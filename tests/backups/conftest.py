@@ -1,6 +1,6 @@
-"""Fixtures shared by the backup tests: moto buckets for copies and for object lock, and a
-second storage on disk, the live database a restore replaces, and the admin restore users
-and cache."""
+"""Fixtures shared by the backup tests: moto buckets for copies and for object lock, a proxy
+before moto that can cut a transfer, a second storage on disk, the live database a restore
+replaces, and the admin restore users and cache."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ from django.db import connections
 from tests.backups.admin_restore_support import operator, redis_cache, staff_only  # noqa: F401
 from tests.backups.copies_support import SECONDARY_REGION, add_file_storage, make_bucket
 from tests.support import pg
+from tests.support.s3 import FaultyProxy
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str) -> Iterator[FaultyProxy]:
+    """A proxy before moto that can cut a download or an upload mid-way."""
+    faulty = FaultyProxy(int(moto_endpoint.rsplit(":", 1)[1]))
+    yield faulty
+    faulty.close()
 
 
 @pytest.fixture

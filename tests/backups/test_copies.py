@@ -5,7 +5,6 @@ cut mid-stream leaves nothing listed there, and copy_backups completes what is m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -33,13 +32,6 @@ pytestmark = [
     pytest.mark.s3,
     pytest.mark.django_db(transaction=True, databases=["default", "sqlite"]),
 ]
-
-
-@pytest.fixture
-def proxy(moto_endpoint: str) -> Iterator[FaultyProxy]:
-    faulty = FaultyProxy(int(moto_endpoint.rsplit(":", 1)[1]))
-    yield faulty
-    faulty.close()
 
 
 def test_a_backup_that_lands_is_copied_with_the_same_sha256_and_its_manifest(

@@ -6,11 +6,9 @@ copy."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlparse
 
 import pytest
 from django.core.management import call_command
@@ -40,13 +38,6 @@ def upload_threads() -> list[threading.Thread]:
 def nothing_on(client: Any, bucket: str) -> bool:
     uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     return bucket_keys(client, bucket) == [] and uploads == []
-
-
-@pytest.fixture
-def proxy(aws_env: str) -> Iterator[FaultyProxy]:
-    faulty = FaultyProxy(urlparse(aws_env).port or 0)
-    yield faulty
-    faulty.close()
 
 
 class BrokenMidStream:
