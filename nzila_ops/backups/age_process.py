@@ -95,6 +95,24 @@ class Feeder(threading.Thread):
             with suppress(OSError):
                 self.stdin.close()
 
+    def join_after(self, failure: BaseException) -> None:
+        """Wait for the feeder once the children were stopped (its next write fails): its hash
+        must be complete before the caller drains the source. Unless the operator interrupted:
+        a read stalled on the network may take its timeout."""
+        if self.ident is not None:
+            self.join(timeout=None if isinstance(failure, Exception) else 1.0)
+
+
+def age_failure(returncode: int, message: str) -> Exception | None:
+    """What the decryption child's exit status means: None when it succeeded, AgeRejected
+    when pyrage refused the stream, else an OpsError with the last line it wrote."""
+    if returncode == 0:
+        return None
+    if returncode == AGE_REJECTED:
+        return AgeRejected(message)
+    last = message.splitlines()[-1] if message else f"exit status {returncode}"
+    return OpsError(f"the age decryption process failed: {last}")
+
 
 class Child:
     """The decryption process, started and ready, and the file that collects its stderr."""
@@ -220,20 +238,14 @@ def _decrypt_in_child(
         feeder.join()
     except BaseException as exc:
         child.stop()  # the feeder then fails its next write and stops
-        if feeder.ident is not None:
-            # Its hash must be complete before the caller drains the source, so wait, unless
-            # the operator interrupted: a read stalled on the network may take its timeout.
-            feeder.join(timeout=None if isinstance(exc, Exception) else 1.0)
+        feeder.join_after(exc)
         raise
     finally:
         message = child.close()
     if feeder.error is not None:
         raise feeder.error
-    if returncode == AGE_REJECTED:
-        raise AgeRejected(message)
-    if returncode != 0:
-        last = message.splitlines()[-1] if message else f"exit status {returncode}"
-        raise OpsError(f"the age decryption process failed: {last}")
+    if (failure := age_failure(returncode, message)) is not None:
+        raise failure
 
 
 def _decrypt_here(

@@ -27,7 +27,7 @@ from typing import IO, BinaryIO
 
 from pyrage import x25519
 
-from nzila_ops.backups.age_process import AGE_REJECTED, AgeRejected, Feeder, start_child
+from nzila_ops.backups.age_process import AgeRejected, Feeder, age_failure, start_child
 from nzila_ops.backups.streams import HashingReader, enlarge_pipe
 from nzila_ops.backups.timing import StageTimes
 from nzila_ops.exceptions import OpsError
@@ -100,25 +100,24 @@ def unpack_into_file(
                 if process is not None and process.returncode is None:
                     process.kill()
                     process.wait()
-            if feeder.ident is not None:
-                # The hash must be complete before the caller drains the source, unless the
-                # operator interrupted: a read stalled on the network may take its timeout.
-                feeder.join(timeout=None if isinstance(exc, Exception) else 1.0)
+            feeder.join_after(exc)
             raise
         if feeder.error is not None:
             raise feeder.error
         age_said = decryptor.close() if decryptor else ""
-        zstd_failure = _zstd_failure(zstd_stderr, decompressed) if decompressed else None
+        age_failed = age_failure(decrypted, age_said)
+        zstd_failed = _zstd_failure(zstd_stderr, decompressed) if decompressed else None
         # zstd stopping first (bad input, a full disk) breaks age's pipe: then zstd's is the
         # cause, and age, which authenticated everything it wrote, is not to blame.
-        age_cut_off = zstd_failure is not None and "broken pipe" in age_said.lower()
-        if decrypted == AGE_REJECTED and not age_cut_off:
-            raise AgeRejected(age_said)
-        if decrypted not in (0, AGE_REJECTED):
-            last = age_said.splitlines()[-1] if age_said else f"exit status {decrypted}"
-            raise OpsError(f"the age decryption process failed: {last}")
-        if zstd_failure is not None:
-            raise zstd_failure
+        age_cut_off = (
+            isinstance(age_failed, AgeRejected)
+            and zstd_failed is not None
+            and "broken pipe" in age_said.lower()
+        )
+        if age_failed is not None and not age_cut_off:
+            raise age_failed
+        if zstd_failed is not None:
+            raise zstd_failed
         on_bytes(reader.count)
         return os.fstat(output.fileno()).st_size
 
