@@ -161,3 +161,19 @@ def test_whatever_storage_returns_is_refused_or_read_never_a_crash(
     else:  # only what zstd accepts whole: nothing at all, or a valid stream by chance
         assert size == (tmp_path / "raw.dump").stat().st_size
     assert no_children_left()
+
+
+def test_a_decryption_child_that_dies_is_a_failed_process_not_a_corrupt_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_start = fetch_children.start_child
+
+    def killed_at_once(identities: list) -> object:
+        child = real_start(identities)
+        child.process.kill()  # the OOM killer, an operator's kill -9
+        return child
+
+    monkeypatch.setattr(fetch_children, "start_child", killed_at_once)
+    with pytest.raises(OpsError, match=r"^the age decryption process failed: exit status -9$"):
+        run(encrypted(compressed()), tmp_path / "raw.dump", [IDENTITY])
+    assert no_children_left()
