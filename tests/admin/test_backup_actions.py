@@ -45,6 +45,21 @@ def test_the_detail_page_reads_the_manifest_as_a_document(
     assert 'id="ops-verify"' in page and 'id="ops-drill"' in page
 
 
+@pytest.mark.parametrize("state", ["failed", "deleted by retention"])
+def test_a_backup_that_cannot_be_verified_offers_neither_action_on_its_page(
+    admin_client: Client, backup: BackupRecord, state: str
+) -> None:
+    if state == "failed":
+        backup.status = BackupRecord.Status.FAILED
+    else:
+        from django.utils import timezone
+
+        backup.deleted_at = timezone.now()
+    backup.save()
+    page = admin_client.get(f"{LIST}{backup.pk}/change/").content.decode()
+    assert 'id="ops-verify"' not in page and 'id="ops-drill"' not in page
+
+
 def test_the_list_prints_the_size_the_list_backups_command_prints(
     admin_client: Client, backup: BackupRecord
 ) -> None:
