@@ -130,12 +130,10 @@ def status_document(now: datetime | None = None) -> dict[str, Any]:
         )
         for name, public_name in public.items()
     ]
-    # The headline agrees with what the page lists: an open incident (opened by hand, by
-    # Sentry, or still open while the check passes again) counts with its impact, so the
-    # page never says "All systems operational" above a current outage.
-    current = [c["status"] for c in components] + [i["impact"] for i in incidents["open"]]
     return {
-        "status": worst(current),
+        # The cards already count every open incident listed (each is of a public component),
+        # so the headline never says "All systems operational" above a current outage.
+        "status": worst([c["status"] for c in components]),
         "generated_at": now.isoformat(),
         "time_zone": str(tz),
         "days": DAYS,
