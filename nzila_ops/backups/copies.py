@@ -73,10 +73,11 @@ HEARTBEAT_SECONDS = 30
 STALE_AFTER = timedelta(minutes=10)
 #: Faults a retry cannot mend: the source does not match its manifest, a wrong setting or name.
 NOT_RETRIED = (VerificationFailed, ConfigurationError, InvalidArgument)
-#: Bytes a copy reads, hashes and hands to the target's writer at a time: one S3 part of the
-#: default size (storages/s3.py), which the writer uploads as it is. Fewer, larger steps cost
-#: this process less CPU, which moto's server (and a busy worker) shares; a thread reading
-#: ahead in 1 MiB pieces did not help (bench/bench_copy.py, docs/backups.md).
+#: Bytes a copy reads, hashes and hands to the target's writer at a time, unless the writer
+#: prefers another size (an S3 target: one part of its part_size_mb, uploaded as it is).
+#: Fewer, larger steps cost this process less CPU, which moto's server (and a busy worker)
+#: shares; a thread reading ahead in 1 MiB pieces did not help (bench/bench_copy.py,
+#: docs/backups.md).
 COPY_CHUNK_SIZE = 8 << 20
 
 
@@ -191,7 +192,8 @@ def _stream(
         )
         try:
             digest, count = hashlib.sha256(), 0
-            while chunk := reader.read(COPY_CHUNK_SIZE):
+            piece = writer.preferred_write_size or COPY_CHUNK_SIZE
+            while chunk := reader.read(piece):
                 digest.update(chunk)
                 count += len(chunk)
                 writer.write(chunk)

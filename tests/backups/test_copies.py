@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from nzila_ops.backups.copies import CopyFailed, copy_backup
 from nzila_ops.backups.service import run_backup
+from nzila_ops.backups.storages.s3_writer import MultipartWriter
 from nzila_ops.exceptions import VerificationFailed
 from nzila_ops.models import BackupCopy
 from tests.backups.copies_support import (
@@ -65,6 +66,30 @@ def test_a_backup_that_lands_is_copied_with_the_same_sha256_and_its_manifest(
     out = StringIO()
     call_command("list_backups", "--database", "sqlite", "--json", stdout=out)
     assert json.loads(out.getvalue())[0]["copies"] == {"secondary": "succeeded"}
+
+
+def test_a_copy_to_s3_hands_the_writer_whole_parts_of_the_targets_own_size(
+    ops_settings: Any,
+    buckets: tuple[str, str, Any],
+    aws_env: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The target's part_size_mb is 5, not the default 8: each piece goes up without a copy.
+    primary, secondary, secondary_client = buckets
+    two_region_settings(ops_settings, primary, secondary, aws_env, COPY_TASK_RETRIES=0)
+    manifest = land_backup(size=12 << 20)
+    sizes: list[int] = []
+    real_write = MultipartWriter.write
+
+    def recording(self: MultipartWriter, data: bytes) -> int:
+        sizes.append(len(data))
+        return real_write(self, data)
+
+    monkeypatch.setattr(MultipartWriter, "write", recording)
+    copy_backup(manifest["name"], "secondary")
+    assert sizes == [5 << 20, 5 << 20, 2 << 20]
+    key = f"dr/{manifest['object']['key']}"
+    assert object_sha256(secondary_client, secondary, key) == manifest["object"]["sha256"]
 
 
 def test_a_copy_cut_mid_stream_leaves_nothing_listed_and_copy_backups_completes_it(

@@ -20,6 +20,9 @@ class ObjectWriter:
     #: None. Recorded in the manifest so that a restore reads exactly that version even after
     #: the key was overwritten or delete-marked.
     version_id: str | None = None
+    #: Writes of exactly this many bytes are taken as they are, without being copied (an S3
+    #: part); None: every size costs the same. A copy reads its source in pieces of this size.
+    preferred_write_size: int | None = None
 
     def write(self, data: bytes) -> int:
         raise NotImplementedError

@@ -35,6 +35,7 @@ class MultipartWriter(ObjectWriter):
     def __init__(self, storage: S3Storage, key: str) -> None:
         self._storage = storage
         self._key = key
+        self.preferred_write_size = storage.part_size  # a whole part goes up as it is
         # The part being filled, and how much of it is: parts are filled in place and handed to
         # botocore as they are (no copy); a part's buffer is used again once it is uploaded, so
         # a writer holds at most PARTS_IN_FLIGHT + 1 parts whatever the object's size.
