@@ -1,6 +1,7 @@
-"""Which system checks a backup and a restore run before they start: the configuration ones
+"""Which system checks every nzila_ops command runs before it starts: the configuration ones
 (every nzila_ops check), not the project's development checks (models, URLs, admin), whose
-errors must not stop a backup or a restore during an incident (nzila_ops.management.base)."""
+errors must not stop a backup, a restore or a health check during an incident
+(nzila_ops.management.base)."""
 
 from __future__ import annotations
 
@@ -38,10 +39,18 @@ def test_a_url_check_error_does_not_stop_a_backup(
     broken_url_check: None, ops_settings: Any
 ) -> None:
     # The same error stops a command that runs every check: the check is really there.
-    with pytest.raises(CommandError, match=BROKEN_URLS) as raised:
-        run("list_backups")
-    assert raised.value.returncode == 2
+    with pytest.raises(CommandError, match=BROKEN_URLS):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
     assert " stored (raw " in run("backup_database")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_url_check_error_stops_no_other_nzila_ops_command(
+    broken_url_check: None, ops_settings: Any
+) -> None:
+    run("backup_database")
+    assert "default-" in run("list_backups")
+    assert "OK " in run("verify_backup", "--latest")
 
 
 @pytest.mark.django_db

@@ -17,11 +17,12 @@ from nzila_ops.exceptions import OpsError
 from nzila_ops.formats import human_size
 from nzila_ops.progress import Progress
 
-# The system checks a backup or a restore runs before it starts: the configuration ones, where
-# all of nzila_ops' own are (NZILA_OPS, storages, keys: a wrong one exits 2 before any work).
-# Not the project's model, URL, template and admin checks: they load the URLconf (~0.1 s of
-# start-up, issue 16), protect development rather than the data, and an error in one of them
-# must not stop a backup or a restore during an incident. `manage.py check` runs them all.
+# The system checks every nzila_ops command runs before it starts: the configuration ones,
+# where all of nzila_ops' own are (NZILA_OPS, storages, keys: a wrong one exits 2 before any
+# work). Not the project's model, URL, template and admin checks: they load the URLconf (~0.1 s
+# of start-up, issue 16), protect development rather than the data, and an error in one of
+# them must not stop a backup, a restore, a drill or a health check during an incident.
+# `manage.py check` runs them all.
 CONFIGURATION_CHECKS = [checks.Tags.compatibility]
 
 
@@ -121,6 +122,8 @@ def sigterm_unwinds() -> Iterator[None]:
 
 class OpsCommand(BaseCommand):
     """Subclasses implement ``run(**options)``; an OpsError becomes one line and an exit code."""
+
+    requires_system_checks = CONFIGURATION_CHECKS
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

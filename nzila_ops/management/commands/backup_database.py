@@ -7,12 +7,11 @@ from typing import Any
 
 from nzila_ops.backups.service import run_backup
 from nzila_ops.conf import BACKUP_TYPES
-from nzila_ops.management.base import CONFIGURATION_CHECKS, OpsCommand, human_size
+from nzila_ops.management.base import OpsCommand, human_size
 
 
 class Command(OpsCommand):
     help = "Take a streaming, compressed, encrypted backup of one database to backup storage."
-    requires_system_checks = CONFIGURATION_CHECKS
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--type", default="manual", help=f"one of {', '.join(BACKUP_TYPES)}")
