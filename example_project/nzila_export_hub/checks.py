@@ -39,13 +39,14 @@ class ApiViewCheck(Check):
 class WebSocketCheck(Check):
     """Opens a WebSocket handshake (HTTP Upgrade) to option ``url`` and expects 101.
 
-    The example project has no WebSocket server: point NZILA_WEBSOCKET_URL at yours
-    (e.g. ws://127.0.0.1:8001/ws/ for Django Channels behind daphne)."""
+    The example project has no WebSocket server: the settings register this check with
+    NZILA_WEBSOCKET_URL as its ``url`` when that names yours (e.g. ws://127.0.0.1:8001/ws/
+    for Django Channels behind daphne)."""
 
     def check(self) -> str | None:
-        url = urlparse(self.options.get("url") or os.environ.get("NZILA_WEBSOCKET_URL", ""))
+        url = urlparse(self.options.get("url") or "")
         if not url.hostname:
-            raise RuntimeError("no WebSocket URL configured (NZILA_WEBSOCKET_URL)")
+            raise RuntimeError("no WebSocket URL configured (OPTIONS 'url')")
         port = url.port or (443 if url.scheme == "wss" else 80)
         key = base64.b64encode(os.urandom(16)).decode()
         with socket.create_connection((url.hostname, port), timeout=self.timeout_seconds()) as sock:
