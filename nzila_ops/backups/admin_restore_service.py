@@ -29,9 +29,6 @@ from nzila_ops.exceptions import OpsError, describe
 
 logger = logging.getLogger("nzila_ops.restore_admin")
 
-#: What the operator types to confirm, as for the restore_database command.
-CONFIRMATION_WORD = "RESTORE"
-
 
 class RestoreRefused(OpsError):
     """The restore was not started: nothing was queued and nothing changed."""
