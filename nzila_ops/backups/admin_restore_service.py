@@ -142,19 +142,16 @@ def start_admin_restore(plan: AdminRestorePlan, username: str, address: str | No
 
 def refuse(plan: AdminRestorePlan, username: str, address: str | None, reason: str) -> Any:
     """Log a refused attempt and raise RestoreRefused."""
-    log_refusal(plan, username, address, reason)
-    raise RestoreRefused(reason)
-
-
-def log_refusal(plan: AdminRestorePlan, username: str, address: str | None, reason: str) -> None:
-    """One WARNING line for a refused attempt (a wrong word, a second restore)."""
     log_refused(plan.backup, plan.database, username, address, reason)
+    raise RestoreRefused(reason)
 
 
 def log_refused(
     backup: str, database: str, username: str, address: str | None, reason: str
 ) -> None:
-    """A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
+    """One WARNING line for a refused attempt (a wrong word, a second restore).
+
+    A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
     it carries everything itself, whatever the host's log format: who, from where, which
     backup and database, when (UTC), and why."""
     now = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")

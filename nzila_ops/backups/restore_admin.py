@@ -146,7 +146,7 @@ class RestoreFromAdminMixin:
         from nzila_ops.backups import restore_progress as progress_store
         from nzila_ops.backups.admin_restore_service import (
             RestoreRefused,
-            log_refusal,
+            log_refused,
             plan_admin_restore,
             start_admin_restore,
         )
@@ -167,7 +167,8 @@ class RestoreFromAdminMixin:
         username = request.user.get_username()
         address = client_address(request)
         if not form.is_valid():
-            log_refusal(plan, username, address, _refusal_reason(form.errors))
+            reason = _refusal_reason(form.errors)
+            log_refused(plan.backup, plan.database, username, address, reason)
             return self._render(request, record, plan, form, status=400)
         try:
             request_id = start_admin_restore(plan, username, address)
