@@ -83,8 +83,7 @@ class RestoreFromAdminMixin:
 
     def _url(self, page: str, *args: Any) -> str:
         """A URL of this admin site (a host's own AdminSite too, not only ``admin``)."""
-        name = f"{self.opts.app_label}_{self.opts.model_name}_{page}"
-        return reverse(f"{self.admin_site.name}:{name}", args=args)
+        return reverse(f"{self.admin_site.name}:{self._restore_url_name(page)}", args=args)
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
