@@ -201,7 +201,7 @@ def run_admin_restore(
         _record_refused(database, backup, storage, started_by, requested_from, reason)
         log_refused(backup, database, username, requested_from, reason)
         raise RestoreRefused(reason)
-    with progress_store.claim_heartbeat(database, request_id):
+    with progress_store.claim_heartbeat(database, request_id, progress=progress):
         progress.start()
         try:
             try:

@@ -81,26 +81,32 @@ def _flush(prefix: str) -> None:
 
 
 def test_a_cache_flushed_mid_restore_neither_loses_the_restore_nor_frees_the_database(
-    redis_cache: str,
+    redis_cache: str, operator: Any
 ) -> None:
+    """The flush comes during a long silent phase (pg_restore writes nothing for minutes): the
+    heartbeat puts back both the claim and the progress the worker last wrote."""
     request_id, second = progress_store.new_request_id(), progress_store.new_request_id()
     assert progress_store.claim_restore("default", request_id) is None
     progress = progress_store.CacheProgress(
         progress_store.new_progress(request_id, database="default", backup="b")
     )
-    with progress_store.claim_heartbeat("default", request_id, every=0.05):
+    client = client_for(operator)
+    with progress_store.claim_heartbeat("default", request_id, every=0.05, progress=progress):
         progress.start()
-        progress.phase("fetch")
-        _flush(redis_cache)
-        progress.phase("restore")  # the worker writes on: the progress is back at once
+        progress.phase("restore")
+        _flush(redis_cache)  # and the worker writes nothing after it
 
-        state = progress_store.read_progress(request_id)
-        assert state is not None and state["state"] == "running"  # not "lost"
-        # The heartbeat takes the claim again (a bounded wait for its next beat).
+        # A bounded wait for the heartbeat's next beats, not a measure of time.
         deadline = time.monotonic() + 10
-        while progress_store.running_restore("default") != request_id:
-            assert time.monotonic() < deadline, "the heartbeat never took the claim again"
+        while (
+            progress_store.read_progress(request_id) is None
+            or progress_store.running_restore("default") != request_id
+        ):
+            assert time.monotonic() < deadline, "the heartbeat never put the restore back"
             time.sleep(0.02)
+        shown = client.get(progress_url(request_id, json=True)).json()
+        assert shown["state"] == "running"  # not "lost", nor an unknown restore (404)
+        assert [p["state"] for p in shown["phases"]] == ["pending", "running", "pending", "pending"]
         assert progress_store.claim_restore("default", second) == request_id
     assert progress_store.running_restore("default") is None
 
