@@ -185,3 +185,37 @@ def test_a_restore_running_outside_the_admin_makes_the_admin_restore_fail_unchan
     assert RestoreRecord.objects.get().result == "failed"
     assert pg.snapshot(live_db, APP_TABLES) == before
     assert pg.databases_like(f"{live_db}_pre_restore_") == []
+
+
+def test_a_restore_from_a_storage_removed_from_settings_since_it_was_queued_is_audited(
+    ops_settings: Any, redis_cache: str, seeded_postgres: dict, live_db: str, backup_dir: Any
+) -> None:
+    """The page offered a copy in "second-region"; by the time the worker runs, that storage
+    is gone from NZILA_OPS['STORAGES']: refused before anything began, its RestoreRecord row
+    written all the same (no history document: there is no storage left to keep it in)."""
+    record = take_backup()
+    before = pg.snapshot(live_db, APP_TABLES)
+    stored = sorted(p.relative_to(backup_dir) for p in backup_dir.rglob("*"))
+    request_id = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+
+    with pytest.raises(OpsError, match="'second-region' is not a storage"):
+        run_admin_restore(request_id, "default", record.name, "second-region", "olga", "10.0.0.1")
+
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.started_by, audit.requested_from, audit.backup_name) == (
+        "failed",
+        "admin:olga",
+        "10.0.0.1",
+        record.name,
+    )
+    assert "'second-region' is not a storage" in audit.error
+    assert audit.verification == {"storage": "second-region"}
+    state = progress_store.read_progress(request_id)
+    assert state is not None and state["state"] == "failed"
+    assert "'second-region' is not a storage" in state["error"]
+    assert progress_store.running_restore("default") is None
+    # Nothing half-changed: the live database, no kept copy, and no document in the primary.
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
+    assert sorted(p.relative_to(backup_dir) for p in backup_dir.rglob("*")) == stored
