@@ -29,9 +29,6 @@ from nzila_ops.exceptions import OpsError, describe
 
 logger = logging.getLogger("nzila_ops.restore_admin")
 
-#: What the operator types to confirm, as for the restore_database command.
-CONFIRMATION_WORD = "RESTORE"
-
 
 class RestoreRefused(OpsError):
     """The restore was not started: nothing was queued and nothing changed."""
@@ -145,19 +142,16 @@ def start_admin_restore(plan: AdminRestorePlan, username: str, address: str | No
 
 def refuse(plan: AdminRestorePlan, username: str, address: str | None, reason: str) -> Any:
     """Log a refused attempt and raise RestoreRefused."""
-    log_refusal(plan, username, address, reason)
-    raise RestoreRefused(reason)
-
-
-def log_refusal(plan: AdminRestorePlan, username: str, address: str | None, reason: str) -> None:
-    """One WARNING line for a refused attempt (a wrong word, a second restore)."""
     log_refused(plan.backup, plan.database, username, address, reason)
+    raise RestoreRefused(reason)
 
 
 def log_refused(
     backup: str, database: str, username: str, address: str | None, reason: str
 ) -> None:
-    """A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
+    """One WARNING line for a refused attempt (a wrong word, a second restore).
+
+    A refusal on the page is not a RestoreRecord (nothing ran): this line is its audit, so
     it carries everything itself, whatever the host's log format: who, from where, which
     backup and database, when (UTC), and why."""
     now = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -207,7 +201,7 @@ def run_admin_restore(
         _record_refused(database, backup, storage, started_by, requested_from, reason)
         log_refused(backup, database, username, requested_from, reason)
         raise RestoreRefused(reason)
-    with progress_store.claim_heartbeat(database, request_id):
+    with progress_store.claim_heartbeat(database, request_id, progress=progress):
         progress.start()
         try:
             try:

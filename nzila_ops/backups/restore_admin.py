@@ -29,6 +29,7 @@ from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from nzila_ops.backups.confirmation import CONFIRMATION_WORD
 from nzila_ops.formats import human_size
 
 # The restore service (catalog, manifests, storages, restorers) and the progress store are
@@ -45,7 +46,7 @@ COOKIE_SALT = "nzila_ops.restore_progress"
 class RestoreForm(forms.Form):
     storage = forms.ChoiceField(label="Restore from storage")
     confirm = forms.CharField(
-        label="",  # set in __init__: it names the word, which the restore service defines
+        label=f"Type {CONFIRMATION_WORD} to restore",
         max_length=100,
         required=False,  # empty is a wrong word, with the same message
         strip=False,
@@ -53,19 +54,15 @@ class RestoreForm(forms.Form):
     )
 
     def __init__(self, data: Any, storages: list[str], initial: str) -> None:
-        from nzila_ops.backups.admin_restore_service import CONFIRMATION_WORD
-
         super().__init__(data)
         self.fields["storage"].choices = [(name, name) for name in storages]
         self.fields["storage"].initial = initial
-        self.word = CONFIRMATION_WORD
-        self.fields["confirm"].label = f"Type {self.word} to restore"
 
     def clean_confirm(self) -> str:
         word = self.cleaned_data["confirm"]
-        if word != self.word:
+        if word != CONFIRMATION_WORD:
             raise forms.ValidationError(
-                f"Type {self.word} exactly (capitals, nothing else): nothing was done."
+                f"Type {CONFIRMATION_WORD} exactly (capitals, nothing else): nothing was done."
             )
         return word
 
@@ -86,8 +83,7 @@ class RestoreFromAdminMixin:
 
     def _url(self, page: str, *args: Any) -> str:
         """A URL of this admin site (a host's own AdminSite too, not only ``admin``)."""
-        name = f"{self.opts.app_label}_{self.opts.model_name}_{page}"
-        return reverse(f"{self.admin_site.name}:{name}", args=args)
+        return reverse(f"{self.admin_site.name}:{self._restore_url_name(page)}", args=args)
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
@@ -149,7 +145,7 @@ class RestoreFromAdminMixin:
         from nzila_ops.backups import restore_progress as progress_store
         from nzila_ops.backups.admin_restore_service import (
             RestoreRefused,
-            log_refusal,
+            log_refused,
             plan_admin_restore,
             start_admin_restore,
         )
@@ -170,7 +166,8 @@ class RestoreFromAdminMixin:
         username = request.user.get_username()
         address = client_address(request)
         if not form.is_valid():
-            log_refusal(plan, username, address, _refusal_reason(form))
+            reason = _refusal_reason(form.errors)
+            log_refused(plan.backup, plan.database, username, address, reason)
             return self._render(request, record, plan, form, status=400)
         try:
             request_id = start_admin_restore(plan, username, address)
@@ -304,10 +301,10 @@ def describe_progress(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _refusal_reason(form: RestoreForm) -> str:
+def _refusal_reason(errors: Any) -> str:
     # Not the typed text itself: the log line stays one line, whatever was typed.
     reasons = {
-        "confirm": f"the confirmation was not {form.word}",
+        "confirm": f"the confirmation was not {CONFIRMATION_WORD}",
         "storage": "the storage chosen does not hold this backup",
     }
-    return "; ".join(reasons.get(name, f"{name} is invalid") for name in form.errors)
+    return "; ".join(reasons.get(name, f"{name} is invalid") for name in errors)

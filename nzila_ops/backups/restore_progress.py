@@ -12,6 +12,7 @@ CLAIM_SECONDS. The advisory lock taken by restore_database stays the last guard.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
@@ -86,14 +87,19 @@ def release_claim(database: str, request_id: str) -> None:
 
 @contextmanager
 def claim_heartbeat(
-    database: str, request_id: str, every: float = HEARTBEAT_SECONDS
+    database: str,
+    request_id: str,
+    every: float = HEARTBEAT_SECONDS,
+    progress: CacheProgress | None = None,
 ) -> Iterator[None]:
     """Keep the claim alive while the restore runs (pg_restore can be silent for minutes),
     then release it. A killed worker stops beating and its claim expires.
 
     A claim gone while the restore runs (the cache flushed, or the key evicted under memory
     pressure) is taken again at the next beat: left missing, a second restore could claim the
-    database meanwhile (the advisory lock would still refuse it, but only once it ran)."""
+    database meanwhile (the advisory lock would still refuse it, but only once it ran). So is
+    ``progress``'s state, as its worker last wrote it: left missing until the next phase, the
+    page would take the running restore for an unknown one."""
     stop = threading.Event()
 
     def beat() -> None:
@@ -106,6 +112,9 @@ def claim_heartbeat(
                     cache.touch(key, CLAIM_SECONDS)
                 elif holder is None:
                     cache.add(key, request_id, CLAIM_SECONDS)
+                if progress is not None:
+                    # add, not set: a newer state the worker writes meanwhile stays.
+                    cache.add(_progress_key(request_id), progress.written, KEEP_SECONDS)
         finally:
             cache.close()
 
@@ -175,6 +184,9 @@ class CacheProgress(Progress):
 
     def __init__(self, state: dict[str, Any]) -> None:
         self.state = state
+        #: A copy of the state as last written (the state given was): what the heartbeat
+        #: puts back if the cache loses it, read from its thread while this one writes on.
+        self.written = copy.deepcopy(state)
         self.phase_started = 0.0
         self.last_write = 0.0
 
@@ -215,3 +227,4 @@ class CacheProgress(Progress):
     def _write(self) -> None:
         self.last_write = time.monotonic()
         write_progress(self.state)
+        self.written = copy.deepcopy(self.state)

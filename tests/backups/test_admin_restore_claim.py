@@ -81,26 +81,32 @@ def _flush(prefix: str) -> None:
 
 
 def test_a_cache_flushed_mid_restore_neither_loses_the_restore_nor_frees_the_database(
-    redis_cache: str,
+    redis_cache: str, operator: Any
 ) -> None:
+    """The flush comes during a long silent phase (pg_restore writes nothing for minutes): the
+    heartbeat puts back both the claim and the progress the worker last wrote."""
     request_id, second = progress_store.new_request_id(), progress_store.new_request_id()
     assert progress_store.claim_restore("default", request_id) is None
     progress = progress_store.CacheProgress(
         progress_store.new_progress(request_id, database="default", backup="b")
     )
-    with progress_store.claim_heartbeat("default", request_id, every=0.05):
+    client = client_for(operator)
+    with progress_store.claim_heartbeat("default", request_id, every=0.05, progress=progress):
         progress.start()
-        progress.phase("fetch")
-        _flush(redis_cache)
-        progress.phase("restore")  # the worker writes on: the progress is back at once
+        progress.phase("restore")
+        _flush(redis_cache)  # and the worker writes nothing after it
 
-        state = progress_store.read_progress(request_id)
-        assert state is not None and state["state"] == "running"  # not "lost"
-        # The heartbeat takes the claim again (a bounded wait for its next beat).
+        # A bounded wait for the heartbeat's next beats, not a measure of time.
         deadline = time.monotonic() + 10
-        while progress_store.running_restore("default") != request_id:
-            assert time.monotonic() < deadline, "the heartbeat never took the claim again"
+        while (
+            progress_store.read_progress(request_id) is None
+            or progress_store.running_restore("default") != request_id
+        ):
+            assert time.monotonic() < deadline, "the heartbeat never put the restore back"
             time.sleep(0.02)
+        shown = client.get(progress_url(request_id, json=True)).json()
+        assert shown["state"] == "running"  # not "lost", nor an unknown restore (404)
+        assert [p["state"] for p in shown["phases"]] == ["pending", "running", "pending", "pending"]
         assert progress_store.claim_restore("default", second) == request_id
     assert progress_store.running_restore("default") is None
 
@@ -179,3 +185,37 @@ def test_a_restore_running_outside_the_admin_makes_the_admin_restore_fail_unchan
     assert RestoreRecord.objects.get().result == "failed"
     assert pg.snapshot(live_db, APP_TABLES) == before
     assert pg.databases_like(f"{live_db}_pre_restore_") == []
+
+
+def test_a_restore_from_a_storage_removed_from_settings_since_it_was_queued_is_audited(
+    ops_settings: Any, redis_cache: str, seeded_postgres: dict, live_db: str, backup_dir: Any
+) -> None:
+    """The page offered a copy in "second-region"; by the time the worker runs, that storage
+    is gone from NZILA_OPS['STORAGES']: refused before anything began, its RestoreRecord row
+    written all the same (no history document: there is no storage left to keep it in)."""
+    record = take_backup()
+    before = pg.snapshot(live_db, APP_TABLES)
+    stored = sorted(p.relative_to(backup_dir) for p in backup_dir.rglob("*"))
+    request_id = progress_store.new_request_id()
+    assert progress_store.claim_restore("default", request_id) is None
+
+    with pytest.raises(OpsError, match="'second-region' is not a storage"):
+        run_admin_restore(request_id, "default", record.name, "second-region", "olga", "10.0.0.1")
+
+    audit = RestoreRecord.objects.get()
+    assert (audit.result, audit.started_by, audit.requested_from, audit.backup_name) == (
+        "failed",
+        "admin:olga",
+        "10.0.0.1",
+        record.name,
+    )
+    assert "'second-region' is not a storage" in audit.error
+    assert audit.verification == {"storage": "second-region"}
+    state = progress_store.read_progress(request_id)
+    assert state is not None and state["state"] == "failed"
+    assert "'second-region' is not a storage" in state["error"]
+    assert progress_store.running_restore("default") is None
+    # Nothing half-changed: the live database, no kept copy, and no document in the primary.
+    assert pg.snapshot(live_db, APP_TABLES) == before
+    assert pg.databases_like(f"{live_db}_pre_restore_") == []
+    assert sorted(p.relative_to(backup_dir) for p in backup_dir.rglob("*")) == stored

@@ -8,10 +8,9 @@ import json
 import sys
 from typing import Any
 
+from nzila_ops.backups.confirmation import CONFIRMATION_WORD
 from nzila_ops.backups.restore import restore_database
 from nzila_ops.management.base import CONFIGURATION_CHECKS, OpsCommand, format_phases
-
-CONFIRMATION_WORD = "RESTORE"
 
 
 class Command(OpsCommand):
