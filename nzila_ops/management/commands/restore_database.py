@@ -10,7 +10,7 @@ from typing import Any
 
 from nzila_ops.backups.confirmation import CONFIRMATION_WORD
 from nzila_ops.backups.restore import restore_database
-from nzila_ops.management.base import CONFIGURATION_CHECKS, OpsCommand, format_phases
+from nzila_ops.management.base import OpsCommand, format_phases
 
 
 class Command(OpsCommand):
@@ -19,7 +19,6 @@ class Command(OpsCommand):
         "database, check every table's row count, then swap it in (the previous database is "
         "kept as <name>_pre_restore_<time>). Works when the database is gone."
     )
-    requires_system_checks = CONFIGURATION_CHECKS
 
     def add_arguments(self, parser: Any) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
