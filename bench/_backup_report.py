@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from _backup_rows import ROW_LABELS, DbResult, RowResult
-from _report import Verdict, fmt, verdicts_json
+from _report import Verdict, fmt, rss_growth_verdict, verdicts_json
 from _stages import BACKUP_STAGES, SERIAL_BACKUP_STAGES, median_stages, stage_lines
 from _startup_floor import StartupFigures
 
@@ -17,9 +17,6 @@ MB = 1024 * 1024
 # cores; bare pg_dump (row a) is not reachable once zstd needs a core of its own.
 WALL_VS_NATIVE = 1.10
 RSS_LIMIT_MB = 100.0
-# "Not growing with DB size": the bigger database may use at most this much more memory.
-RSS_GROWTH_ABS_MB = 5.0
-RSS_GROWTH_REL = 0.10
 
 
 def print_table(results: list[DbResult]) -> None:
@@ -134,27 +131,19 @@ def evaluate(results: list[DbResult]) -> list[Verdict]:
                 unit="MB",
             )
         )
-    verdicts.append(rss_growth_verdict(results))
-    return verdicts
-
-
-def rss_growth_verdict(results: list[DbResult]) -> Verdict:
-    """Compare ours' memory on the smallest and the largest database."""
-    target = "ours peak RSS not growing with DB size"
-    measured = [
+    ours_peaks = [
         (db.size_bytes, rss)
         for db in results
         if "c" in db.rows and (rss := db.rows["c"].median("tree_rss_mb")) is not None
     ]
-    if len(measured) < 2:
-        return Verdict(target, False, "needs ours results on two databases")
-    (small_size, small_rss), (big_size, big_rss) = min(measured), max(measured)
-    allowed = max(RSS_GROWTH_ABS_MB, RSS_GROWTH_REL * small_rss)
-    detail = (
-        f"{small_rss:.1f} MB @ {small_size / MB:.0f} MB DB -> {big_rss:.1f} MB @ "
-        f"{big_size / MB:.0f} MB DB (allowed +{allowed:.1f} MB)"
+    verdicts.append(
+        rss_growth_verdict(
+            ours_peaks,
+            "ours peak RSS not growing with DB size",
+            "needs ours results on two databases",
+        )
     )
-    return Verdict(target, big_rss - small_rss <= allowed, detail)
+    return verdicts
 
 
 def to_json(results: list[DbResult], verdicts: list[Verdict], runs: int) -> dict[str, Any]:

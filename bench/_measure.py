@@ -11,7 +11,10 @@ Two memory figures are taken, because neither alone answers "how much RAM did it
   concurrently running processes (a Python process streaming from a pg_dump child), but can
   miss spikes shorter than the interval. Shared pages are counted once per process, so it
   errs on the high side. It is floored at ``max_rss_mb``: a tree is never smaller than its
-  largest process.
+  largest process. A Python child that has not exec'd yet (``subprocess`` between its fork
+  and exec: the same command line as its parent) shares its parent's pages and is skipped:
+  counted, it showed a 75 MB restore as 150 MB in a sample that fell into that instant, and
+  backups start their zstd and age children from Python too.
 
 Why the command is not simply our child: at ``exec`` Linux folds the *old* address space's
 peak RSS into the new program's ``ru_maxrss``, and a child forked (or vforked) from this
@@ -34,7 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -58,26 +61,34 @@ class Measurement:
         return self.returncode == 0
 
 
+def _ppid(pid: int | str) -> int | None:
+    """The parent's pid; None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None  # exited
+    # Field 2 (comm) may contain spaces and parentheses; ppid is 2nd field after the last ')'.
+    return int(stat[stat.rindex(b")") + 2 :].split()[1])
+
+
+def parent_of(pid: int) -> int:
+    """The parent's pid; 0 when the process is gone."""
+    return _ppid(pid) or 0
+
+
 def _parent_map() -> dict[int, int]:
     """pid -> ppid for every process visible in /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # exited between listdir and open
-        # Field 2 (comm) may contain spaces and parentheses; ppid is 2nd field after the last ')'.
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
+        if entry.isdigit() and (ppid := _ppid(entry)) is not None:
+            parents[int(entry)] = ppid
     return parents
 
 
-def _descendants(root: int) -> list[int]:
+def _descendants(root: int, parents: dict[int, int]) -> list[int]:
     children: dict[int, list[int]] = {}
-    for pid, ppid in _parent_map().items():
+    for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
     found, stack = [root], [root]
     while stack:
@@ -95,21 +106,67 @@ def _rss_bytes(pid: int) -> int:
         return 0  # gone, or a zombie with no memory
 
 
-class _TreeSampler(threading.Thread):
-    """Background thread recording the peak summed RSS of a process tree."""
+def cmdline(pid: int) -> list[str]:
+    """The process's argv; [] when it is gone (or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [part.decode(errors="replace") for part in f.read().split(b"\0") if part]
+    except OSError:
+        return []
 
-    def __init__(self, root: int, interval: float) -> None:
+
+def _unexeced_fork(pid: int, parent: int) -> bool:
+    """A Python process's fork that has not exec'd yet: it shares its parent's pages."""
+    argv = cmdline(pid)
+    return bool(argv) and os.path.basename(argv[0]).startswith("python") and argv == cmdline(parent)
+
+
+def tree_rss(root: int) -> dict[int, int]:
+    """RSS in bytes of ``root`` and each live descendant, but an un-exec'd Python fork's."""
+    parents = _parent_map()
+    return {
+        pid: _rss_bytes(pid)
+        for pid in _descendants(root, parents)
+        if pid == root or not _unexeced_fork(pid, parents.get(pid, 0))
+    }
+
+
+#: What a process is (``pid``, ``root``) -> its label, for per-label peaks.
+Labeller = Callable[[int, int], str]
+
+
+class _TreeSampler(threading.Thread):
+    """Background thread recording the peak summed RSS of a process tree and, with a
+    ``label`` function, each label's peak (the highest of its processes) and what each label
+    held (summed) at the tree's peak."""
+
+    def __init__(self, root: int, interval: float, label: Labeller | None = None) -> None:
         super().__init__(daemon=True)
         self.root = root
         self.interval = interval
+        self.label = label
         self.peak_bytes = 0
+        self.by_label: dict[str, int] = {}
+        self.at_peak: dict[str, int] = {}
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            total = sum(_rss_bytes(pid) for pid in _descendants(self.root))
-            self.peak_bytes = max(self.peak_bytes, total)
+            self._sample()
             self._stop_event.wait(self.interval)
+
+    def _sample(self) -> None:
+        sizes = tree_rss(self.root)
+        now: dict[str, int] = {}
+        if self.label is not None:
+            for pid, rss in sizes.items():
+                # Labelled at every sample: a process can exec (perl -> pg_restore) between two.
+                name = self.label(pid, self.root)
+                now[name] = now.get(name, 0) + rss
+                self.by_label[name] = max(self.by_label.get(name, 0), rss)
+        total = sum(sizes.values())
+        if total > self.peak_bytes:
+            self.peak_bytes, self.at_peak = total, now
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -194,11 +251,25 @@ def run(
     stdout/stderr go to temporary files rather than pipes so that a chatty command can never
     block on a full pipe while we sit in ``wait4``.
     """
+    measurement, _ = sampled_run(command, env=env, cwd=cwd, output=output, interval=sample_interval)
+    return measurement
+
+
+def sampled_run(
+    command: str | Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    output: Path | None = None,
+    interval: float = 0.1,
+    label: Labeller | None = None,
+) -> tuple[Measurement, _TreeSampler]:
+    """``run``, and the sampler (with ``label``: its per-label peaks)."""
     argv = ["bash", "-o", "pipefail", "-c", command] if isinstance(command, str) else command
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         pid = _spawn_detached(list(argv), out, err, env, cwd)
-        sampler = _TreeSampler(pid, sample_interval)
+        sampler = _TreeSampler(pid, interval, label)
         sampler.start()
         status, rusage = _wait(pid)
         wall = time.perf_counter() - start
@@ -208,7 +279,7 @@ def run(
         stdout = out.read().decode(errors="replace")
         stderr = err.read().decode(errors="replace")
     max_rss_mb = rusage.ru_maxrss / 1024  # Linux reports KiB
-    return Measurement(
+    measurement = Measurement(
         wall_seconds=wall,
         max_rss_mb=max_rss_mb,
         tree_rss_mb=max(sampler.peak_bytes / MB, max_rss_mb),
@@ -217,6 +288,7 @@ def run(
         stderr=stderr,
         output_bytes=output.stat().st_size if output is not None and output.exists() else None,
     )
+    return measurement, sampler
 
 
 def dir_size(path: Path) -> int:

@@ -6,8 +6,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from _backup_report import RSS_GROWTH_ABS_MB, RSS_GROWTH_REL, RSS_LIMIT_MB
-from _report import Verdict, ratio_growth_verdict, verdicts_json
+from _backup_report import RSS_LIMIT_MB
+from _report import Verdict, ratio_growth_verdict, rss_growth_verdict, verdicts_json
 from _stages import RESTORE_STAGES, median_stages, stage_lines
 from _startup_floor import StartupFigures
 
@@ -93,26 +93,15 @@ def verdicts(results: list[DbRestore]) -> list[Verdict]:
             )
         )
     found.append(ratio_growth_verdict(ratios, "needs restores of two databases"))
-    found.append(rss_growth_verdict(results))
+    peaks = [(db.size_bytes, peak) for db in results if (peak := db.peak_rss_mb) is not None]
+    found.append(
+        rss_growth_verdict(
+            peaks,
+            "peak RSS of the tree not growing with database size",
+            "needs restores of two databases",
+        )
+    )
     return found
-
-
-def rss_growth_verdict(results: list[DbRestore]) -> Verdict:
-    """The peak on the largest database against that on the smallest."""
-    measured = sorted(
-        (db.size_bytes, peak) for db in results if (peak := db.peak_rss_mb) is not None
-    )
-    target = "peak RSS of the tree not growing with database size"
-    if len(measured) < 2:
-        return Verdict(target, False, "needs restores of two databases")
-    (small_size, small), (big_size, big) = measured[0], measured[-1]
-    allowed = max(RSS_GROWTH_ABS_MB, RSS_GROWTH_REL * small)
-    return Verdict(
-        target,
-        big - small <= allowed,
-        f"{small:.1f} MB @ {small_size / MB:.0f} MB DB -> {big:.1f} MB @ "
-        f"{big_size / MB:.0f} MB DB (allowed +{allowed:.1f} MB)",
-    )
 
 
 def print_summary(db: DbRestore) -> None:

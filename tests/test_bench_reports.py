@@ -1,4 +1,5 @@
-"""The backup and restore benches' reports, from made-up results (bench/, issue 16).
+"""The backup and restore benches' reports, from made-up results (bench/, issue 16), and how
+their memory sampler counts a process tree.
 
 No timing is asserted: the figures are given, and the tests check what the report makes of
 them (which targets pass, the start-up lines under the wall-time verdicts, the JSON).
@@ -6,6 +7,7 @@ them (which targets pass, the start-up lines under the wall-time verdicts, the J
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,8 +23,8 @@ from _restore_report import to_json as restore_json  # noqa: E402
 MB = 1024 * 1024
 
 
-def measured(wall: float) -> _measure.Measurement:
-    return _measure.Measurement(wall, 60.0, 90.0, 0, "", "", 30 * MB)
+def measured(wall: float, tree_rss_mb: float = 90.0) -> _measure.Measurement:
+    return _measure.Measurement(wall, 60.0, tree_rss_mb, 0, "", "", 30 * MB)
 
 
 def backup_result(size_mb: int, ours: float, native: float, floor: float | None) -> DbResult:
@@ -80,6 +82,32 @@ def test_backup_json_carries_the_start_up_figures() -> None:
     assert len(payload["targets"][0]["notes"]) == 3
 
 
+def test_backup_rss_growth_passes_within_the_allowance() -> None:
+    results = [backup_result(500, 3.0, 2.6, None), backup_result(5120, 30.0, 26.0, None)]
+    results[1].rows["c"] = RowResult("c", [measured(30.0, tree_rss_mb=98.5)])
+
+    growth = by_target(evaluate(results))["ours peak RSS not growing with DB size"]
+
+    assert growth.passed
+    assert growth.detail == ("90.0 MB @ 500 MB DB -> 98.5 MB @ 5120 MB DB (allowed +9.0 MB)")
+
+
+def test_backup_rss_growth_misses_beyond_the_allowance() -> None:
+    results = [backup_result(500, 3.0, 2.6, None), backup_result(5120, 30.0, 26.0, None)]
+    results[1].rows["c"] = RowResult("c", [measured(30.0, tree_rss_mb=99.5)])
+
+    growth = by_target(evaluate(results))["ours peak RSS not growing with DB size"]
+
+    assert not growth.passed
+
+
+def test_backup_rss_growth_needs_two_databases() -> None:
+    growth = evaluate([backup_result(500, 3.0, 2.6, None)])[-1]
+
+    assert growth.target == "ours peak RSS not growing with DB size"
+    assert (growth.passed, growth.detail) == (False, "needs ours results on two databases")
+
+
 def restored(size_mb: int, ours: float, native: float, floor: list[float]) -> DbRestore:
     phases = {"fetch": 0.5, "restore": ours - 1.2, "verify": 0.1, "swap": 0.0}
     return DbRestore(
@@ -120,6 +148,37 @@ def test_restore_ratio_of_ratios_needs_two_databases() -> None:
     assert (growth.passed, growth.detail) == (False, "needs restores of two databases")
 
 
+def test_restore_rss_growth_allows_at_least_5_mb() -> None:
+    small, large = restored(500, 4.4, 4.0, []), restored(5120, 41.0, 40.0, [])
+    small.tree_rss_mb, large.tree_rss_mb = [40.0], [45.0]
+
+    growth = by_target(verdicts([small, large]))[
+        "peak RSS of the tree not growing with database size"
+    ]
+
+    assert growth.passed
+    assert growth.detail == "40.0 MB @ 500 MB DB -> 45.0 MB @ 5120 MB DB (allowed +5.0 MB)"
+
+
+def test_restore_rss_growth_misses_beyond_the_allowance() -> None:
+    small, large = restored(500, 4.4, 4.0, []), restored(5120, 41.0, 40.0, [])
+    large.tree_rss_mb = [104.6]  # small: 95.0, allowed +9.5
+
+    growth = by_target(verdicts([small, large]))[
+        "peak RSS of the tree not growing with database size"
+    ]
+
+    assert not growth.passed
+    assert growth.detail.endswith("(allowed +9.5 MB)")
+
+
+def test_restore_rss_growth_needs_two_databases() -> None:
+    growth = verdicts([restored(500, 4.4, 4.0, [])])[-1]
+
+    assert growth.target == "peak RSS of the tree not growing with database size"
+    assert (growth.passed, growth.detail) == (False, "needs restores of two databases")
+
+
 def test_restore_start_up_lines_use_the_median_floor_and_the_phase_sum() -> None:
     found = verdicts([restored(500, 4.4, 4.0, [0.5, 0.7, 0.6])])
 
@@ -153,3 +212,28 @@ def test_restore_json_carries_the_start_up_figures() -> None:
     assert round(database["in_process"][0], 3) == 3.8
     assert round(database["start_up"]["ours_minus_floor_over_native"], 3) == 0.95
     assert payload["runs_per_row"] == 1
+
+
+# Forks without exec'ing, then both wait for stdin to close; the parent reaps its fork.
+FORK_AND_WAIT = "import os, sys\npid = os.fork()\nsys.stdin.read()\nif pid:\n    os.waitpid(pid, 0)"
+
+
+def test_the_sampler_skips_a_python_fork_that_has_not_execd() -> None:
+    # subprocess's fork between fork and exec shares its parent's pages: counted, a 75 MB
+    # process showed up as 150 MB.
+    proc = subprocess.Popen([sys.executable, "-c", FORK_AND_WAIT], stdin=subprocess.PIPE)
+    try:
+        tree: list[int] = []
+        while len(tree) < 2:  # until the fork shows up in /proc
+            assert proc.poll() is None, "the forking child exited"
+            tree = _measure._descendants(proc.pid, _measure._parent_map())
+        sampler = _measure._TreeSampler(
+            proc.pid, 1.0, label=lambda pid, root: "parent" if pid == root else "fork"
+        )
+        sampler._sample()
+
+        assert list(_measure.tree_rss(proc.pid)) == [proc.pid]
+        assert list(sampler.at_peak) == ["parent"]
+        assert sampler.peak_bytes == sampler.at_peak["parent"] > 0
+    finally:
+        proc.communicate(b"")

@@ -41,9 +41,20 @@ exit 1
 
 
 @pytest.fixture
-def big_backup(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> Iterator[dict]:
+def compression() -> str | None:
+    """The backup's COMPRESSION; None keeps the default (zstd). A test overrides it with
+    ``@pytest.mark.parametrize("compression", [...])``."""
+    return None
+
+
+@pytest.fixture
+def big_backup(
+    ops_settings: Any, seeded_postgres: dict, backup_dir: Path, compression: str | None
+) -> Iterator[dict]:
     """A backup of several age chunks (64 KiB each: the schema comes long before the last
     one), then a changed live database whose contents must survive."""
+    if compression is not None:
+        ops_settings.NZILA_OPS = {**ops_settings.NZILA_OPS, "COMPRESSION": compression}
     live = connections["default"].settings_dict["NAME"]
     with psycopg.connect(pg.conninfo(live), autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS filler")
@@ -52,11 +63,17 @@ def big_backup(ops_settings: Any, seeded_postgres: dict, backup_dir: Path) -> It
             "FROM generate_series(1, 40000) g"
         )
     call_command("backup_database", stdout=StringIO())
+    backed_up = pg.snapshot(live, APP_TABLES)
     call_command("seed_demo", vehicles=320, stdout=StringIO())
     manifest = only_manifest(backup_dir)
     obj = backup_dir / manifest["object"]["key"]
     assert obj.stat().st_size > 8 * 64 * 1024
-    yield {"live": live, "object": obj, "contents": pg.snapshot(live, APP_TABLES)}
+    yield {
+        "live": live,
+        "object": obj,
+        "backed_up": backed_up,
+        "contents": pg.snapshot(live, APP_TABLES),
+    }
     for leftover in pg.databases_like(f"{live}_"):
         pg.drop_database(leftover)
     connections["default"].close()  # a restore may have swapped the database under it
@@ -156,6 +173,25 @@ def test_the_schema_is_created_beside_the_fetch_and_the_rows_in_parallel_after_i
             "SELECT count(*) FROM pg_indexes WHERE tablename = 'deals_deal'"
         ).fetchone()
     assert indexes is not None and indexes[0] > 0
+
+
+@pytest.mark.parametrize("compression", ["gzip"])
+def test_a_gzip_backup_is_written_by_this_process_and_still_streams_its_schema(
+    big_backup: dict, settings: Any, backup_dir: Path, tmp_path: Path, schema_first: None
+) -> None:
+    # zstd -d writes a zstd backup's dump file itself (fetch_children.py); a gzip backup is
+    # decompressed here, so StreamedLoading.write feeds the file the schema's pg_restore follows.
+    assert only_manifest(backup_dir)["compression"]["algorithm"] == "gzip"
+    log = _pg_restore(settings, tmp_path, LOGGING_PG_RESTORE)
+    call_command("restore_database", "--latest", "--no-input", stdout=StringIO())
+    [streamed] = _streamed_runs(log)
+    assert "--section=data" not in streamed
+    [finished] = [run for run in log.read_text().splitlines() if ".pgdump" in run]
+    assert "--section=data --section=post-data" in finished
+    live = big_backup["live"]
+    with psycopg.connect(pg.conninfo(live)) as conn:
+        assert conn.execute("SELECT count(*) FROM filler").fetchone() == (40000,)
+    assert pg.snapshot(live, APP_TABLES) == big_backup["backed_up"]
 
 
 def test_a_scratch_database_that_cannot_be_created_fails_the_restore_in_one_line(

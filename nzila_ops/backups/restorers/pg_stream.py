@@ -54,9 +54,10 @@ class _Follower(threading.Thread):
     """Copies the dump file into pg_restore's stdin as it grows, until pg_restore stops
     reading (it needs only the table of contents), the fetch has ended, or ``end(stop=True)``.
 
-    The file's size says how far it has grown: the fetch's child processes write it directly
-    (fetch_children.py), so it is looked at every POLL_SECONDS, and at once when this process
-    wrote to it itself (``grew``).
+    The file's size says how far it has grown, looked at every POLL_SECONDS: whoever writes it
+    (the fetch's child processes, fetch_children.py, or this process for a gzip backup), the
+    follower needs no word from them. What this process's file object still buffers comes at
+    its next write or when finish() closes it, before ``end()``.
 
     Its writes never block for long: a pg_restore that stopped reading without exiting (or a
     child of it holding the pipe) must not keep the restore from cleaning up."""
@@ -67,21 +68,14 @@ class _Follower(threading.Thread):
         super().__init__(name="nzila-pre-data", daemon=True)
         self.stdin = stdin
         self.fd = os.open(raw, os.O_RDONLY)
-        self.ended = False  # no more bytes will come
+        self.ended = threading.Event()  # no more bytes will come
         self.stopped = False
-        self.changed = threading.Condition()
         #: When pg_restore closed its end: about when the schema was done.
         self.reader_gone_at: float | None = None
 
-    def grew(self) -> None:
-        with self.changed:
-            self.changed.notify()
-
     def end(self, stop: bool = False) -> None:
-        with self.changed:
-            self.ended = True
-            self.stopped = self.stopped or stop
-            self.changed.notify()
+        self.stopped = self.stopped or stop
+        self.ended.set()
 
     def run(self) -> None:
         pipe = self.stdin.fileno()
@@ -89,14 +83,14 @@ class _Follower(threading.Thread):
         try:
             os.set_blocking(pipe, False)
             while True:
-                with self.changed:
-                    # Read after `ended`: once it is set, the size is final.
-                    while not self.ended and offset >= os.fstat(self.fd).st_size:
-                        self.changed.wait(self.POLL_SECONDS)
-                    written = os.fstat(self.fd).st_size
-                    if offset >= written or self.stopped:
-                        return  # all of it was fed, or the restore is being stopped
-                    size = min(written - offset, FETCH_CHUNK_SIZE)
+                ended = self.ended.is_set()  # before the size: once it is set, the size is final
+                written = os.fstat(self.fd).st_size
+                if self.stopped or (ended and offset >= written):
+                    return  # the restore is being stopped, or all of it was fed
+                if offset >= written:
+                    self.ended.wait(self.POLL_SECONDS)
+                    continue
+                size = min(written - offset, FETCH_CHUNK_SIZE)
                 data = memoryview(os.pread(self.fd, size, offset))
                 while data:
                     if self.stopped:
@@ -160,13 +154,6 @@ class StreamedLoading(Loading):
         enlarge_pipe(self.process.stdin)
         self._follower = _Follower(self.raw, self.process.stdin)  # type: ignore[arg-type]
         self._follower.start()
-
-    def write(self, data: bytes) -> int | None:
-        written = self.file.write(data)
-        self.file.flush()  # for the follower to read it
-        if self._follower is not None:
-            self._follower.grew()
-        return written
 
     def finish(self) -> None:
         self.file.close()
