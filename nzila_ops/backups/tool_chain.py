@@ -33,6 +33,7 @@ from typing import IO, BinaryIO
 from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor
 from nzila_ops.backups.streams import FETCH_CHUNK_SIZE, HashingWriter, Writable, enlarge_pipe
 from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.tool_errors import tool_error
 from nzila_ops.exceptions import OpsError
 
 logger = logging.getLogger("nzila_ops.backups")
@@ -267,16 +268,12 @@ class _Children:
             return None
         causes = [entry for entry in failed if entry[1].returncode != -signal.SIGPIPE]
         tool, process, stderr = (causes or failed)[0]
-        stderr.seek(0)
-        lines = [line.strip() for line in stderr.read().decode(errors="replace").splitlines()]
-        lines = [line for line in lines if line]
         code = process.returncode or 0
-        if lines:
-            why = lines[-1]
-        elif code < 0:
+        stderr.seek(0)
+        if code < 0 and not stderr.read().strip():
             why = f"killed by signal {-code} ({signal.Signals(-code).name})"
         else:
-            why = f"exit status {code}"
+            why = tool_error(stderr, code, tool.name)
         what = {"compress": "compression", "encrypt": "encryption"}.get(tool.stage, tool.stage)
         return f"the {tool.name} {what} process failed: {why}"
 

@@ -4,6 +4,7 @@ nothing behind, and without the age CLI the backup encrypts in this process inst
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -16,6 +17,9 @@ from django.db import connections
 
 from nzila_ops.backups.catalog import list_backups
 from nzila_ops.backups.restore import restore_database
+from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.tool_chain import age_tool, stream_through_children
+from nzila_ops.exceptions import OpsError
 from nzila_ops.models import BackupRecord
 from tests.backups.helpers import only_manifest, recover_by_hand, stored_files
 from tests.support import pg
@@ -71,7 +75,7 @@ def test_the_children_write_a_backup_that_age_zstd_and_pg_restore_read(
         pytest.param(
             "age",
             'echo "age: error: write failed: no space left" >&2\nexit 1',
-            "the age encryption process failed: age: error: write failed: no space left",
+            "the age encryption process failed: write failed: no space left",
             id="age-dying",
         ),
         # The OOM killer's way: no message, signal 9. age then sees a short input and succeeds.
@@ -97,6 +101,26 @@ def test_a_child_dying_mid_stream_fails_the_backup_in_one_line(
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     assert backup_fails() == message
     assert_nothing_left(backup_dir)
+
+
+@pytest.mark.skipif(shutil.which("age") is None, reason="needs the age CLI")
+def test_age_refusing_a_recipient_names_the_cause_not_its_closing_boilerplate() -> None:
+    # The real age ends every error with "age: report unexpected or unhelpful errors at ...".
+    with pytest.raises(OpsError) as caught:
+        stream_through_children(
+            io.BytesIO(b"dump" * 50_000),
+            io.BytesIO(),
+            [age_tool(["age1malformed"])],  # type: ignore[list-item]
+            None,
+            lambda count: None,
+            StageTimes(),
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        'the age encryption process failed: malformed recipient "age1malformed"'
+    ), message
+    assert "report" not in message and "\n" not in message
+    assert [c.comm for c in children() if c.comm in PIPELINE_TOOLS] == []
 
 
 def test_without_the_age_cli_the_backup_encrypts_in_process(
