@@ -75,12 +75,19 @@ def unpack_into_file(
         zstd_stderr = stack.enter_context(tempfile.TemporaryFile())
         output.flush()
         plaintext = decryptor.process.stdout if decryptor else subprocess.PIPE
-        decompressor = subprocess.Popen(
-            [zstd, "-d", "-q", "-c", "--no-progress"],
-            stdin=plaintext,
-            stdout=output.fileno(),
-            stderr=zstd_stderr,
-        )
+        try:
+            decompressor = subprocess.Popen(
+                [zstd, "-d", "-q", "-c", "--no-progress"],
+                stdin=plaintext,
+                stdout=output.fileno(),
+                stderr=zstd_stderr,
+            )
+        except OSError:
+            # A zstd on PATH that cannot run (a bad shebang, no exec permission): nothing has
+            # been read yet, so the caller can still do it all in this process.
+            if decryptor is not None:
+                decryptor.stop()
+            return None
         if decryptor is not None:
             # zstd holds the read end now: if it dies, age's next write fails and it stops.
             with suppress(OSError):

@@ -153,3 +153,28 @@ def test_without_the_age_cli_the_backup_encrypts_in_process(
         assert outcome.verification and outcome.target == name
     finally:
         pg.drop_database(name)
+
+
+def test_a_restore_with_a_zstd_that_cannot_start_fetches_in_this_process(
+    ops_settings: Any,
+    seeded_postgres: dict[str, int],
+    backup_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call_command("backup_database")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "zstd").write_text("#!/nonexistent/interpreter\n")  # the kernel refuses it
+    (bin_dir / "zstd").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    name = f"{connections['default'].settings_dict['NAME']}_nozstd"
+    try:
+        outcome = restore_database(latest=True, target=name)
+        assert outcome.verification and outcome.target == name
+        source = connections["default"].settings_dict["NAME"]
+        assert pg.snapshot(name, ["deals_deal"]) == pg.snapshot(source, ["deals_deal"])
+    finally:
+        pg.drop_database(name)
+    assert [c.comm for c in children() if c.comm in PIPELINE_TOOLS] == []
+    assert all(child.state != "Z" for child in children())
