@@ -99,6 +99,15 @@ class GzipDecompressor:
         return output
 
 
+def zstd_threads(threads: int) -> int:
+    """The zstd worker threads for COMPRESSION_THREADS ``threads``; -1 (any negative) is
+    "auto", resolved here for the in-process compressor and the zstd child alike."""
+    if threads < 0:
+        # pg_dump and its server backend keep about one core busy; the rest compresses.
+        return max(1, (os.cpu_count() or 2) // 2)
+    return threads
+
+
 @dataclass(frozen=True)
 class Codec:
     name: str
@@ -118,9 +127,7 @@ class Codec:
     def compressor(self, level: int | None = None, threads: int = 0) -> Compressor:
         level = self.check_level(level)
         if self.name == "zstd":
-            if threads < 0:
-                # pg_dump and its server backend keep about one core busy; the rest compresses.
-                threads = max(1, (os.cpu_count() or 2) // 2)
+            threads = zstd_threads(threads)
             options = {"threads": threads, "write_checksum": True}
             if threads:
                 # Small jobs keep memory at a few MiB per worker (the default is 4 windows,

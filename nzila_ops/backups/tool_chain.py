@@ -30,7 +30,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
-from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor
+from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor, zstd_threads
 from nzila_ops.backups.streams import FETCH_CHUNK_SIZE, HashingWriter, Writable, enlarge_pipe
 from nzila_ops.backups.timing import StageTimes
 from nzila_ops.backups.tool_errors import tool_error
@@ -66,9 +66,7 @@ def zstd_tool(level: int, threads: int) -> Tool | None:
         argv = [path, "--ultra", f"-{level}"]
     else:
         argv = [path, f"-{level or 3}"]  # 0 is zstd's default level, 3, in python-zstandard too
-    if threads < 0:
-        # pg_dump and its server backend keep about one core busy; the rest compresses.
-        threads = max(1, (os.cpu_count() or 2) // 2)
+    threads = zstd_threads(threads)
     if threads <= 1:
         # The child is already beside this process and pg_dump: one worker thread (-T1)
         # would only add a thread of I/O, for ~20 % more CPU and 3 MB more memory.
