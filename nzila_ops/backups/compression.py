@@ -13,6 +13,7 @@ Decompression uses ``compression.zstd`` (the standard library from Python 3.14, 
 from __future__ import annotations
 
 import os
+import shutil
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -97,6 +98,12 @@ class GzipDecompressor:
         output = self._zlib.decompress(pending + data if pending else data, max_length)
         self._full = len(output) == max_length
         return output
+
+
+def zstd_cli() -> str | None:
+    """The ``zstd`` command's path, or None where it is not installed (then this process
+    compresses and decompresses with python-zstandard)."""
+    return shutil.which("zstd")
 
 
 def zstd_threads(threads: int) -> int:

@@ -30,9 +30,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
-from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor, zstd_threads
+from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor, zstd_cli, zstd_threads
 from nzila_ops.backups.streams import FETCH_CHUNK_SIZE, HashingWriter, Writable, enlarge_pipe
-from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.timing import StageTimes, wait_counting_cpu
 from nzila_ops.backups.tool_errors import tool_error
 from nzila_ops.exceptions import OpsError
 
@@ -57,7 +57,7 @@ class Tool:
 def zstd_tool(level: int, threads: int) -> Tool | None:
     """``zstd`` at ``level`` with ``threads`` workers (as Codec.compressor takes them), or None
     when the CLI is not installed."""
-    path = shutil.which("zstd")
+    path = zstd_cli()
     if path is None:
         return None
     if level < 0:
@@ -190,7 +190,6 @@ class _Children:
         self.tools = list(tools)
         self.processes: list[subprocess.Popen[bytes]] = []
         self.stderrs: list[IO[bytes]] = []
-        self.cpu_seconds: dict[str, float] = {}
         try:
             stdin: int | IO[bytes] = subprocess.PIPE
             for tool in self.tools:
@@ -221,16 +220,11 @@ class _Children:
     def stdout(self) -> IO[bytes]:
         return self.processes[-1].stdout  # type: ignore[return-value]
 
-    def wait(self) -> None:
-        """Wait for every child, recording its CPU time under its stage."""
+    def wait(self, times: StageTimes) -> None:
+        """Wait for every child, adding its CPU time to ``times`` under its stage."""
         for tool, process in zip(self.tools, self.processes, strict=False):
-            if process.returncode is not None:
-                continue
-            # wait4, not Popen.wait: the child's own CPU time, whatever else this process runs.
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-            seconds = usage.ru_utime + usage.ru_stime
-            self.cpu_seconds[tool.stage] = self.cpu_seconds.get(tool.stage, 0.0) + seconds
+            if process.returncode is None:
+                wait_counting_cpu(process, times, tool.stage)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -304,7 +298,7 @@ def stream_through_children(
                 break
             hashing.write(chunk)
             on_raw_bytes(feeder.count)
-        children.wait()
+        children.wait(times)
         failure = children.failure()
         if failure is None:
             feeder.join()
@@ -316,8 +310,6 @@ def stream_through_children(
         children.close(feeding=feeder.is_alive())  # not joined either, for the same reason
         raise
     children.close(feeding=feeder.is_alive())
-    for stage, seconds in children.cpu_seconds.items():
-        times.add(stage, seconds)
     if feeder.error is not None:
         raise feeder.error
     if failure is not None:
