@@ -103,6 +103,39 @@ def test_a_child_dying_mid_stream_fails_the_backup_in_one_line(
     assert_nothing_left(backup_dir)
 
 
+@pytest.mark.parametrize("tool", ["zstd", "age"])
+def test_a_child_that_cannot_start_fails_the_backup_in_one_line(
+    ops_settings: Any,
+    seeded_postgres: dict[str, int],
+    backup_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tool: str,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / tool).write_text("#!/nonexistent/interpreter\n")  # the kernel refuses it
+    (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert backup_fails() == f"cannot start {tool}: No such file or directory"
+    assert_nothing_left(backup_dir)
+
+
+def test_a_first_child_that_stops_reading_early_fails_the_backup_in_one_line(
+    ops_settings: Any,
+    seeded_postgres: dict[str, int],
+    backup_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # More dump than the pipe into zstd holds (1 MiB), so its early exit breaks the feed.
+    pg.add_incompressible_rows(3)
+    fake_tool(tmp_path / "bin", "zstd", "head -c 1000 >/dev/null\nexit 0")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    assert backup_fails() == "the zstd process stopped reading the dump"
+    assert_nothing_left(backup_dir)
+
+
 @pytest.mark.skipif(shutil.which("age") is None, reason="needs the age CLI")
 def test_age_refusing_a_recipient_names_the_cause_not_its_closing_boilerplate() -> None:
     # The real age ends every error with "age: report unexpected or unhelpful errors at ...".
