@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from nzila_ops.backups.streams import (
     Writable,
     enlarge_pipe,
 )
-from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.timing import StageTimes, wait_counting_cpu
 from nzila_ops.exceptions import OpsError
 
 #: The child's exit status when pyrage rejected the stream (bad tag, truncation, bad header).
@@ -209,23 +208,19 @@ def decrypt_into(
     the same checks. ``times`` gets stage "decrypt": the child's CPU time (its own core,
     beside this process), or in this process the time spent inside pyrage."""
     times = times or StageTimes()
-    before = _children_cpu_seconds()
     child = start_child(identities)
     if child is None:
         _decrypt_here(reader, sink, identities, on_bytes, times)
     else:
-        _decrypt_in_child(child, reader, sink, on_bytes)
-        # The child has been waited for: its CPU time is now in RUSAGE_CHILDREN.
-        times.add("decrypt", _children_cpu_seconds() - before)
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+        _decrypt_in_child(child, reader, sink, on_bytes, times)
 
 
 def _decrypt_in_child(
-    child: Child, reader: HashingReader, sink: Writable, on_bytes: Callable[[int], None]
+    child: Child,
+    reader: HashingReader,
+    sink: Writable,
+    on_bytes: Callable[[int], None],
+    times: StageTimes,
 ) -> None:
     process = child.process
     feeder = Feeder(reader, process.stdin)  # type: ignore[arg-type]
@@ -234,7 +229,7 @@ def _decrypt_in_child(
         while chunk := process.stdout.read(FETCH_CHUNK_SIZE):  # type: ignore[union-attr]
             sink.write(chunk)
             on_bytes(reader.count)
-        returncode = process.wait()
+        returncode = wait_counting_cpu(process, times, "decrypt")
         feeder.join()
     except BaseException as exc:
         child.stop()  # the feeder then fails its next write and stops

@@ -13,6 +13,7 @@ Decompression uses ``compression.zstd`` (the standard library from Python 3.14, 
 from __future__ import annotations
 
 import os
+import shutil
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -99,6 +100,21 @@ class GzipDecompressor:
         return output
 
 
+def zstd_cli() -> str | None:
+    """The ``zstd`` command's path, or None where it is not installed (then this process
+    compresses and decompresses with python-zstandard)."""
+    return shutil.which("zstd")
+
+
+def zstd_threads(threads: int) -> int:
+    """The zstd worker threads for COMPRESSION_THREADS ``threads``; -1 (any negative) is
+    "auto", resolved here for the in-process compressor and the zstd child alike."""
+    if threads < 0:
+        # pg_dump and its server backend keep about one core busy; the rest compresses.
+        return max(1, (os.cpu_count() or 2) // 2)
+    return threads
+
+
 @dataclass(frozen=True)
 class Codec:
     name: str
@@ -118,9 +134,7 @@ class Codec:
     def compressor(self, level: int | None = None, threads: int = 0) -> Compressor:
         level = self.check_level(level)
         if self.name == "zstd":
-            if threads < 0:
-                # pg_dump and its server backend keep about one core busy; the rest compresses.
-                threads = max(1, (os.cpu_count() or 2) // 2)
+            threads = zstd_threads(threads)
             options = {"threads": threads, "write_checksum": True}
             if threads:
                 # Small jobs keep memory at a few MiB per worker (the default is 4 windows,

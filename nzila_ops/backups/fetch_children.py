@@ -18,7 +18,6 @@ input; zstd failing to write (a full disk) is not, and says so.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -28,8 +27,9 @@ from typing import IO, BinaryIO
 from pyrage import x25519
 
 from nzila_ops.backups.age_process import AgeRejected, Feeder, age_failure, start_child
+from nzila_ops.backups.compression import zstd_cli
 from nzila_ops.backups.streams import HashingReader, enlarge_pipe
-from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.timing import StageTimes, wait_counting_cpu
 from nzila_ops.exceptions import OpsError
 
 #: How often the progress display hears how far the download is, in seconds.
@@ -42,10 +42,6 @@ _WRITE_FAILURES = ("write error", "no space left", "cannot write", "read-only fi
 
 class ZstdRejected(Exception):
     """``zstd -d`` refused its input: a corrupt or truncated zstd stream."""
-
-
-def zstd_cli() -> str | None:
-    return shutil.which("zstd")
 
 
 def unpack_into_file(
@@ -75,12 +71,19 @@ def unpack_into_file(
         zstd_stderr = stack.enter_context(tempfile.TemporaryFile())
         output.flush()
         plaintext = decryptor.process.stdout if decryptor else subprocess.PIPE
-        decompressor = subprocess.Popen(
-            [zstd, "-d", "-q", "-c", "--no-progress"],
-            stdin=plaintext,
-            stdout=output.fileno(),
-            stderr=zstd_stderr,
-        )
+        try:
+            decompressor = subprocess.Popen(
+                [zstd, "-d", "-q", "-c", "--no-progress"],
+                stdin=plaintext,
+                stdout=output.fileno(),
+                stderr=zstd_stderr,
+            )
+        except OSError:
+            # A zstd on PATH that cannot run (a bad shebang, no exec permission): nothing has
+            # been read yet, so the caller can still do it all in this process.
+            if decryptor is not None:
+                decryptor.stop()
+            return None
         if decryptor is not None:
             # zstd holds the read end now: if it dies, age's next write fails and it stops.
             with suppress(OSError):
@@ -93,8 +96,8 @@ def unpack_into_file(
             while feeder.is_alive():
                 feeder.join(PROGRESS_INTERVAL)
                 on_bytes(reader.count)
-            decrypted = _wait(decryptor.process, times, "decrypt") if decryptor else 0
-            decompressed = _wait(decompressor, times, "decompress")
+            decrypted = wait_counting_cpu(decryptor.process, times, "decrypt") if decryptor else 0
+            decompressed = wait_counting_cpu(decompressor, times, "decompress")
         except BaseException as exc:
             for process in (decompressor, decryptor.process if decryptor else None):
                 if process is not None and process.returncode is None:
@@ -120,15 +123,6 @@ def unpack_into_file(
             raise zstd_failed
         on_bytes(reader.count)
         return os.fstat(output.fileno()).st_size
-
-
-def _wait(process: subprocess.Popen[bytes], times: StageTimes, stage: str) -> int:
-    """Wait for ``process``, adding its CPU seconds (its own core, beside this process) to
-    ``stage``; its exit status."""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    times.add(stage, usage.ru_utime + usage.ru_stime)
-    return process.returncode
 
 
 def _zstd_failure(stderr: IO[bytes], returncode: int) -> Exception:

@@ -8,6 +8,8 @@ busy time, so the figures of overlapping stages add up to more than the wall tim
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 
@@ -27,3 +29,15 @@ class StageTimes:
 
     def rounded(self) -> dict[str, float]:
         return {stage: round(max(seconds, 0.0), 3) for stage, seconds in self.seconds.items()}
+
+
+def wait_counting_cpu(process: subprocess.Popen[bytes], times: StageTimes, stage: str) -> int:
+    """Wait for the child ``process``, adding its CPU seconds (its own core, beside this
+    process) to ``stage``; its exit status.
+
+    wait4, not Popen.wait and a RUSAGE_CHILDREN difference: the CPU time of this child alone,
+    whatever other children this process reaps meanwhile."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    times.add(stage, usage.ru_utime + usage.ru_stime)
+    return process.returncode

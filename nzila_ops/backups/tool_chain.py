@@ -30,9 +30,10 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
-from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor
+from nzila_ops.backups.compression import ZSTD_JOB_SIZE, Compressor, zstd_cli, zstd_threads
 from nzila_ops.backups.streams import FETCH_CHUNK_SIZE, HashingWriter, Writable, enlarge_pipe
-from nzila_ops.backups.timing import StageTimes
+from nzila_ops.backups.timing import StageTimes, wait_counting_cpu
+from nzila_ops.backups.tool_errors import tool_error
 from nzila_ops.exceptions import OpsError
 
 logger = logging.getLogger("nzila_ops.backups")
@@ -56,7 +57,7 @@ class Tool:
 def zstd_tool(level: int, threads: int) -> Tool | None:
     """``zstd`` at ``level`` with ``threads`` workers (as Codec.compressor takes them), or None
     when the CLI is not installed."""
-    path = shutil.which("zstd")
+    path = zstd_cli()
     if path is None:
         return None
     if level < 0:
@@ -65,9 +66,7 @@ def zstd_tool(level: int, threads: int) -> Tool | None:
         argv = [path, "--ultra", f"-{level}"]
     else:
         argv = [path, f"-{level or 3}"]  # 0 is zstd's default level, 3, in python-zstandard too
-    if threads < 0:
-        # pg_dump and its server backend keep about one core busy; the rest compresses.
-        threads = max(1, (os.cpu_count() or 2) // 2)
+    threads = zstd_threads(threads)
     if threads <= 1:
         # The child is already beside this process and pg_dump: one worker thread (-T1)
         # would only add a thread of I/O, for ~20 % more CPU and 3 MB more memory.
@@ -191,7 +190,6 @@ class _Children:
         self.tools = list(tools)
         self.processes: list[subprocess.Popen[bytes]] = []
         self.stderrs: list[IO[bytes]] = []
-        self.cpu_seconds: dict[str, float] = {}
         try:
             stdin: int | IO[bytes] = subprocess.PIPE
             for tool in self.tools:
@@ -222,16 +220,11 @@ class _Children:
     def stdout(self) -> IO[bytes]:
         return self.processes[-1].stdout  # type: ignore[return-value]
 
-    def wait(self) -> None:
-        """Wait for every child, recording its CPU time under its stage."""
+    def wait(self, times: StageTimes) -> None:
+        """Wait for every child, adding its CPU time to ``times`` under its stage."""
         for tool, process in zip(self.tools, self.processes, strict=False):
-            if process.returncode is not None:
-                continue
-            # wait4, not Popen.wait: the child's own CPU time, whatever else this process runs.
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-            seconds = usage.ru_utime + usage.ru_stime
-            self.cpu_seconds[tool.stage] = self.cpu_seconds.get(tool.stage, 0.0) + seconds
+            if process.returncode is None:
+                wait_counting_cpu(process, times, tool.stage)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -267,16 +260,12 @@ class _Children:
             return None
         causes = [entry for entry in failed if entry[1].returncode != -signal.SIGPIPE]
         tool, process, stderr = (causes or failed)[0]
-        stderr.seek(0)
-        lines = [line.strip() for line in stderr.read().decode(errors="replace").splitlines()]
-        lines = [line for line in lines if line]
         code = process.returncode or 0
-        if lines:
-            why = lines[-1]
-        elif code < 0:
+        stderr.seek(0)
+        if code < 0 and not stderr.read().strip():
             why = f"killed by signal {-code} ({signal.Signals(-code).name})"
         else:
-            why = f"exit status {code}"
+            why = tool_error(stderr, code, tool.name)
         what = {"compress": "compression", "encrypt": "encryption"}.get(tool.stage, tool.stage)
         return f"the {tool.name} {what} process failed: {why}"
 
@@ -309,7 +298,7 @@ def stream_through_children(
                 break
             hashing.write(chunk)
             on_raw_bytes(feeder.count)
-        children.wait()
+        children.wait(times)
         failure = children.failure()
         if failure is None:
             feeder.join()
@@ -321,8 +310,6 @@ def stream_through_children(
         children.close(feeding=feeder.is_alive())  # not joined either, for the same reason
         raise
     children.close(feeding=feeder.is_alive())
-    for stage, seconds in children.cpu_seconds.items():
-        times.add(stage, seconds)
     if feeder.error is not None:
         raise feeder.error
     if failure is not None:

@@ -134,6 +134,28 @@ def test_without_a_decryption_child_nothing_is_read(
     assert no_children_left()
 
 
+def unrunnable_zstd(bin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``zstd`` first on PATH that the kernel refuses to start: its interpreter is missing."""
+    bin_dir.mkdir()
+    (bin_dir / "zstd").write_text("#!/nonexistent/interpreter\n")
+    (bin_dir / "zstd").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("is_encrypted", [True, False], ids=["age + zstd", "zstd"])
+def test_a_zstd_that_cannot_start_reads_nothing_and_leaves_no_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, is_encrypted: bool
+) -> None:
+    unrunnable_zstd(tmp_path / "bin", monkeypatch)
+    stored = encrypted(compressed()) if is_encrypted else compressed()
+    size, reader, _, progress = run(
+        stored, tmp_path / "raw.dump", [IDENTITY] if is_encrypted else None
+    )
+    assert size is None
+    assert reader.count == 0 and progress == []  # the caller can still do it all itself
+    assert no_children_left()
+
+
 def test_a_source_that_fails_mid_way_raises_its_own_error(tmp_path: Path) -> None:
     class Cut(io.BytesIO):
         def read(self, size: int = -1) -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from nzila_ops.backups.tool_errors import tool_error  # noqa: F401 - re-exported for its callers
 from nzila_ops.backups.workdir import work_directory
 from nzila_ops.exceptions import DatabaseUnreachable, DumpError
 
@@ -46,18 +47,6 @@ def parse_version(text: str) -> tuple[int, int]:
 def server_version_text(version_num: int) -> str:
     # 150020 -> "15.20"; versions 10+ encode major * 10000 + minor.
     return f"{version_num // 10000}.{version_num % 10000}"
-
-
-def tool_error(stderr: Any, returncode: int, tool: str) -> str:
-    """One line from a failed client tool's stderr (a file): its first error, without the
-    tool's own prefix; later errors are usually consequences of the first."""
-    stderr.seek(0)
-    lines = [line.strip() for line in stderr.read().decode(errors="replace").splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
-        return f"exit status {returncode}"
-    errors = [line for line in lines if "error" in line.lower()]
-    return re.sub(rf"^{tool}:\s*(error:\s*)?", "", (errors or lines)[0])
 
 
 def _escape_pgpass(value: str) -> str:
