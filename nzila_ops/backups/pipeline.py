@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pyrage
 from pyrage import x25519
 
-from nzila_ops.backups.compression import Compressor
+from nzila_ops.backups.compression import get_codec
 from nzila_ops.backups.streams import (
     CHUNK_SIZE,
     CompressingReader,
@@ -23,7 +23,7 @@ from nzila_ops.backups.streams import (
     Writable,
 )
 from nzila_ops.backups.timing import StageTimes
-from nzila_ops.backups.tool_chain import Tool, stream_through_children
+from nzila_ops.backups.tool_chain import backup_tools, stream_through_children
 
 
 @dataclass(frozen=True)
@@ -66,26 +66,33 @@ class _Elapsed:
 def stream_backup(
     source: BinaryIO,
     sink: Writable,
-    compressor: Compressor | None,
+    compression: str,
+    level: int,
+    threads: int,
     recipients: list[x25519.Recipient],
     on_raw_bytes: Callable[[int], None] = lambda count: None,
-    tools: Sequence[Tool] = (),
 ) -> StreamResult:
-    """Compress (and, with recipients, age-encrypt) ``source`` into ``sink``.
+    """Compress ``source`` with ``compression`` at ``level`` (and, with recipients,
+    age-encrypt it) into ``sink``.
 
-    With ``tools`` (tool_chain.backup_tools), the steps they name run in child processes
-    (``compressor`` is then None when zstd is one of them); otherwise all in this process.
+    Where the zstd and age CLIs are there, those steps run in child processes
+    (tool_chain.backup_tools decides which); otherwise in this process, the same format.
     Returns the raw size read, the size and SHA-256 of exactly the bytes written to ``sink``,
     and the seconds spent in each stage.
     """
     times = StageTimes()
+    tools = backup_tools(compression, level, threads, [str(r) for r in recipients])
+    compressor = (
+        None
+        if any(tool.stage == "compress" for tool in tools)
+        else get_codec(compression).compressor(level, threads)
+    )
     if tools:
         raw_size, stored = stream_through_children(
             source, sink, tools, compressor, on_raw_bytes, times
         )
         return StreamResult(raw_size, stored.count, stored.hexdigest(), times.rounded())
-    if compressor is None:
-        raise ValueError("a compressor is needed when no child process compresses")
+    assert compressor is not None  # no child compresses, so this process does
     prefetch = PrefetchReader(source, times=times)
     try:
         counted = CountingReader(prefetch, on_raw_bytes)

@@ -35,7 +35,6 @@ from nzila_ops.backups.manifest import (
 )
 from nzila_ops.backups.pipeline import StreamResult, stream_backup
 from nzila_ops.backups.storages import BackupStorage, get_storage
-from nzila_ops.backups.tool_chain import backup_tools
 from nzila_ops.conf import BACKUP_TYPES, get_config
 from nzila_ops.events import backup_component, severity_for
 from nzila_ops.exceptions import BackupError, InvalidArgument, OpsError, describe
@@ -215,18 +214,16 @@ def run_backup(
             progress.phase("dump")
             wrote = True
             writer = plan.storage.open_writer(plan.object_key)
-            codec = get_codec(plan.compression)
-            level = codec.check_level(plan.compression_level)
             threads = get_config()["COMPRESSION_THREADS"]
-            tools = backup_tools(plan.compression, level, threads, plan.recipients)
-            compressor = (
-                None
-                if any(tool.stage == "compress" for tool in tools)
-                else codec.compressor(level, threads)
-            )
             with plan.engine.open_dump() as (source, dump):
                 stream = stream_backup(
-                    source, writer, compressor, recipients, progress.advance, tools
+                    source,
+                    writer,
+                    plan.compression,
+                    plan.compression_level,  # checked by plan_backup
+                    threads,
+                    recipients,
+                    progress.advance,
                 )
             progress.phase("upload")
             committing = time.perf_counter()
