@@ -29,7 +29,7 @@ from typing import Any
 from celery import signals
 
 from nzila_ops.conf import get_config
-from nzila_ops.redis_urls import is_redis_url
+from nzila_ops.redis_urls import broker_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +72,7 @@ def redis_url() -> str | None:
     url = get_config()["METRICS"]["REDIS_URL"]
     if url:
         return str(url)
-    from celery import current_app
-    from django.conf import settings
-
-    broker = str(
-        current_app.conf.broker_write_url
-        or current_app.conf.broker_url
-        or getattr(settings, "CELERY_BROKER_URL", None)
-        or "redis://127.0.0.1:6379/0"
-    )
-    return broker if is_redis_url(broker) else None
+    return broker_redis_url()
 
 
 def warn_no_redis() -> None:
