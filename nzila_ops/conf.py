@@ -157,7 +157,18 @@ def _complete_section(section: str, given: Any) -> dict[str, Any]:
     return {**DEFAULTS[section], **given}
 
 
+# The settings the config, or what is built from it, depends on: the default health checks
+# follow DATABASES, and have a `redis` check only when the broker or the cache is a Redis.
+CONFIG_SETTINGS = (
+    "NZILA_OPS",
+    "DATABASES",
+    "CELERY_BROKER_URL",
+    "CELERY_BROKER_WRITE_URL",
+    "CACHES",
+)
+
+
 @receiver(setting_changed)
 def _clear_config_cache(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("NZILA_OPS", "DATABASES"):
+    if setting in CONFIG_SETTINGS:
         get_config.cache_clear()

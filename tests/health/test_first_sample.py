@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from nzila_ops.health.base import CheckResult, Status
 from nzila_ops.health.uptime import record_sample, uptime
@@ -87,14 +88,34 @@ def test_the_status_page_and_metrics_show_an_unconfirmed_component_unknown(
     settings: Any,
 ) -> None:
     from nzila_ops.sla.status import status_document
+    from tests.observability.metrics_scrape import key, scrape
 
     settings.NZILA_OPS = {
         **settings.NZILA_OPS,
         "SLA": {"PUBLIC_COMPONENTS": {"payments_api": "Payments"}, "STATUS_CACHE_SECONDS": 0},
-    }
+        # The scrape exports configured checks only; its celery part reads this file's own
+        # Redis db, not the broker's.
+        "HEALTH_EXTRA_CHECKS": [{"CHECK": "nzila_export_hub.checks.ApiViewCheck",
+                                 "NAME": "payments_api", "OPTIONS": {"path": "/api/payments/"}}],
+        "METRICS": {"REDIS_URL": "redis://127.0.0.1:6379/12"},
+    }  # fmt: skip
     sample(Status.FAILING, 0)
     document = status_document(now=T0 + timedelta(seconds=30))
     assert document["components"][0]["status"] == "unknown"
     assert document["status"] == "unknown"
     assert document["components"][0]["days"][-1]["date"] == date(2026, 11, 1).isoformat()
     assert document["components"][0]["days"][-1]["status"] == "no_data"
+    # Sampled 30 s ago, well within HEALTH_SAMPLE_GAP_SECONDS: unknown because unconfirmed,
+    # not because the sampler stopped.
+    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+        samples = scrape()
+    for status in ("ok", "warning", "failing", "unknown"):
+        expected = 1 if status == "unknown" else 0
+        assert samples[key("nzila_component_status", component="payments_api", status=status)] == (
+            expected
+        )
+    assert not [
+        labels
+        for name, labels in samples
+        if name == "nzila_component_up" and ("component", "payments_api") in labels
+    ]

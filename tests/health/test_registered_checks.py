@@ -37,7 +37,6 @@ def test_the_redis_check_is_registered_only_with_a_redis(
 ) -> None:
     settings.CELERY_BROKER_URL = broker
     settings.CACHES = caches
-    settings.NZILA_OPS = {**settings.NZILA_OPS, "HEALTH_CHECKS": None}
     assert ("redis" in check_names()) is (pinged is not None)
     if pinged is not None:
         assert RedisCheck().url() == pinged
@@ -71,3 +70,35 @@ def test_the_example_project_registers_websocket_and_redis_only_when_it_has_them
         CELERY_BROKER_URL="redis://127.0.0.1:6379/8", NZILA_WEBSOCKET_URL="ws://127.0.0.1:8001/ws/"
     )
     assert set(full) - set(demo) == {"redis", "websocket"}
+
+
+@pytest.mark.parametrize(
+    ("app_broker", "pinged"),
+    [("redis://app-conf:6379/5", "redis://app-conf:6379/5"), ("filesystem://localhost/", None)],
+)
+def test_the_health_check_and_task_metrics_agree_on_the_celery_apps_broker(
+    settings: Any, app_broker: str, pinged: str | None
+) -> None:
+    """A broker set on the Celery app alone (CELERY_BROKER_URL unset, or another one) is the
+    deployment's: the health check and the task metrics take the same Redis, or none."""
+    from celery import Celery, current_app
+
+    from nzila_ops.observability.metrics import celery_tracking
+
+    app = Celery("nzila_broker_on_the_app", broker=app_broker, set_as_current=False)
+    previous = current_app._get_current_object()
+    app.set_current()
+    try:
+        del settings.CELERY_BROKER_URL
+        settings.CACHES = LOCMEM
+        settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": None}}
+        assert ("redis" in check_names()) is (pinged is not None)
+        assert celery_tracking.redis_url() == pinged
+        if pinged is not None:
+            assert RedisCheck().url() == pinged
+        # The app's broker wins over a different CELERY_BROKER_URL, in both.
+        settings.CELERY_BROKER_URL = "redis://settings-only:6379/0"
+        assert ("redis" in check_names()) is (pinged is not None)
+        assert celery_tracking.redis_url() == pinged
+    finally:
+        previous.set_current()

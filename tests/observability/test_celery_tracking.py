@@ -203,6 +203,28 @@ def test_redis_down_never_fails_a_task_and_is_tried_again_later(
     assert samples[key("nzila_metrics_collector_up", part="catalog")] == 1
 
 
+def test_a_settings_error_never_fails_a_task(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding where to write reads the settings: an error there is logged like a Redis
+    error, not raised out of the task's signal receivers."""
+    from nzila_ops.exceptions import ConfigurationError
+
+    settings.NZILA_OPS = {**settings.NZILA_OPS, "METRICS": {"REDIS_URL": 6379}}
+    celery_tracking.forget_backoff()
+    try:
+        with caplog.at_level(logging.ERROR, logger=celery_tracking.__name__):
+            celery_tracking.task_started(sender=add, task_id="bad-settings", task=add)
+            celery_tracking.task_failed(sender=add, task_id="bad-settings")
+            celery_tracking.task_finished(sender=add, task_id="bad-settings", task=add)
+    finally:
+        celery_tracking.forget_backoff()
+    failures = [r for r in caplog.records if "not recorded in Redis" in r.getMessage()]
+    assert len(failures) == 1  # then left alone for BACKOFF_SECONDS, as for a Redis error
+    assert failures[0].exc_info is not None
+    assert failures[0].exc_info[0] is ConfigurationError
+
+
 def test_queue_length_counts_every_priority_list_of_each_queue(
     metrics_redis: Any, settings: Any
 ) -> None:

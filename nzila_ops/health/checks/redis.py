@@ -4,17 +4,17 @@ import threading
 from typing import Any
 
 from nzila_ops.health.base import Check
-from nzila_ops.redis_urls import is_redis_url
+from nzila_ops.redis_urls import broker_redis_url, is_redis_url
 
 
 def default_redis_url() -> str | None:
-    """The deployment's Redis: CELERY_BROKER_URL when it is a Redis URL (redis://127.0.0.1:6379/0
-    when unset), else the default cache's LOCATION when that is one; None when it has no Redis
-    (another broker, e.g. RabbitMQ or the demo's filesystem transport, and another cache)."""
+    """The deployment's Redis: the Celery broker's when it is a Redis (broker_redis_url()),
+    else the default cache's LOCATION when that is one; None when it has no Redis (another
+    broker, e.g. RabbitMQ or the demo's filesystem transport, and another cache)."""
     from django.conf import settings
 
-    broker = str(getattr(settings, "CELERY_BROKER_URL", None) or "redis://127.0.0.1:6379/0")
-    if is_redis_url(broker):
+    broker = broker_redis_url()
+    if broker is not None:
         return broker
     location = getattr(settings, "CACHES", {}).get("default", {}).get("LOCATION")
     if isinstance(location, list | tuple):
@@ -38,7 +38,7 @@ class RedisCheck(Check):
         url = self.options.get("url") or default_redis_url()
         if not url:
             raise RuntimeError(
-                "no Redis to check: CELERY_BROKER_URL and the default cache are not Redis "
+                "no Redis to check: the Celery broker and the default cache are not Redis "
                 "(give the check OPTIONS url)"
             )
         return str(url)

@@ -24,12 +24,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from celery import signals
 
 from nzila_ops.conf import get_config
-from nzila_ops.redis_urls import is_redis_url
+from nzila_ops.redis_urls import broker_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +73,7 @@ def redis_url() -> str | None:
     url = get_config()["METRICS"]["REDIS_URL"]
     if url:
         return str(url)
-    from celery import current_app
-    from django.conf import settings
-
-    broker = str(
-        current_app.conf.broker_write_url
-        or current_app.conf.broker_url
-        or getattr(settings, "CELERY_BROKER_URL", None)
-        or "redis://127.0.0.1:6379/0"
-    )
-    return broker if is_redis_url(broker) else None
+    return broker_redis_url()
 
 
 def warn_no_redis() -> None:
@@ -110,16 +102,23 @@ def redis_client(url: str | None = None) -> Any:
         return _clients[url]
 
 
-def _write(commands: list[tuple[str, tuple[Any, ...]]]) -> None:
-    """Send the commands in one pipeline; log a failure, never raise."""
+Commands = list[tuple[str, tuple[Any, ...]]]
+
+
+def _write(commands: Commands | Callable[[], Commands]) -> None:
+    """Send the commands in one pipeline; log a failure, never raise. Commands whose making
+    reads the settings are given as a function, called inside the same guard."""
     global _backoff_until
     if time.monotonic() < _backoff_until:
         return
-    url = redis_url()
-    if url is None:
-        warn_no_redis()
-        return
     try:
+        # Inside the try: they read the settings, and a bad one must not fail the task either.
+        url = redis_url()
+        if url is None:
+            warn_no_redis()
+            return
+        if callable(commands):
+            commands = commands()
         pipe = redis_client(url).pipeline(transaction=False)
         for name, args in commands:
             getattr(pipe, name)(*args)
@@ -160,8 +159,8 @@ def task_started(sender: Any = None, task_id: str | None = None, task: Any = Non
     member = f"{_task_name(task)}{SEP}{task_id}"
     with _running_lock:
         _running[task_id] = [member, None]
-    _write([("zadd", (ACTIVE_KEY, {member: _deadline(task, now)})),
-            ("zremrangebyscore", (ACTIVE_KEY, "-inf", now))])  # fmt: skip
+    _write(lambda: [("zadd", (ACTIVE_KEY, {member: _deadline(task, now)})),
+                    ("zremrangebyscore", (ACTIVE_KEY, "-inf", now))])  # fmt: skip
 
 
 def _note(task: Any, task_id: str | None, outcome: str) -> None:
@@ -209,7 +208,7 @@ def task_finished(sender: Any = None, task_id: str | None = None, task: Any = No
     if running is None:
         return
     member, outcome = running
-    commands: list[tuple[str, tuple[Any, ...]]] = [("zrem", (ACTIVE_KEY, member))]
+    commands: Commands = [("zrem", (ACTIVE_KEY, member))]
     if outcome is not None:
         name = member.split(SEP, 1)[0]
         commands.append(("hincrby", (OUTCOMES_KEY, f"{name}{SEP}{outcome}", 1)))

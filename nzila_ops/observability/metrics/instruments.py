@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-# Re-exported: its import path before failures.py existed.
-from nzila_ops.observability.metrics.failures import recording_failed  # noqa: F401
-
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 

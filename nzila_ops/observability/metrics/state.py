@@ -299,11 +299,12 @@ def _celery(config: dict[str, Any], out: list[Metric]) -> bool:
         warn_no_redis,
     )
 
-    if redis_url() is None:
+    url = redis_url()
+    if url is None:
         warn_no_redis()  # the part is down, said once, not a traceback at every scrape
         return False
     queues = list(config["METRICS"]["CELERY_QUEUES"])
-    lengths, active, outcomes = read_celery(redis_client(), queues)
+    lengths, active, outcomes = read_celery(redis_client(url), queues)
     queue_length = GaugeMetricFamily(
         "nzila_celery_queue_length",
         "Messages waiting in the Celery queue (Redis LLEN, every priority).",
