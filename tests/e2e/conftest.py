@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from tests.observability.prometheus_proof_support import http_get, start, tail
 from tests.support import pg
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.host import REPO, example_env, manage
+from tests.support.listener import bound_listener, gunicorn_bind
 from tests.support.redis_process import RedisProcess
 
 #: The whole test, set-up included, is given this long; every wait takes from it.
@@ -240,11 +240,8 @@ def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
         )
         for leaked in ("SENTRY_DSN", "NZILA_TEST_DB"):
             env.pop(leaked, None)
-        # Bound here and handed to gunicorn (fd://), as scripts/demo_serve does: a port only
-        # chosen here could be taken by another test's server before gunicorn bound it.
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener = bound_listener()  # handed to gunicorn (tests/support/listener.py)
         cleanup.callback(listener.close)
-        listener.bind(("127.0.0.1", 0))
         port = listener.getsockname()[1]
         stack = Stack(
             env=env, database=database, base_url=f"http://127.0.0.1:{port}",
@@ -265,7 +262,7 @@ def stack(moto_endpoint: str, age_key: tuple[Path, str]) -> Iterator[Stack]:
         # The worker and gunicorn boot while the rest is set up; beat comes once its
         # schedule is installed.
         run("worker", CELERY + WORKER)
-        run("gunicorn", [*GUNICORN, "--bind", f"fd://{listener.fileno()}"],
+        run("gunicorn", [*GUNICORN, *gunicorn_bind(listener)],
             fds=(listener.fileno(),), PROMETHEUS_MULTIPROC_DIR=str(work / "multiproc"))  # fmt: skip
         stack.manage("seed_demo", "--vehicles", "200")
         # A backup from before beat starts: retention's to delete (its copy is queued to the

@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.s3 import free_port
+from tests.support.listener import bound_listener, gunicorn_bind
 
 pytestmark = pytest.mark.slow  # two gunicorn starts, about 15 s
 
@@ -97,7 +97,8 @@ def served(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     multiproc = tmp_path / "multiproc"
     leave_previous_run(multiproc)
-    port = free_port()
+    listener = bound_listener()  # handed to gunicorn: no other server can take the port
+    port = listener.getsockname()[1]
     env = {
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
@@ -113,8 +114,7 @@ def served(
             "python:nzila_ops.observability.gunicorn",
             "--workers",
             "2",
-            "--bind",
-            f"127.0.0.1:{port}",
+            *gunicorn_bind(listener),
             "--no-control-socket",
             "nzila_export_hub.wsgi:application",
         ],
@@ -123,7 +123,9 @@ def served(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()  # gunicorn holds it now
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -42,6 +42,7 @@ from tests.observability.prometheus_proof_support import (
 )
 from tests.support import pg
 from tests.support.host import REPO, example_env, manage
+from tests.support.listener import bound_listener, gunicorn_bind
 from tests.support.s3 import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -112,7 +113,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     logs.mkdir()
     (tmp_path / "backups").mkdir()
     token = f"proof-{uuid.uuid4().hex}"
-    port = free_port()
+    listener = bound_listener()  # handed to gunicorn: no other server can take the port
+    port = listener.getsockname()[1]
     env = example_env(
         DATABASE_URL=pg.url(name),
         NZILA_OPS_BACKUP_STORAGE=f"file://{tmp_path / 'backups'}",
@@ -130,16 +132,18 @@ def served(tmp_path: Path) -> Iterator[Served]:
         record_celery_outcomes(env, logs)
         gunicorn = start(
             [sys.executable, "-m", "gunicorn", "-c", "python:nzila_ops.observability.gunicorn",
-             "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
+             "--workers", "2", *gunicorn_bind(listener), "--timeout", "60",
              "nzila_export_hub.wsgi"],
             logs / "gunicorn.log", cwd=REPO / "example_project",
             # Only the server's: its workers write there and /ops/metrics sums their files.
             env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "multiproc")},
+            pass_fds=(listener.fileno(),),
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         wait_served(gunicorn, base, 60, logs / "gunicorn.log")
         yield Served(base, token, env, logs)
     finally:
+        listener.close()  # gunicorn has its own copy
         if gunicorn is not None:
             stop(gunicorn)
         for leftover in pg.databases_like(name):

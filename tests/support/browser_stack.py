@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from tests.observability.prometheus_proof_support import (
 )
 from tests.support import pg
 from tests.support.host import MANAGE_PY, REPO, example_env
+from tests.support.listener import bound_listener, gunicorn_bind
 
 # The browser tests' own Redis database (broker and cache), flushed before and after. Two runs
 # at once (two checkouts on one machine) each need their own: NZILA_BROWSER_REDIS_DB, else they
@@ -150,10 +150,7 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
     logs, backups, static = root / "logs", root / "backups", root / "static"
     for directory in (logs, backups):
         directory.mkdir()
-    # Bound here and handed to gunicorn (fd://), as scripts/demo_serve does: a port only chosen
-    # here could be taken by another test's server before gunicorn bound it.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
+    listener = bound_listener()  # handed to gunicorn (tests/support/listener.py)
     port = listener.getsockname()[1]
     env = example_env(
         DATABASE_URL=pg.url(name),
@@ -195,7 +192,7 @@ def browser_stack(root: Path, age_key: tuple[Path, str]) -> Iterator[Stack]:
         finished(collect, logs / "collectstatic.log")
         gunicorn = start(
             [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4",
-             "--bind", f"fd://{listener.fileno()}", "--timeout", "120", "nzila_export_hub.wsgi"],
+             *gunicorn_bind(listener), "--timeout", "120", "nzila_export_hub.wsgi"],
             logs / "gunicorn.log", cwd=REPO / "example_project", env=env,
             pass_fds=(listener.fileno(),),
         )  # fmt: skip
