@@ -6,6 +6,7 @@ transport)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +18,21 @@ from tests.support.host import example_env, manage
 
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def project_celery_app() -> Iterator[None]:
+    """The current Celery app is a host project's: configured from Django's settings, as
+    Celery's Django guide does. The checks read its broker first (redis_urls), and in a whole
+    test run another test's app may be the current one."""
+    from celery import Celery, current_app
+
+    app = Celery("nzila_project_like", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    previous = current_app._get_current_object()
+    app.set_current()
+    yield
+    previous.set_current()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +49,11 @@ LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
     ],
 )  # fmt: skip
 def test_the_redis_check_is_registered_only_with_a_redis(
-    settings: Any, broker: str, caches: dict[str, Any], pinged: str | None
+    settings: Any,
+    project_celery_app: None,
+    broker: str,
+    caches: dict[str, Any],
+    pinged: str | None,
 ) -> None:
     settings.CELERY_BROKER_URL = broker
     settings.CACHES = caches
@@ -42,7 +62,9 @@ def test_the_redis_check_is_registered_only_with_a_redis(
         assert RedisCheck().url() == pinged
 
 
-def test_a_redis_check_listed_by_hand_without_a_redis_says_what_to_set(settings: Any) -> None:
+def test_a_redis_check_listed_by_hand_without_a_redis_says_what_to_set(
+    settings: Any, project_celery_app: None
+) -> None:
     settings.CELERY_BROKER_URL = "filesystem://localhost/"
     settings.CACHES = LOCMEM
     result = RedisCheck().run()
